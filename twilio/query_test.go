@@ -1,0 +1,131 @@
+package twilio
+
+import (
+	"net/url"
+	"testing"
+)
+
+func TestQueryValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		q    Query
+		want string
+	}{
+		{"time period", Query{TimePeriod: ThisMonth}, "<nil>"},
+		{"every time period", Query{TimePeriod: ThisYear, AggregationPeriod: Daily, PageSize: 100}, "<nil>"},
+		{"date range", Query{StartDate: "2025-01-01", EndDate: "2025-01-31", AggregationPeriod: Monthly}, "<nil>"},
+		{"single day", Query{StartDate: "2025-01-01", EndDate: "2025-01-01"}, "<nil>"},
+		{"365 days", Query{StartDate: "2025-01-01", EndDate: "2025-12-31"}, "<nil>"},
+		{"365 days over leap day", Query{StartDate: "2024-03-01", EndDate: "2025-02-28"}, "<nil>"},
+		{"empty", Query{}, "twilio: query: set timePeriod, or startDate and endDate"},
+		{"only filters", Query{ProductCategory: "sms", PageSize: 5}, "twilio: query: set timePeriod, or startDate and endDate"},
+		{"period and start", Query{TimePeriod: ThisMonth, StartDate: "2025-01-01"},
+			"twilio: query: timePeriod cannot be combined with startDate/endDate"},
+		{"period and range", Query{TimePeriod: LastMonth, StartDate: "2025-01-01", EndDate: "2025-01-02"},
+			"twilio: query: timePeriod cannot be combined with startDate/endDate"},
+		{"start only", Query{StartDate: "2025-01-01"}, "twilio: query: startDate and endDate must be set together"},
+		{"end only", Query{EndDate: "2025-01-01"}, "twilio: query: startDate and endDate must be set together"},
+		{"end before start", Query{StartDate: "2025-02-01", EndDate: "2025-01-31"},
+			"twilio: query: endDate 2025-01-31 is before startDate 2025-02-01"},
+		{"366 days", Query{StartDate: "2025-01-01", EndDate: "2026-01-01"},
+			"twilio: query: startDate 2025-01-01 to endDate 2026-01-01 spans 366 days, more than the 365 the API allows"},
+		{"366 days with leap day", Query{StartDate: "2024-01-01", EndDate: "2024-12-31"},
+			"twilio: query: startDate 2024-01-01 to endDate 2024-12-31 spans 366 days, more than the 365 the API allows"},
+		{"impossible date", Query{StartDate: "2025-02-30", EndDate: "2025-03-01"},
+			`twilio: query: startDate: "2025-02-30" is not a YYYY-MM-DD date`},
+		{"short month", Query{StartDate: "2025-1-05", EndDate: "2025-03-01"},
+			`twilio: query: startDate: "2025-1-05" is not a YYYY-MM-DD date`},
+		{"timestamp end", Query{StartDate: "2025-01-01", EndDate: "2025-01-02T00:00:00Z"},
+			`twilio: query: endDate: "2025-01-02T00:00:00Z" is not a YYYY-MM-DD date`},
+		{"unknown period", Query{TimePeriod: "LAST_WEEK"},
+			`twilio: query: unknown timePeriod "LAST_WEEK" (want YESTERDAY, THIS_MONTH, LAST_MONTH or THIS_YEAR)`},
+		{"lower-case period", Query{TimePeriod: "this_month"},
+			`twilio: query: unknown timePeriod "this_month" (want YESTERDAY, THIS_MONTH, LAST_MONTH or THIS_YEAR)`},
+		{"unknown aggregation", Query{TimePeriod: Yesterday, AggregationPeriod: "WEEKLY"},
+			`twilio: query: unknown aggregationPeriod "WEEKLY" (want DAILY or MONTHLY)`},
+		{"negative page size", Query{TimePeriod: Yesterday, PageSize: -1}, "twilio: query: pageSize -1 is negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assertErr(t, tt.q.Validate(), tt.want)
+		})
+	}
+}
+
+func TestQueryJSONBody(t *testing.T) {
+	tests := []struct {
+		name  string
+		q     Query
+		param string
+		token string
+		want  string
+	}{
+		{"period", Query{TimePeriod: ThisMonth}, "pageToken", "", `{"timePeriod":"THIS_MONTH"}`},
+		{"everything", Query{StartDate: "2025-01-01", EndDate: "2025-01-31", ProductCategory: "sms",
+			AggregationPeriod: Daily, PageSize: 50}, "pageToken", "tok/1=",
+			`{"startDate":"2025-01-01","endDate":"2025-01-31","productCategory":"sms","aggregationPeriod":"DAILY","pageSize":50,"pageToken":"tok/1="}`},
+		{"custom token name", Query{TimePeriod: Yesterday}, "PageToken", "x\"y",
+			`{"timePeriod":"YESTERDAY","PageToken":"x\"y"}`},
+		{"token only", Query{}, "pageToken", "t", `{"pageToken":"t"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.q.jsonBody(tt.param, tt.token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateBillingGroupID(t *testing.T) {
+	const msg = ": want commerce_billingprofile_ followed by letters and digits"
+	tests := []struct {
+		id, want string
+	}{
+		{"commerce_billingprofile_ABC123", "<nil>"},
+		{"commerce_billingprofile_x", "<nil>"},
+		{"commerce_billingprofile_", `twilio: invalid billing group ID "commerce_billingprofile_"` + msg},
+		{"", `twilio: invalid billing group ID ""` + msg},
+		{"billingprofile_ABC", `twilio: invalid billing group ID "billingprofile_ABC"` + msg},
+		{"Commerce_billingprofile_ABC", `twilio: invalid billing group ID "Commerce_billingprofile_ABC"` + msg},
+		{"commerce_billingprofile_AB/../x", `twilio: invalid billing group ID "commerce_billingprofile_AB/../x"` + msg},
+		{"commerce_billingprofile_AB C", `twilio: invalid billing group ID "commerce_billingprofile_AB C"` + msg},
+		{"commerce_billingprofile_AB_C", `twilio: invalid billing group ID "commerce_billingprofile_AB_C"` + msg},
+		{"commerce_billingprofile_ÄB", `twilio: invalid billing group ID "commerce_billingprofile_ÄB"` + msg},
+		{"commerce_billingprofile_ABC\n", `twilio: invalid billing group ID "commerce_billingprofile_ABC\n"` + msg},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			assertErr(t, ValidateBillingGroupID(tt.id), tt.want)
+		})
+	}
+}
+
+func TestRecordsURL(t *testing.T) {
+	tests := []struct {
+		base, id, want string
+	}{
+		{"https://api.example.test", testID, "https://api.example.test/v2/Usage/BillingGroups/" + testID + "/Records"},
+		{"https://api.example.test/", testID, "https://api.example.test/v2/Usage/BillingGroups/" + testID + "/Records"},
+		{"http://127.0.0.1:8080/prefix", testID, "http://127.0.0.1:8080/prefix/v2/Usage/BillingGroups/" + testID + "/Records"},
+		{"http://127.0.0.1:8080/prefix/", testID, "http://127.0.0.1:8080/prefix/v2/Usage/BillingGroups/" + testID + "/Records"},
+		{"https://h.test/a%2Fb/", "x", "https://h.test/a%2Fb/v2/Usage/BillingGroups/x/Records"},
+		// Validation rejects these IDs; escaping is the second line of defence.
+		{"https://h.test", "a/../b c?d#e", "https://h.test/v2/Usage/BillingGroups/a%2F..%2Fb%20c%3Fd%23e/Records"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.base+" "+tt.id, func(t *testing.T) {
+			base, err := url.Parse(tt.base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := recordsURL(base, tt.id).String(); got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

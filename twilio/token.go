@@ -1,0 +1,131 @@
+package twilio
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// tokenEarlyExpiry is how long before its expiry a cached token is replaced,
+// so that a token never expires in flight.
+const tokenEarlyExpiry = time.Minute
+
+// tokenCache hands out the cached OAuth token, fetching a new one through
+// the client-credentials flow when there is none or it is about to expire.
+// It is safe for concurrent use; at most one token request runs at a time.
+type tokenCache struct {
+	conf   *clientcredentials.Config
+	client *http.Client  // the observed token HTTP client
+	lock   chan struct{} // a mutex that can be abandoned when ctx ends
+	tok    *oauth2.Token // guarded by lock
+}
+
+func newTokenCache(conf *clientcredentials.Config, client *http.Client) *tokenCache {
+	return &tokenCache{conf: conf, client: client, lock: make(chan struct{}, 1)}
+}
+
+// token returns a valid token, reusing the cached one until tokenEarlyExpiry
+// before it expires. The token request, if any, runs under ctx.
+func (tc *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
+	select {
+	case tc.lock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-tc.lock }()
+	// The source is rebuilt on each call so that the request uses this
+	// call's ctx; the cached token carries the reuse across calls.
+	src := tc.conf.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, tc.client))
+	tok, err := oauth2.ReuseTokenSourceWithExpiry(tc.tok, src, tokenEarlyExpiry).Token()
+	if err != nil {
+		return nil, tc.classify(err)
+	}
+	tc.tok = tok
+	return tok, nil
+}
+
+// invalidate discards tok if it is still the cached token, so the next call
+// to token fetches a fresh one. A token cached since by another caller is
+// kept.
+func (tc *tokenCache) invalidate(ctx context.Context, tok *oauth2.Token) error {
+	select {
+	case tc.lock <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if tc.tok == tok {
+		tc.tok = nil
+	}
+	<-tc.lock
+	return nil
+}
+
+// classify turns a token endpoint rejection of the credentials into an
+// *AuthError and any other HTTP failure into a *tokenHTTPError; transport
+// errors pass through unchanged.
+func (tc *tokenCache) classify(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return err
+	}
+	status := 0
+	if re.Response != nil {
+		status = re.Response.StatusCode
+	}
+	rejected := status == http.StatusBadRequest || status == http.StatusUnauthorized ||
+		re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client"
+	if !rejected {
+		msg := re.ErrorCode
+		if msg == "" {
+			msg = snippet(re.Body)
+		}
+		if msg == "" {
+			msg = http.StatusText(status)
+		}
+		return &tokenHTTPError{statusCode: status, message: tc.redact(msg), err: err}
+	}
+	reason := re.ErrorCode
+	if re.ErrorDescription != "" {
+		reason = strings.TrimSpace(reason + " " + snippet([]byte(re.ErrorDescription)))
+	}
+	return &AuthError{ClientID: tc.conf.ClientID, StatusCode: status, Reason: tc.redact(reason), Err: err}
+}
+
+// redact removes the client secret from text that came from the token
+// endpoint, in case the endpoint echoes it.
+func (tc *tokenCache) redact(s string) string {
+	if tc.conf.ClientSecret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, tc.conf.ClientSecret, "[redacted]")
+}
+
+// observingTransport reports each round trip to the observer under a fixed
+// endpoint label and sets the User-Agent when the request has none.
+type observingTransport struct {
+	base      http.RoundTripper
+	endpoint  string
+	observe   RequestObserver
+	userAgent string
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *observingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("User-Agent") == "" && t.userAgent != "" {
+		req = req.Clone(req.Context())
+		req.Header.Set("User-Agent", t.userAgent)
+	}
+	start := time.Now()
+	resp, err := t.base.RoundTrip(req)
+	code := 0
+	if err == nil {
+		code = resp.StatusCode
+	}
+	t.observe(t.endpoint, code, time.Since(start))
+	return resp, err
+}

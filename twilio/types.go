@@ -1,0 +1,70 @@
+package twilio
+
+import (
+	"time"
+)
+
+// TimePeriod is a predefined reporting window of the Usage API, the
+// alternative to an explicit StartDate/EndDate range.
+type TimePeriod string
+
+// The time periods the Usage API accepts.
+const (
+	Yesterday TimePeriod = "YESTERDAY"
+	ThisMonth TimePeriod = "THIS_MONTH"
+	LastMonth TimePeriod = "LAST_MONTH"
+	ThisYear  TimePeriod = "THIS_YEAR"
+)
+
+// AggregationPeriod says how the API groups records within the requested range.
+type AggregationPeriod string
+
+// The aggregation periods the Usage API accepts.
+const (
+	Daily   AggregationPeriod = "DAILY"
+	Monthly AggregationPeriod = "MONTHLY"
+)
+
+// Encoding says where the request parameters travel in the POST. Twilio's public
+// documentation does not say, so it is a setting.
+type Encoding string
+
+// The supported parameter encodings.
+const (
+	EncodingJSON  Encoding = "json"  // JSON object in the request body (default)
+	EncodingQuery Encoding = "query" // URL query string, empty body
+	EncodingForm  Encoding = "form"  // application/x-www-form-urlencoded body
+)
+
+// DateLayout is the layout of every date the Usage API sends or accepts (UTC).
+const DateLayout = "2006-01-02"
+
+// Query holds the parameters of one Records request. The zero value of a field
+// means "not sent". PageToken is managed by the client while paginating.
+type Query struct {
+	TimePeriod        TimePeriod
+	StartDate         string // YYYY-MM-DD, inclusive
+	EndDate           string // YYYY-MM-DD, inclusive
+	ProductCategory   string
+	AggregationPeriod AggregationPeriod
+	PageSize          int
+}
+
+// Record is one decoded usage record.
+type Record struct {
+	ProductName     string
+	ProductCategory string
+	StartDate       time.Time // UTC midnight
+	EndDate         time.Time // UTC midnight
+	UsageAmount     float64
+	UsageUnit       string
+	PriceAmount     float64
+	Currency        string
+}
+
+// Usage is the complete result of a Records fetch: every record of every page.
+type Usage struct {
+	AsOf    time.Time // UTC midnight of the API's asOf date (the UTC instant if it sent a timestamp); the latest over all pages, zero if none had one
+	Records []Record
+	Pages   int // pages fetched
+}
