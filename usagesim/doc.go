@@ -1,0 +1,16 @@
+// Package usagesim is a simulated Twilio Billing Usage API: the OAuth 2.0
+// client-credentials token endpoint (POST /v2/token) and the billing group
+// usage records endpoint (POST /v2/Usage/BillingGroups/{billingGroupId}/Records).
+//
+// It serves deterministic, month-to-date data that grows with an injected
+// clock, paginates with opaque query-bound tokens, validates parameters with
+// Twilio-shaped error bodies, and can inject faults (rate limits, server
+// errors, slow or broken answers, token endpoint failures) at run time.
+// The exporter's demo mode serves it on loopback, and the tests of the client,
+// the collector and the end-to-end tests use it as a stand-in for Twilio.
+//
+// Where the public description of the API is silent, the simulator makes one
+// choice and documents it: request parameters are accepted from a JSON body, a
+// form body or the query string; the page token travels as pageToken; the
+// largest pageSize is 1000.
+package usagesim
