@@ -1,0 +1,347 @@
+// Package config loads, validates and holds the exporter's YAML configuration:
+// how to reach Twilio's Usage API and which billing groups to watch.
+//
+// Loading is strict: unknown keys, wrong types, several YAML documents and
+// values that would only fail later (a malformed billing group ID, a regex that
+// does not compile, two groups sharing a label) are errors that name the key.
+// The client secret is held as a Secret, which never prints its value.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults applied to keys the file leaves out.
+const (
+	// DefaultTokenURL is Twilio's OAuth 2.0 token endpoint.
+	DefaultTokenURL = "https://oauth.twilio.com/v2/token"
+	// DefaultRequestEncoding is where request parameters travel by default.
+	DefaultRequestEncoding = RequestEncodingJSON
+	// DefaultPageSize is the number of usage records asked for per page.
+	DefaultPageSize = 100
+	// MaxPageSize is the largest page_size accepted.
+	MaxPageSize = 1000
+	// DefaultMaxPages bounds how many pages one refresh follows.
+	DefaultMaxPages = 1000
+)
+
+// Values of twilio.request_encoding: where the Usage API request parameters
+// travel. Twilio's public docs do not say, so it is configurable.
+const (
+	// RequestEncodingJSON sends the parameters as a JSON request body.
+	RequestEncodingJSON = "json"
+	// RequestEncodingQuery sends the parameters in the URL query string.
+	RequestEncodingQuery = "query"
+	// RequestEncodingForm sends the parameters as a form-encoded body.
+	RequestEncodingForm = "form"
+)
+
+// Environment variables consulted when the file leaves the credentials out.
+const (
+	// EnvClientID fills twilio.client_id when the file leaves it empty.
+	EnvClientID = "TWILIO_CLIENT_ID"
+	// EnvClientSecret fills the client secret when the file sets neither
+	// client_secret nor client_secret_file.
+	EnvClientSecret = "TWILIO_CLIENT_SECRET"
+)
+
+// billingGroupID is the shape of a Twilio billing group ID.
+var billingGroupID = regexp.MustCompile(`^commerce_billingprofile_[A-Za-z0-9]+$`)
+
+// currencyCode is the shape of an ISO 4217 currency code.
+var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// Config is the whole configuration file.
+type Config struct {
+	// Twilio says how to reach and authenticate to the Usage API.
+	Twilio Twilio `yaml:"twilio"`
+	// BillingGroups are the billing groups to export; at least one.
+	BillingGroups []BillingGroup `yaml:"billing_groups"`
+}
+
+// Twilio says how to reach and authenticate to Twilio's Usage API.
+type Twilio struct {
+	// APIURL is the base URL of the Usage API. Required: Twilio's public docs
+	// do not name the host.
+	APIURL string `yaml:"api_url"`
+	// TokenURL is the OAuth 2.0 token endpoint; DefaultTokenURL if unset.
+	TokenURL string `yaml:"token_url"`
+	// ClientID is the OAuth client ID of an organization-level app; from
+	// EnvClientID if the file leaves it empty.
+	ClientID string `yaml:"client_id"`
+	// ClientSecret is the OAuth client secret. After loading it holds the
+	// secret from whichever source supplied it: the file, ClientSecretFile or
+	// EnvClientSecret.
+	ClientSecret Secret `yaml:"client_secret,omitempty"`
+	// ClientSecretFile is a file holding the client secret, read at every
+	// load. A relative path given to Load is resolved against the config
+	// file's directory, and after loading the field holds the path read.
+	ClientSecretFile string `yaml:"client_secret_file,omitempty"`
+	// Scopes are OAuth scopes to request; none if empty.
+	Scopes []string `yaml:"scopes,omitempty"`
+	// RequestEncoding is one of the RequestEncoding* constants.
+	RequestEncoding string `yaml:"request_encoding"`
+	// PageSize is the number of records asked for per page, 1..MaxPageSize.
+	PageSize int `yaml:"page_size"`
+	// MaxPages bounds how many pages one refresh follows, so that a token
+	// that never ends cannot loop forever.
+	MaxPages int `yaml:"max_pages"`
+}
+
+// BillingGroup is one Twilio billing group to export.
+type BillingGroup struct {
+	// ID is the billing group ID, commerce_billingprofile_ followed by
+	// letters and digits.
+	ID string `yaml:"id"`
+	// Name is the billing_group label value; the ID if empty.
+	Name string `yaml:"name,omitempty"`
+	// Budget is the group's monthly budget, if any.
+	Budget *Budget `yaml:"budget,omitempty"`
+	// ProductCategories selects which product categories to export; all of
+	// them if nil.
+	ProductCategories *CategoryFilter `yaml:"product_categories,omitempty"`
+}
+
+// Label returns the billing_group label value: Name, or ID if Name is empty.
+func (g BillingGroup) Label() string {
+	if g.Name != "" {
+		return g.Name
+	}
+	return g.ID
+}
+
+// Budget is a monthly spending budget.
+type Budget struct {
+	// Amount is greater than zero.
+	Amount float64 `yaml:"amount"`
+	// Currency is a three-letter upper-case currency code, e.g. USD.
+	Currency string `yaml:"currency"`
+}
+
+// Load reads the config file at path and returns the validated config. See
+// Parse for what happens after reading. lookupEnv is usually os.LookupEnv; nil
+// means no environment.
+func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: cannot read file: %w", err)
+	}
+	return parse(data, filepath.Dir(path), lookupEnv, os.ReadFile)
+}
+
+// Parse decodes data strictly (one YAML document, no unknown keys), fills
+// credentials the file leaves out from lookupEnv, applies defaults, reads the
+// client secret file and validates the result. A relative client_secret_file
+// is taken relative to the working directory. lookupEnv nil means no
+// environment.
+//
+// Decoding errors are all reported (up to 20), joined with errors.Join, one
+// per line, each naming a line of the file; if decoding succeeds, validation
+// errors are reported likewise, each naming a key. No error ever contains the
+// client secret.
+func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	return parse(data, "", lookupEnv, os.ReadFile)
+}
+
+// parse is Parse with the secret file's base directory and reader injected.
+func parse(data []byte, dir string, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (*Config, error) {
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
+	cfg := &Config{Twilio: Twilio{
+		TokenURL:        DefaultTokenURL,
+		RequestEncoding: DefaultRequestEncoding,
+		PageSize:        DefaultPageSize,
+		MaxPages:        DefaultMaxPages,
+	}}
+	// Defaults are set before decoding so that a key present with a bad
+	// value (page_size: 0) is an error rather than silently defaulted.
+	if err := decodeStrict(data, cfg); err != nil {
+		return nil, err
+	}
+	var errs []error
+	errs = cfg.Twilio.check(dir, lookupEnv, readFile, errs)
+	errs = checkBillingGroups(cfg.BillingGroups, errs)
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	return cfg, nil
+}
+
+// maxErrors bounds how many problems one error reports.
+const maxErrors = 20
+
+// joinErrors joins errs with errors.Join, one per line, reporting at most
+// maxErrors of them.
+func joinErrors(errs []error) error {
+	if len(errs) > maxErrors {
+		more := fmt.Errorf("config: and %d more problems", len(errs)-maxErrors)
+		errs = append(errs[:maxErrors:maxErrors], more)
+	}
+	return errors.Join(errs...)
+}
+
+// String returns the config as YAML, safe to log: the client secret shows as
+// <secret>.
+func (c *Config) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return fmt.Sprintf("<config: cannot marshal: %v>", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Sprintf("<config: cannot marshal: %v>", err)
+	}
+	return b.String()
+}
+
+// keyError is a validation error naming the key by its path.
+func keyError(path, format string, args ...any) error {
+	return fmt.Errorf("config: %s: %s", path, fmt.Sprintf(format, args...))
+}
+
+// check fills t from the environment and the secret file, then validates it,
+// appending one error per problem to errs in key order.
+func (t *Twilio) check(dir string, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error), errs []error) []error {
+	if t.APIURL == "" {
+		errs = append(errs, keyError("twilio.api_url", "required (the base URL of the Usage API)"))
+	} else if msg := checkURL(t.APIURL); msg != "" {
+		errs = append(errs, keyError("twilio.api_url", "%s", msg))
+	}
+	if msg := checkURL(t.TokenURL); msg != "" {
+		errs = append(errs, keyError("twilio.token_url", "%s", msg))
+	}
+
+	if t.ClientID == "" {
+		if v, ok := lookupEnv(EnvClientID); ok {
+			t.ClientID = v
+		}
+	}
+	if t.ClientID == "" {
+		errs = append(errs, keyError("twilio.client_id", "required (set it in the file or in %s)", EnvClientID))
+	}
+
+	switch {
+	case t.ClientSecret != "" && t.ClientSecretFile != "":
+		errs = append(errs, keyError("twilio.client_secret_file", "cannot be used together with client_secret (set only one)"))
+	case t.ClientSecretFile != "":
+		if dir != "" && !filepath.IsAbs(t.ClientSecretFile) {
+			t.ClientSecretFile = filepath.Join(dir, t.ClientSecretFile)
+		}
+		// The read error names the path only; the content is never quoted.
+		data, err := readFile(t.ClientSecretFile)
+		switch secret := strings.TrimSpace(string(data)); {
+		case err != nil:
+			errs = append(errs, keyError("twilio.client_secret_file", "cannot read: %v", err))
+		case secret == "":
+			errs = append(errs, keyError("twilio.client_secret_file", "%q is empty (want the client secret)", t.ClientSecretFile))
+		default:
+			t.ClientSecret = Secret(secret)
+		}
+	case t.ClientSecret == "":
+		if v, ok := lookupEnv(EnvClientSecret); ok {
+			t.ClientSecret = Secret(v)
+		}
+		if t.ClientSecret == "" {
+			errs = append(errs, keyError("twilio.client_secret", "required (set client_secret, client_secret_file or %s)", EnvClientSecret))
+		}
+	}
+
+	for i, s := range t.Scopes {
+		path := fmt.Sprintf("twilio.scopes[%d]", i)
+		switch {
+		case s == "":
+			errs = append(errs, keyError(path, "must not be empty"))
+		case strings.ContainsAny(s, " \t\r\n"):
+			errs = append(errs, keyError(path, "%q must not contain spaces (list each scope separately)", s))
+		}
+	}
+
+	switch t.RequestEncoding {
+	case RequestEncodingJSON, RequestEncodingQuery, RequestEncodingForm:
+	default:
+		errs = append(errs, keyError("twilio.request_encoding", "%q is not one of %s, %s, %s",
+			t.RequestEncoding, RequestEncodingJSON, RequestEncodingQuery, RequestEncodingForm))
+	}
+	if t.PageSize < 1 || t.PageSize > MaxPageSize {
+		errs = append(errs, keyError("twilio.page_size", "must be between 1 and %d, got %d", MaxPageSize, t.PageSize))
+	}
+	if t.MaxPages < 1 {
+		errs = append(errs, keyError("twilio.max_pages", "must be at least 1, got %d", t.MaxPages))
+	}
+	return errs
+}
+
+// checkURL returns what is wrong with raw as a base URL, or "".
+func checkURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err == nil && u.User != nil {
+		// Not quoted: the user info may hold a password.
+		return "must not contain a user name or password (set client_id and client_secret instead)"
+	}
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return fmt.Sprintf("%q is not an absolute http(s) URL", raw)
+	}
+	return ""
+}
+
+// checkBillingGroups validates the groups, appending one error per problem to
+// errs. Two groups must never share an ID or a billing_group label.
+func checkBillingGroups(groups []BillingGroup, errs []error) []error {
+	if len(groups) == 0 {
+		return append(errs, errors.New("config: billing_groups: at least one billing group is required"))
+	}
+	firstID := map[string]int{}
+	firstLabel := map[string]int{}
+	for i, g := range groups {
+		path := fmt.Sprintf("billing_groups[%d]", i)
+		j, dupID := firstID[g.ID]
+		if g.ID != "" && !dupID {
+			firstID[g.ID] = i
+		}
+		switch {
+		case g.ID == "":
+			errs = append(errs, keyError(path+".id", "required (want commerce_billingprofile_ followed by letters and digits)"))
+		case !billingGroupID.MatchString(g.ID):
+			errs = append(errs, keyError(path+".id", "%q is not a billing group ID (want commerce_billingprofile_ followed by letters and digits)", g.ID))
+		case dupID:
+			errs = append(errs, keyError(path+".id", "%q is already used by billing_groups[%d]", g.ID, j))
+		}
+		// A duplicate ID is reported once, not again as a duplicate label.
+		if label := g.Label(); label != "" && !dupID {
+			switch j, dup := firstLabel[label]; {
+			case !dup:
+				firstLabel[label] = i
+			case g.Name != "":
+				errs = append(errs, keyError(path+".name", "%q is already used by billing_groups[%d]", g.Name, j))
+			default:
+				errs = append(errs, keyError(path+".id", "%q is already the name of billing_groups[%d] (both would get the same billing_group label; give one of them a different name)", g.ID, j))
+			}
+		}
+		if b := g.Budget; b != nil {
+			if !(b.Amount > 0) || math.IsInf(b.Amount, 0) {
+				errs = append(errs, keyError(path+".budget.amount", "must be a number greater than 0, got %v", b.Amount))
+			}
+			switch {
+			case b.Currency == "":
+				errs = append(errs, keyError(path+".budget.currency", "required (3 upper-case letters, e.g. USD)"))
+			case !currencyCode.MatchString(b.Currency):
+				errs = append(errs, keyError(path+".budget.currency", "%q is not a currency code (want 3 upper-case letters, e.g. USD)", b.Currency))
+			}
+		}
+	}
+	return errs
+}

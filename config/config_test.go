@@ -1,0 +1,551 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Secrets planted in testdata and in the test environment. None may ever
+// appear in an error or a dump.
+const (
+	inlineSecret = "s3cr3t-must-not-leak"
+	fileSecret   = "s3cr3t-from-file-must-not-leak"
+	envSecret    = "s3cr3t-from-env-must-not-leak"
+	urlPassword  = "hunter2"
+)
+
+var plantedSecrets = []string{inlineSecret, fileSecret, envSecret, urlPassword}
+
+// env returns a lookupEnv over m, leaving the real environment alone.
+func env(m map[string]string) func(string) (string, bool) {
+	return func(key string) (string, bool) {
+		v, ok := m[key]
+		return v, ok
+	}
+}
+
+// assertNoSecret fails if text contains any planted secret.
+func assertNoSecret(t *testing.T, what, text string) {
+	t.Helper()
+	for _, s := range plantedSecrets {
+		if strings.Contains(text, s) {
+			t.Errorf("%s contains the secret %q:\n%s", what, s, text)
+		}
+	}
+}
+
+func TestLoadBadFiles(t *testing.T) {
+	tests := map[string]string{
+		"empty.yml":                      `config: the file is empty (want twilio and billing_groups)`,
+		"comments-only.yml":              `config: the file is empty (want twilio and billing_groups)`,
+		"two-documents.yml":              `config: line 7: a second YAML document (want exactly one)`,
+		"not-a-mapping.yml":              `config: line 1: want a mapping at the top level, got a list`,
+		"invalid-yaml.yml":               `config: invalid YAML: line 5: did not find expected ',' or ']'`,
+		"unknown-key.yml":                `config: line 4: unknown key "clinet_id" in twilio`,
+		"unknown-key-top-level.yml":      `config: line 7: unknown key "twillio" at the top level`,
+		"unknown-key-billing-group.yml":  `config: line 8: unknown key "labels" in billing_groups[1]`,
+		"unknown-key-budget.yml":         `config: line 8: unknown key "period" in billing_groups[1].budget`,
+		"duplicate-key.yml":              `config: line 5: duplicate key "client_id" in twilio (first set at line 3)`,
+		"wrong-type-page-size.yml":       `config: line 5: twilio.page_size: want an integer, got "abc"`,
+		"wrong-type-max-pages-float.yml": `config: line 5: twilio.max_pages: want an integer, got "1.5"`,
+		"wrong-type-scopes.yml":          `config: line 5: twilio.scopes: want a list, got "twilio/billing-insights/usage/read"`,
+		"wrong-type-billing-groups.yml":  `config: line 5: billing_groups: want a list, got "commerce_billingprofile_ABC123"`,
+		"wrong-type-budget-amount.yml":   `config: line 7: billing_groups[0].budget.amount: want a number, got "lots"`,
+		"wrong-type-regex.yml":           `config: line 7: billing_groups[0].product_categories.include: want a string (a regular expression), got a list`,
+		"wrong-type-client-secret.yml":   `config: line 4: twilio.client_secret: want a string, got a list`,
+		"wrong-tag-client-secret.yml":    `config: line 4: twilio.client_secret: cannot decode a value as !!int`,
+		"bad-regex-include.yml":          "config: line 7: billing_groups[0].product_categories.include: invalid regex \"([\": error parsing regexp: missing closing ]: `[`",
+		"bad-regex-exclude.yml":          "config: line 8: billing_groups[0].product_categories.exclude: invalid regex \"a**\": error parsing regexp: invalid nested repetition operator: `**`",
+		"missing-api-url.yml":            `config: twilio.api_url: required (the base URL of the Usage API)`,
+		"bad-api-url.yml":                `config: twilio.api_url: "foo" is not an absolute http(s) URL`,
+		"api-url-with-password.yml":      `config: twilio.api_url: must not contain a user name or password (set client_id and client_secret instead)`,
+		"bad-token-url.yml":              `config: twilio.token_url: "oauth.twilio.com/v2/token" is not an absolute http(s) URL`,
+		"missing-client-id.yml":          `config: twilio.client_id: required (set it in the file or in TWILIO_CLIENT_ID)`,
+		"missing-client-secret.yml":      `config: twilio.client_secret: required (set client_secret, client_secret_file or TWILIO_CLIENT_SECRET)`,
+		"client-secret-and-file.yml":     `config: twilio.client_secret_file: cannot be used together with client_secret (set only one)`,
+		"client-secret-file-missing.yml": `config: twilio.client_secret_file: cannot read: open ` + filepath.Join("testdata", "bad", "does-not-exist.txt") + `: no such file or directory`,
+		"client-secret-file-empty.yml":   `config: twilio.client_secret_file: "` + filepath.Join("testdata", "bad", "empty-secret.txt") + `" is empty (want the client secret)`,
+		"scope-with-space.yml":           `config: twilio.scopes[0]: "a b" must not contain spaces (list each scope separately)`,
+		"bad-request-encoding.yml":       `config: twilio.request_encoding: "xml" is not one of json, query, form`,
+		"page-size-zero.yml":             `config: twilio.page_size: must be between 1 and 1000, got 0`,
+		"page-size-too-big.yml":          `config: twilio.page_size: must be between 1 and 1000, got 1001`,
+		"max-pages-zero.yml":             `config: twilio.max_pages: must be at least 1, got 0`,
+		"missing-billing-groups.yml":     `config: billing_groups: at least one billing group is required`,
+		"empty-billing-groups.yml":       `config: billing_groups: at least one billing group is required`,
+		"missing-id.yml":                 `config: billing_groups[0].id: required (want commerce_billingprofile_ followed by letters and digits)`,
+		"bad-id.yml":                     `config: billing_groups[1].id: "commerce_billingprofile_x-1" is not a billing group ID (want commerce_billingprofile_ followed by letters and digits)`,
+		"duplicate-id.yml":               `config: billing_groups[1].id: "commerce_billingprofile_ABC123" is already used by billing_groups[0]`,
+		"duplicate-name.yml":             `config: billing_groups[2].name: "marketing" is already used by billing_groups[0]`,
+		"name-is-another-id.yml":         `config: billing_groups[1].name: "commerce_billingprofile_A1" is already used by billing_groups[0]`,
+		"id-is-another-name.yml":         `config: billing_groups[1].id: "commerce_billingprofile_B2" is already the name of billing_groups[0] (both would get the same billing_group label; give one of them a different name)`,
+		"budget-amount-negative.yml":     `config: billing_groups[0].budget.amount: must be a number greater than 0, got -5`,
+		"budget-amount-missing.yml":      `config: billing_groups[0].budget.amount: must be a number greater than 0, got 0`,
+		"budget-currency-lower-case.yml": `config: billing_groups[0].budget.currency: "usd" is not a currency code (want 3 upper-case letters, e.g. USD)`,
+		"budget-currency-missing.yml":    `config: billing_groups[0].budget.currency: required (3 upper-case letters, e.g. USD)`,
+		// Every problem is reported, one per line: all decoding problems in
+		// line order, or, if decoding succeeded, all validation problems
+		// in key order.
+		"several-decoding-mistakes.yml": `config: line 4: unknown key "clinet_id" in twilio
+config: line 5: twilio.page_size: want an integer, got "abc"
+config: line 8: unknown key "period" in billing_groups[0].budget`,
+		"several-mistakes.yml": `config: twilio.api_url: required (the base URL of the Usage API)
+config: twilio.client_id: required (set it in the file or in TWILIO_CLIENT_ID)
+config: twilio.request_encoding: "xml" is not one of json, query, form
+config: twilio.page_size: must be between 1 and 1000, got 0
+config: billing_groups[1].id: "commerce_billingprofile_ABC123" is already used by billing_groups[0]`,
+	}
+
+	files, err := filepath.Glob(filepath.Join("testdata", "bad", "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, ok := tests[filepath.Base(f)]; !ok {
+			t.Errorf("%s has no expected error in this table", f)
+		}
+	}
+
+	for name, want := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := Load(filepath.Join("testdata", "bad", name), nil)
+			if err == nil {
+				t.Fatalf("Load succeeded, want error %q; config:\n%s", want, cfg)
+			}
+			if cfg != nil {
+				t.Errorf("Load returned a config with its error")
+			}
+			if got := err.Error(); got != want {
+				t.Errorf("error:\n got %s\nwant %s", got, want)
+			}
+			assertNoSecret(t, "error", err.Error())
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join("testdata", "no-such-file.yml"), nil)
+	want := "config: cannot read file: open " + filepath.Join("testdata", "no-such-file.yml") + ": no such file or directory"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error:\n got %v\nwant %s", err, want)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("error does not wrap os.ErrNotExist")
+	}
+}
+
+func TestLoadMinimalAppliesDefaults(t *testing.T) {
+	cfg, err := Load(filepath.Join("testdata", "good", "minimal.yml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := cfg.Twilio
+	for _, c := range []struct {
+		key       string
+		got, want any
+	}{
+		{"api_url", tw.APIURL, "https://usage.example.com"},
+		{"token_url", tw.TokenURL, DefaultTokenURL},
+		{"token_url", tw.TokenURL, "https://oauth.twilio.com/v2/token"},
+		{"client_id", tw.ClientID, "OQ00000000000000000000000000000000"},
+		{"client_secret", tw.ClientSecret.Reveal(), inlineSecret},
+		{"client_secret_file", tw.ClientSecretFile, ""},
+		{"scopes", len(tw.Scopes), 0},
+		{"request_encoding", tw.RequestEncoding, "json"},
+		{"page_size", tw.PageSize, 100},
+		{"max_pages", tw.MaxPages, 1000},
+		{"billing_groups", len(cfg.BillingGroups), 1},
+		{"billing_groups[0].id", cfg.BillingGroups[0].ID, "commerce_billingprofile_ABC123"},
+		{"billing_groups[0] label", cfg.BillingGroups[0].Label(), "commerce_billingprofile_ABC123"},
+		{"billing_groups[0].budget", cfg.BillingGroups[0].Budget == nil, true},
+		{"billing_groups[0].product_categories", cfg.BillingGroups[0].ProductCategories == nil, true},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.key, c.got, c.want)
+		}
+	}
+}
+
+func TestLoadFull(t *testing.T) {
+	cfg, err := Load(filepath.Join("testdata", "good", "full.yml"), env(map[string]string{
+		EnvClientID: "OQ-from-env", EnvClientSecret: envSecret,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The dump shows every value as loaded: no defaults, the client ID from
+	// the file rather than the environment, the secret file's path resolved
+	// against the config file's directory, the secret redacted.
+	want := `twilio:
+  api_url: https://usage.example.com/base
+  token_url: https://auth.example.com/v2/token
+  client_id: OQ11111111111111111111111111111111
+  client_secret: <secret>
+  client_secret_file: ` + filepath.Join("testdata", "good", "client-secret.txt") + `
+  scopes:
+    - twilio/billing-insights/usage/read
+  request_encoding: form
+  page_size: 250
+  max_pages: 50
+billing_groups:
+  - id: commerce_billingprofile_ABC123
+    name: marketing
+    budget:
+      amount: 5000
+      currency: USD
+    product_categories:
+      include: ^sms-
+      exclude: -inbound$
+  - id: commerce_billingprofile_DEF456
+    budget:
+      amount: 1234.5
+      currency: EUR
+    product_categories:
+      exclude: ^voice
+`
+	if got := cfg.String(); got != want {
+		t.Errorf("String():\n%s\nwant:\n%s", got, want)
+	}
+	// The file's content, trimmed, not the environment's secret.
+	if got := cfg.Twilio.ClientSecret.Reveal(); got != fileSecret {
+		t.Errorf("client secret = %q, want %q", got, fileSecret)
+	}
+	if got := cfg.BillingGroups[0].Label(); got != "marketing" {
+		t.Errorf("billing_groups[0] label = %q, want marketing", got)
+	}
+	if got := cfg.BillingGroups[1].Label(); got != "commerce_billingprofile_DEF456" {
+		t.Errorf("billing_groups[1] label = %q, want its id", got)
+	}
+	for _, c := range []struct {
+		group    int
+		category string
+		want     bool
+	}{
+		{0, "sms-outbound", true},
+		{0, "sms-inbound", false},
+		{0, "mms-outbound", false},
+		{0, "premium-sms-outbound", false}, // ^ anchors as written
+		{1, "voice-outbound", false},
+		{1, "sms-inbound", true},
+	} {
+		if got := cfg.BillingGroups[c.group].ProductCategories.Match(c.category); got != c.want {
+			t.Errorf("billing_groups[%d] Match(%q) = %v, want %v", c.group, c.category, got, c.want)
+		}
+	}
+}
+
+func TestLoadEnvCredentials(t *testing.T) {
+	path := filepath.Join("testdata", "good", "env-credentials.yml")
+	cfg, err := Load(path, env(map[string]string{EnvClientID: "OQ-from-env", EnvClientSecret: envSecret}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Twilio.ClientID != "OQ-from-env" {
+		t.Errorf("client_id = %q, want the environment's", cfg.Twilio.ClientID)
+	}
+	if cfg.Twilio.ClientSecret.Reveal() != envSecret {
+		t.Errorf("client secret is not the environment's")
+	}
+	assertNoSecret(t, "String()", cfg.String())
+
+	// Without the environment the same file is incomplete.
+	_, err = Load(path, nil)
+	want := `config: twilio.client_id: required (set it in the file or in TWILIO_CLIENT_ID)
+config: twilio.client_secret: required (set client_secret, client_secret_file or TWILIO_CLIENT_SECRET)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error without environment:\n got %v\nwant %s", err, want)
+	}
+}
+
+func TestEnvPrecedence(t *testing.T) {
+	secretPath := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretPath, []byte(fileSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const base = "twilio:\n  api_url: https://usage.example.com\n"
+	const groups = "billing_groups:\n  - id: commerce_billingprofile_A1\n"
+	tests := []struct {
+		name       string
+		yaml       string
+		env        map[string]string
+		wantID     string
+		wantSecret string
+		wantErr    string
+	}{{
+		name:       "file wins over environment",
+		yaml:       base + "  client_id: OQ-file\n  client_secret: " + inlineSecret + "\n" + groups,
+		env:        map[string]string{EnvClientID: "OQ-env", EnvClientSecret: envSecret},
+		wantID:     "OQ-file",
+		wantSecret: inlineSecret,
+	}, {
+		name:       "secret file wins over environment",
+		yaml:       base + "  client_id: OQ-file\n  client_secret_file: " + secretPath + "\n" + groups,
+		env:        map[string]string{EnvClientSecret: envSecret},
+		wantID:     "OQ-file",
+		wantSecret: fileSecret,
+	}, {
+		name:       "environment fills what the file leaves empty",
+		yaml:       base + "  client_id: \"\"\n" + groups,
+		env:        map[string]string{EnvClientID: "OQ-env", EnvClientSecret: envSecret},
+		wantID:     "OQ-env",
+		wantSecret: envSecret,
+	}, {
+		name:    "empty environment values count as unset",
+		yaml:    base + groups,
+		env:     map[string]string{EnvClientID: "", EnvClientSecret: ""},
+		wantErr: "config: twilio.client_id: required (set it in the file or in TWILIO_CLIENT_ID)\nconfig: twilio.client_secret: required (set client_secret, client_secret_file or TWILIO_CLIENT_SECRET)",
+	}, {
+		name:    "other variables are not consulted",
+		yaml:    base + "  client_id: OQ-file\n" + groups,
+		env:     map[string]string{"TWILIO_AUTH_TOKEN": envSecret},
+		wantErr: "config: twilio.client_secret: required (set client_secret, client_secret_file or TWILIO_CLIENT_SECRET)",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(tt.yaml), env(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error:\n got %v\nwant %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Twilio.ClientID != tt.wantID {
+				t.Errorf("client_id = %q, want %q", cfg.Twilio.ClientID, tt.wantID)
+			}
+			if cfg.Twilio.ClientSecret.Reveal() != tt.wantSecret {
+				t.Errorf("client secret comes from the wrong source")
+			}
+		})
+	}
+}
+
+func TestSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	config := func(secretFile string) []byte {
+		return []byte("twilio:\n  api_url: https://usage.example.com\n  client_id: OQ1\n  client_secret_file: " +
+			secretFile + "\nbilling_groups:\n  - id: commerce_billingprofile_A1\n")
+	}
+	tests := []struct {
+		name, path, want, wantErr string
+	}{
+		{name: "trimmed", path: write("padded", "\n\t "+fileSecret+" \r\n"), want: fileSecret},
+		{name: "no newline", path: write("bare", fileSecret), want: fileSecret},
+		{name: "empty", path: write("empty", ""), wantErr: `config: twilio.client_secret_file: "` + filepath.Join(dir, "empty") + `" is empty (want the client secret)`},
+		{name: "blank", path: write("blank", " \n\n"), wantErr: `config: twilio.client_secret_file: "` + filepath.Join(dir, "blank") + `" is empty (want the client secret)`},
+		{name: "missing", path: filepath.Join(dir, "missing"), wantErr: "config: twilio.client_secret_file: cannot read: open " + filepath.Join(dir, "missing") + ": no such file or directory"},
+		{name: "directory", path: dir, wantErr: "config: twilio.client_secret_file: cannot read: read " + dir + ": is a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse(config(tt.path), env(map[string]string{EnvClientSecret: envSecret}))
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error:\n got %v\nwant %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Twilio.ClientSecret.Reveal() != tt.want {
+				t.Errorf("secret = %q, want %q", cfg.Twilio.ClientSecret.Reveal(), tt.want)
+			}
+			if cfg.Twilio.ClientSecretFile != tt.path {
+				t.Errorf("client_secret_file = %q, want %q", cfg.Twilio.ClientSecretFile, tt.path)
+			}
+		})
+	}
+
+	// A relative path is relative to the config file for Load, and to the
+	// working directory for Parse.
+	cfgPath := filepath.Join(dir, "exporter.yml")
+	write("relative-secret", fileSecret+"\n")
+	if err := os.WriteFile(cfgPath, config("relative-secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(cfgPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Twilio.ClientSecret.Reveal() != fileSecret || cfg.Twilio.ClientSecretFile != filepath.Join(dir, "relative-secret") {
+		t.Errorf("Load did not read the secret file beside the config file (read %q)", cfg.Twilio.ClientSecretFile)
+	}
+	_, err = Parse(config("relative-secret"), nil)
+	if want := "config: twilio.client_secret_file: cannot read: open relative-secret: no such file or directory"; err == nil || err.Error() != want {
+		t.Errorf("Parse error:\n got %v\nwant %s", err, want)
+	}
+}
+
+func TestParseDecoding(t *testing.T) {
+	const valid = "twilio:\n  api_url: https://usage.example.com\n  client_id: OQ1\n  client_secret: " + inlineSecret + "\n" +
+		"billing_groups:\n  - id: commerce_billingprofile_A1\n"
+	tests := []struct {
+		name, yaml, wantErr string
+	}{
+		{"valid", valid, ""},
+		{"explicit document markers", "---\n" + valid + "...\n", ""},
+		{"null document", "~\n", "config: the file is empty (want twilio and billing_groups)"},
+		{"empty second document", valid + "---\n", "config: line 7: a second YAML document (want exactly one)"},
+		{"scalar document", "twilio\n", `config: line 1: want a mapping at the top level, got "twilio"`},
+		{"null values keep defaults", strings.Replace(valid, "  client_id", "  page_size:\n  max_pages: ~\n  client_id", 1), ""},
+		{"twilio is not a mapping", "twilio: 5\n", `config: line 1: twilio: want a mapping, got "5"`},
+		{"group is not a mapping", valid + "  - commerce_billingprofile_B2\n", `config: line 7: billing_groups[1]: want a mapping, got "commerce_billingprofile_B2"`},
+		{"scope is not a string", strings.Replace(valid, "  client_id", "  scopes: [a, [b]]\n  client_id", 1), "config: line 3: twilio.scopes[1]: want a string, got a list"},
+		{"unknown key in a flow mapping", valid + "    product_categories: {include: a, exclude: b, other: c}\n", `config: line 7: unknown key "other" in billing_groups[0].product_categories`},
+		{"same-line regexes", valid + "    product_categories: {include: a, exclude: \"(\"}\n", "config: line 7: billing_groups[0].product_categories.exclude: invalid regex \"(\": error parsing regexp: missing closing ): `(`"},
+		{"unknown key reached by alias", "defaults: &d {page_size: 5, colour: red}\n", `config: line 1: unknown key "defaults" at the top level`},
+		{"unknown key in a merged mapping", "twilio:\n  <<: {page_size: 5, colour: red}\n", `config: line 2: unknown key "colour" in twilio`},
+		{"unknown key after the groups", valid + "    budget: {amount: 1, currency: USD}\ntwilio2: 1\n", `config: line 8: unknown key "twilio2" at the top level`},
+		{"max_pages overflow", strings.Replace(valid, "  client_id", "  max_pages: 99999999999999999999999\n  client_id", 1), `config: line 3: twilio.max_pages: want an integer, got "99999999999999999999999"`},
+		{"infinite budget", valid + "    budget: {amount: .inf, currency: USD}\n", "config: billing_groups[0].budget.amount: must be a number greater than 0, got +Inf"},
+		{"NaN budget", valid + "    budget: {amount: .nan, currency: USD}\n", "config: billing_groups[0].budget.amount: must be a number greater than 0, got NaN"},
+		{"empty scope", strings.Replace(valid, "  client_id", "  scopes: [\"\"]\n  client_id", 1), "config: twilio.scopes[0]: must not be empty"},
+		{"URL without host", strings.Replace(valid, "https://usage.example.com", "https:///v2", 1), `config: twilio.api_url: "https:///v2" is not an absolute http(s) URL`},
+		{"URL of another scheme", strings.Replace(valid, "https://usage.example.com", "ftp://usage.example.com", 1), `config: twilio.api_url: "ftp://usage.example.com" is not an absolute http(s) URL`},
+		{"secret misused as a key", "twilio:\n  client_secret: " + inlineSecret + "\n  " + inlineSecret + ": 1\n", `config: line 3: unknown key "<secret>" in twilio`},
+		{"short secret garbles nothing", "twilio:\n  client_secret: c\n  clinet_id: 1\n", `config: line 3: unknown key "<secret>linet_id" in twilio`},
+		{"secret with a wrong tag", "twilio:\n  client_secret: !!float " + inlineSecret + "\n", `config: line 2: twilio.client_secret: cannot decode a value as !!float`},
+		{"same invalid id twice", strings.Replace(valid, "  - id: commerce_billingprofile_A1\n", "  - id: x\n  - id: x\n", 1),
+			"config: billing_groups[0].id: \"x\" is not a billing group ID (want commerce_billingprofile_ followed by letters and digits)\n" +
+				"config: billing_groups[1].id: \"x\" is not a billing group ID (want commerce_billingprofile_ followed by letters and digits)"},
+		{"plain http", strings.Replace(valid, "https://usage.example.com", "http://127.0.0.1:8080/", 1), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(tt.yaml), nil)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				if cfg.Twilio.PageSize != DefaultPageSize || cfg.Twilio.MaxPages != DefaultMaxPages {
+					t.Errorf("page_size, max_pages = %d, %d, want the defaults", cfg.Twilio.PageSize, cfg.Twilio.MaxPages)
+				}
+				return
+			}
+			if err == nil || err.Error() != tt.wantErr {
+				t.Fatalf("error:\n got %v\nwant %s", err, tt.wantErr)
+			}
+			assertNoSecret(t, "error", err.Error())
+		})
+	}
+}
+
+func TestManyErrorsAreCapped(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("twilio:\n")
+	for i := range 25 {
+		fmt.Fprintf(&b, "  unknown%d: 1\n", i)
+	}
+	_, err := Parse([]byte(b.String()), nil)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 21 || lines[0] != `config: line 2: unknown key "unknown0" in twilio` ||
+		lines[19] != `config: line 21: unknown key "unknown19" in twilio` || lines[20] != "config: and 5 more problems" {
+		t.Errorf("error:\n%s", err)
+	}
+
+	b.Reset()
+	b.WriteString("twilio: {api_url: 'https://usage.example.com', client_id: OQ1, client_secret: x}\nbilling_groups:\n")
+	for i := range 22 {
+		fmt.Fprintf(&b, "  - id: bad%d\n", i)
+	}
+	_, err = Parse([]byte(b.String()), nil)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines = strings.Split(err.Error(), "\n")
+	if len(lines) != 21 || lines[20] != "config: and 2 more problems" {
+		t.Errorf("error:\n%s", err)
+	}
+}
+
+func TestLabelAndMatch(t *testing.T) {
+	if got := (BillingGroup{ID: "commerce_billingprofile_A1"}).Label(); got != "commerce_billingprofile_A1" {
+		t.Errorf("Label without a name = %q", got)
+	}
+	if got := (BillingGroup{ID: "commerce_billingprofile_A1", Name: "ops"}).Label(); got != "ops" {
+		t.Errorf("Label with a name = %q", got)
+	}
+	var nilFilter *CategoryFilter
+	if !nilFilter.Match("anything") || !(&CategoryFilter{}).Match("anything") {
+		t.Error("an empty filter must match everything")
+	}
+	include, err := NewRegexp("sms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &CategoryFilter{Include: include}
+	if !f.Match("premium-sms-outbound") {
+		t.Error("an include regex is not anchored unless written so")
+	}
+	if f.Match("voice") {
+		t.Error("include must drop what it does not match")
+	}
+	if _, err := NewRegexp("("); err == nil {
+		t.Error("NewRegexp accepted an invalid pattern")
+	}
+}
+
+func TestSecretsNeverInOutput(t *testing.T) {
+	secretPath := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretPath, []byte(fileSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	head := "twilio:\n  api_url: https://usage.example.com\n  client_id: OQ1\n"
+	groups := "billing_groups:\n  - id: commerce_billingprofile_A1\n"
+	for name, yaml := range map[string]string{
+		"inline": head + "  client_secret: " + inlineSecret + "\n" + groups,
+		"file":   head + "  client_secret_file: " + secretPath + "\n" + groups,
+		"env":    head + groups,
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := Parse([]byte(yaml), env(map[string]string{EnvClientSecret: envSecret}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Twilio.ClientSecret.Reveal() == "" {
+				t.Fatal("no secret loaded")
+			}
+			for verb, text := range map[string]string{
+				"String()":      cfg.String(),
+				"%v of Config":  fmt.Sprintf("%v", cfg),
+				"%+v of Twilio": fmt.Sprintf("%+v", cfg.Twilio),
+				"%#v of Twilio": fmt.Sprintf("%#v", cfg.Twilio),
+				"%v of Twilio":  fmt.Sprintf("%v", cfg.Twilio),
+			} {
+				assertNoSecret(t, verb, text)
+				if !strings.Contains(text, "<secret>") {
+					t.Errorf("%s does not show <secret>:\n%s", verb, text)
+				}
+			}
+
+			// Break the config in every way validation checks and make
+			// sure the secret stays out of the errors too.
+			broken := strings.NewReplacer(
+				"https://usage.example.com", "usage",
+				"commerce_billingprofile_A1", "x",
+			).Replace(yaml) + "  - id: x\n"
+			_, err = Parse([]byte(broken), env(map[string]string{EnvClientSecret: envSecret}))
+			if err == nil {
+				t.Fatal("broken config loaded")
+			}
+			assertNoSecret(t, "error", err.Error())
+		})
+	}
+}

@@ -1,0 +1,83 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Regexp is an RE2 regular expression that unmarshals from a YAML string.
+// It matches as written: it is not implicitly anchored, so write ^ and $ where
+// they are meant.
+type Regexp struct {
+	*regexp.Regexp
+}
+
+// NewRegexp compiles pattern.
+func NewRegexp(pattern string) (*Regexp, error) {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	return &Regexp{re}, nil
+}
+
+// UnmarshalYAML compiles a YAML string. Its errors carry the node's line and
+// column so that the loader can name the key.
+func (r *Regexp) UnmarshalYAML(value *yaml.Node) error {
+	if value.Kind != yaml.ScalarNode {
+		return nodeError(value, "want a string (a regular expression), got %s", describe(value))
+	}
+	var pattern string
+	if err := value.Decode(&pattern); err != nil {
+		return nodeError(value, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nodeError(value, "invalid regex %q: %v", pattern, err)
+	}
+	r.Regexp = re
+	return nil
+}
+
+// MarshalYAML returns the pattern as written.
+func (r Regexp) MarshalYAML() (any, error) {
+	if r.Regexp == nil {
+		return nil, nil
+	}
+	return r.String(), nil
+}
+
+// CategoryFilter selects product categories by regular expression, applied
+// on the exporter's side to the categories the Usage API returns.
+type CategoryFilter struct {
+	// Include, if set, keeps only the categories it matches.
+	Include *Regexp `yaml:"include,omitempty"`
+	// Exclude, if set, drops the categories it matches, after Include.
+	Exclude *Regexp `yaml:"exclude,omitempty"`
+}
+
+// Match reports whether category passes the filter. A nil filter, or one
+// with neither regex set, matches every category.
+func (f *CategoryFilter) Match(category string) bool {
+	if f == nil {
+		return true
+	}
+	if f.Include != nil && f.Include.Regexp != nil && !f.Include.MatchString(category) {
+		return false
+	}
+	if f.Exclude != nil && f.Exclude.Regexp != nil && f.Exclude.MatchString(category) {
+		return false
+	}
+	return true
+}
+
+// nodeError is a decoding error at node n. yaml.v3 collects *yaml.TypeError
+// from unmarshalers and goes on decoding; any other error would abort it.
+func nodeError(n *yaml.Node, format string, args ...any) error {
+	return &yaml.TypeError{Errors: []string{
+		fmt.Sprintf("line %d: column %d: %s", n.Line, n.Column, fmt.Sprintf(format, args...)),
+	}}
+}
