@@ -1,0 +1,137 @@
+// Package collector exposes Twilio billing group usage as Prometheus metrics,
+// served from a cache of per-group snapshots (see Cache).
+package collector
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Descs are the metric descriptors of the billing group collector. They are
+// built once per cache lifetime setting, since their HELP text names it.
+type Descs struct {
+	cost, usage, productInfo, budget      *prometheus.Desc
+	periodStart, periodEnd, asOf, up      *prometheus.Desc
+	lastSuccess, records, refreshDuration *prometheus.Desc
+}
+
+// NewDescs builds the descriptors; ttl is the cache lifetime quoted in HELP.
+func NewDescs(ttl time.Duration) *Descs {
+	stale := fmt.Sprintf("Served from a cache refreshed every %s, so it may be that old plus the API's own delay (see as_of).", ttl)
+	group := []string{"billing_group"}
+	return &Descs{
+		cost: prometheus.NewDesc("twilio_billing_group_cost",
+			"Estimated cost of the billing group's usage this month (UTC) to date, from Twilio's Usage API; an estimate, the invoice is authoritative. "+stale,
+			[]string{"billing_group", "product_category", "currency"}, nil),
+		usage: prometheus.NewDesc("twilio_billing_group_usage",
+			"Usage amount of the billing group this month (UTC) to date, in the unit label's unit; an estimate. "+stale,
+			[]string{"billing_group", "product_category", "unit"}, nil),
+		productInfo: prometheus.NewDesc("twilio_billing_group_product_info",
+			"Human-readable name of a product seen in a product category; always 1.",
+			[]string{"product_category", "product"}, nil),
+		budget: prometheus.NewDesc("twilio_billing_group_budget",
+			"Monthly budget configured for the billing group.",
+			[]string{"billing_group", "currency"}, nil),
+		periodStart: prometheus.NewDesc("twilio_billing_group_period_start_timestamp_seconds",
+			"Start of the billing month the cost covers (00:00 UTC on the 1st), as a Unix timestamp.",
+			group, nil),
+		periodEnd: prometheus.NewDesc("twilio_billing_group_period_end_timestamp_seconds",
+			"End of the billing month the cost covers (00:00 UTC on the 1st of the next month), as a Unix timestamp.",
+			group, nil),
+		asOf: prometheus.NewDesc("twilio_billing_group_as_of_timestamp_seconds",
+			"The Usage API's asOf date for the served data (00:00 UTC of that day), as a Unix timestamp.",
+			group, nil),
+		up: prometheus.NewDesc("twilio_billing_group_up",
+			"1 if the latest refresh of the billing group from the Usage API succeeded, else 0.",
+			group, nil),
+		lastSuccess: prometheus.NewDesc("twilio_billing_group_last_success_timestamp_seconds",
+			"When the latest successful refresh of the billing group finished, as a Unix timestamp.",
+			group, nil),
+		records: prometheus.NewDesc("twilio_billing_group_records",
+			"Usage records the API returned in the served snapshot, before category filtering.",
+			group, nil),
+		refreshDuration: prometheus.NewDesc("twilio_exporter_refresh_duration_seconds",
+			"Wall time of the latest finished refresh of the billing group, all pages and retries.",
+			group, nil),
+	}
+}
+
+// Collector is the prometheus.Collector for one scrape: it asks the cache for
+// every group's state, waiting for refreshes no longer than ctx allows, and
+// builds const metrics from it.
+type Collector struct {
+	ctx   context.Context
+	cache *Cache
+	descs *Descs
+}
+
+// New returns a collector for one scrape bounded by ctx.
+func New(ctx context.Context, cache *Cache, descs *Descs) *Collector {
+	return &Collector{ctx: ctx, cache: cache, descs: descs}
+}
+
+// Describe sends every descriptor the collector may use.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	d := c.descs
+	for _, desc := range []*prometheus.Desc{
+		d.cost, d.usage, d.productInfo, d.budget, d.periodStart, d.periodEnd,
+		d.asOf, d.up, d.lastSuccess, d.records, d.refreshDuration,
+	} {
+		ch <- desc
+	}
+}
+
+// Collect sends the metrics of every configured billing group.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	d := c.descs
+	st := c.cache.Get(c.ctx)
+	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
+	}
+	for _, gs := range st.Groups {
+		label := gs.Group.Label
+		gauge(d.up, boolFloat(gs.Up), label)
+		if b := gs.Group.Budget; b != nil {
+			gauge(d.budget, b.Amount, label, b.Currency)
+		}
+		if !gs.LastSuccess.IsZero() {
+			gauge(d.lastSuccess, unixSeconds(gs.LastSuccess), label)
+		}
+		if gs.Attempted {
+			gauge(d.refreshDuration, gs.Duration.Seconds(), label)
+		}
+		s := gs.Snapshot
+		if s == nil {
+			continue
+		}
+		gauge(d.periodStart, unixSeconds(s.PeriodStart), label)
+		gauge(d.periodEnd, unixSeconds(s.PeriodEnd), label)
+		if !s.AsOf.IsZero() {
+			gauge(d.asOf, unixSeconds(s.AsOf), label)
+		}
+		gauge(d.records, float64(s.Records), label)
+		for _, x := range s.Costs {
+			gauge(d.cost, x.Value, label, x.Category, x.Second)
+		}
+		for _, x := range s.Usages {
+			gauge(d.usage, x.Value, label, x.Category, x.Second)
+		}
+	}
+	for _, p := range st.Products {
+		gauge(d.productInfo, 1, p.Category, p.Name)
+	}
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func unixSeconds(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
+}
