@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
+)
+
+// exporter ties the configuration, the Twilio client and the cache together,
+// and owns reloads.
+type exporter struct {
+	load     func() (*config.Config, error)
+	logger   log.Logger
+	gatherer prometheus.Gatherer // process-wide metrics, gathered on every scrape
+	requests *collector.RequestMetrics
+	timeout  time.Duration
+	cache    *collector.Cache
+	descs    *collector.Descs
+
+	reloadOK   prometheus.Gauge
+	reloadTime prometheus.Gauge
+
+	mu  sync.Mutex // serialises reloads
+	cfg *config.Config
+}
+
+// newExporter loads the configuration once and builds the cache from it.
+func newExporter(o options, load func() (*config.Config, error), reg *prometheus.Registry, logger log.Logger) (*exporter, error) {
+	cfg, err := load()
+	if err != nil {
+		return nil, err
+	}
+	e := &exporter{
+		load:     load,
+		logger:   logger,
+		gatherer: reg,
+		requests: collector.NewRequestMetrics(reg),
+		timeout:  o.twilioTimeout,
+		descs:    collector.NewDescs(o.cacheTTL),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "twilio_exporter_config_last_reload_successful",
+			Help: "1 if the latest configuration reload succeeded, else 0.",
+		}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "twilio_exporter_config_last_reload_success_timestamp_seconds",
+			Help: "When the configuration was last loaded successfully, as a Unix timestamp.",
+		}),
+		cfg: cfg,
+	}
+	reg.MustRegister(e.reloadOK, e.reloadTime)
+	client, err := e.newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.cache = collector.NewCache(client, newCollectorGroups(cfg), collector.CacheOptions{
+		TTL:            o.cacheTTL,
+		RefreshTimeout: o.twilioTimeout,
+		Concurrency:    o.concurrency,
+		PageSize:       cfg.Twilio.PageSize,
+		Logger:         logger,
+	})
+	e.reloadOK.Set(1)
+	e.reloadTime.SetToCurrentTime()
+	level.Info(logger).Log("msg", "Loaded configuration", "billing_groups", len(cfg.BillingGroups))
+	return e, nil
+}
+
+// newClient builds a Usage API client from the twilio section of cfg.
+func (e *exporter) newClient(cfg *config.Config) (*twilio.Client, error) {
+	t := cfg.Twilio
+	return twilio.New(twilio.Config{
+		APIURL:       t.APIURL,
+		TokenURL:     t.TokenURL,
+		ClientID:     t.ClientID,
+		ClientSecret: t.ClientSecret.Reveal(),
+		Scopes:       t.Scopes,
+		Encoding:     twilio.Encoding(t.RequestEncoding),
+		MaxPages:     t.MaxPages,
+		HTTPClient:   &http.Client{Timeout: min(e.timeout, 60*time.Second)},
+		Observer:     e.requests.Observe,
+		UserAgent:    exporterName + "/" + version.Version,
+	})
+}
+
+// reload loads the configuration again. A bad one is logged and rejected and
+// the running one stays; a good one replaces it, and groups whose ID and
+// category filters are unchanged keep their cached usage.
+func (e *exporter) reload() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	err := e.apply()
+	if err != nil {
+		e.reloadOK.Set(0)
+		level.Error(e.logger).Log("msg", "Configuration reload failed; keeping the running configuration", "err", err)
+		return err
+	}
+	e.reloadOK.Set(1)
+	e.reloadTime.SetToCurrentTime()
+	level.Info(e.logger).Log("msg", "Reloaded configuration", "billing_groups", len(e.cfg.BillingGroups))
+	return nil
+}
+
+func (e *exporter) apply() error {
+	cfg, err := e.load()
+	if err != nil {
+		return err
+	}
+	var fetcher collector.Fetcher
+	if reflect.DeepEqual(cfg.Twilio, e.cfg.Twilio) {
+		fetcher = nil // keep the client and its token
+	} else {
+		client, err := e.newClient(cfg)
+		if err != nil {
+			return err
+		}
+		fetcher = client
+	}
+	e.cache.Update(fetcher, newCollectorGroups(cfg))
+	e.cfg = cfg
+	e.cache.Refresh()
+	return nil
+}
+
+// routes builds the HTTP handlers: metrics, landing page, health, readiness
+// and reload.
+func (e *exporter) routes(o options) (*http.ServeMux, error) {
+	mux := http.NewServeMux()
+	mux.Handle(o.telemetryPath, e.metricsHandler(o.scrapeTimeout, o.timeoutOffset))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "Ready")
+	})
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "This endpoint requires a POST request.", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := e.reload(); err != nil {
+			http.Error(w, fmt.Sprintf("Failed to reload config: %s", err), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "Configuration reloaded.")
+	})
+	if o.telemetryPath != "/" {
+		description := "Exports Twilio Billing Group usage and estimated cost, month to date, from Twilio's Usage API."
+		if o.demo {
+			description += " Running in demo mode against a built-in simulated Usage API: the figures are made up."
+		}
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "Twilio Billing Exporter",
+			Description: description,
+			Version:     version.Info(),
+			Links: []web.LandingLinks{
+				{Address: o.telemetryPath, Text: "Metrics"},
+				{Address: "/-/healthy", Text: "Health"},
+				{Address: "/-/ready", Text: "Readiness"},
+			},
+		})
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("/", landing)
+	}
+	return mux, nil
+}
+
+// metricsHandler serves one scrape: the process-wide metrics plus a billing
+// group collector bounded by the scrape's deadline, read from
+// X-Prometheus-Scrape-Timeout-Seconds less offset, or fallback.
+func (e *exporter) metricsHandler(fallback, offset time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), scrapeTimeout(r, fallback, offset))
+		defer cancel()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collector.New(ctx, e.cache, e.descs))
+		promhttp.HandlerFor(prometheus.Gatherers{e.gatherer, reg}, promhttp.HandlerOpts{
+			ErrorLog:      promhttpLogger{e.logger},
+			ErrorHandling: promhttp.ContinueOnError,
+		}).ServeHTTP(w, r)
+	})
+}
+
+// minScrapeWait keeps a tiny or negative computed timeout from skipping
+// every refresh.
+const minScrapeWait = 100 * time.Millisecond
+
+// scrapeTimeout is how long this scrape may wait for refreshes.
+func scrapeTimeout(r *http.Request, fallback, offset time.Duration) time.Duration {
+	d := fallback
+	if v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
+		if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
+			d = time.Duration(s*float64(time.Second)) - offset
+		}
+	}
+	return max(d, minScrapeWait)
+}
+
+// promhttpLogger adapts go-kit to promhttp's Println logger.
+type promhttpLogger struct{ logger log.Logger }
+
+func (l promhttpLogger) Println(v ...any) {
+	level.Error(l.logger).Log("msg", fmt.Sprint(v...))
+}

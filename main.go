@@ -1,0 +1,226 @@
+// Command twilio_billing_exporter exports Twilio Billing Group month-to-date
+// cost and usage as Prometheus metrics.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	sloggokit "github.com/tjhop/slog-gokit"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
+)
+
+const exporterName = "twilio_billing_exporter"
+
+// defaultListenAddress is outside 9100-9999, the range of Prometheus' default
+// port allocations that is fully taken, and clear of Prometheus (9090),
+// Pushgateway (9091), Alertmanager (9093), Grafana (3000), Loki (3100) and
+// Thanos (109xx).
+const defaultListenAddress = ":10117"
+
+// options are the parsed command-line flags.
+type options struct {
+	configFile    string
+	configCheck   bool
+	demo          bool
+	telemetryPath string
+	scrapeTimeout time.Duration
+	timeoutOffset time.Duration
+	cacheTTL      time.Duration
+	twilioTimeout time.Duration
+	concurrency   int
+	logLevel      string
+	logFormat     string
+	webFlags      *web.FlagConfig
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the process: it returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	app := kingpin.New(exporterName, "Prometheus exporter for Twilio Billing Group usage and cost (month to date).")
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
+	var o options
+	app.Flag("config.file", "Path to the YAML configuration file.").Default(exporterName + ".yml").StringVar(&o.configFile)
+	app.Flag("config.check", "Validate the configuration, print it with secrets masked, and exit.").BoolVar(&o.configCheck)
+	app.Flag("demo", "Run against a built-in simulated Usage API on loopback with demo billing groups; no config file or credentials needed.").BoolVar(&o.demo)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.telemetryPath)
+	app.Flag("web.scrape-timeout", "How long a scrape waits for refreshes when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&o.scrapeTimeout)
+	app.Flag("web.scrape-timeout-offset", "Subtracted from the scrape timeout Prometheus sends, to leave time to write the response.").Default("500ms").DurationVar(&o.timeoutOffset)
+	app.Flag("cache.ttl", "How long a billing group's usage is served from memory before it is fetched again.").Default("15m").DurationVar(&o.cacheTTL)
+	app.Flag("twilio.timeout", "Upper bound on one refresh of one billing group: every page and retry.").Default("2m").DurationVar(&o.twilioTimeout)
+	app.Flag("twilio.concurrency", "How many billing groups are refreshed at once.").Default("4").IntVar(&o.concurrency)
+	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&o.logLevel, "debug", "info", "warn", "error")
+	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&o.logFormat, "logfmt", "json")
+	o.webFlags = kingpinflag.AddFlags(app, defaultListenAddress)
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "%s: error: %v, try --help\n", exporterName, err)
+		return 2
+	}
+	if o.cacheTTL <= 0 || o.twilioTimeout <= 0 || o.scrapeTimeout <= 0 || o.timeoutOffset < 0 || o.concurrency < 1 {
+		fmt.Fprintf(stderr, "%s: error: --cache.ttl, --twilio.timeout and --web.scrape-timeout must be positive, --web.scrape-timeout-offset not negative, --twilio.concurrency at least 1\n", exporterName)
+		return 2
+	}
+
+	logger, slogger := newLoggers(stderr, o.logLevel, o.logFormat)
+
+	var load func() (*config.Config, error)
+	var stopDemo func()
+	if o.demo {
+		d, err := startDemo()
+		if err != nil {
+			level.Error(logger).Log("msg", "Cannot start the simulated Usage API", "err", err)
+			return 1
+		}
+		stopDemo = d.close
+		load = d.load
+		if !o.configCheck {
+			level.Info(logger).Log("msg", "Demo mode: exporting made-up usage from a simulated Usage API on loopback; no credentials are used",
+				"simulated_api", d.inst.URL, "metrics", metricsURL((*o.webFlags.WebListenAddresses)[0], o.telemetryPath))
+		}
+	} else {
+		load = func() (*config.Config, error) { return config.Load(o.configFile, os.LookupEnv) }
+	}
+	if stopDemo != nil {
+		defer stopDemo()
+	}
+
+	if o.configCheck {
+		cfg, err := load()
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s\n", cfg)
+		return 0
+	}
+
+	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info())
+	level.Info(logger).Log("build_context", version.BuildContext())
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		versioncollector.NewCollector("twilio_exporter"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	ex, err := newExporter(o, load, reg, logger)
+	if err != nil {
+		level.Error(logger).Log("msg", "Cannot load the configuration; fix it and start again", "err", err)
+		return 1
+	}
+	defer ex.cache.Close()
+	ex.cache.Refresh() // warm the cache so the first scrape finds data
+
+	mux, err := ex.routes(o)
+	if err != nil {
+		level.Error(logger).Log("msg", "Cannot build the landing page", "err", err)
+		return 1
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	served := make(chan error, 1)
+	go func() { served <- web.ListenAndServe(srv, o.webFlags, slogger) }()
+	for {
+		select {
+		case err := <-served:
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				level.Error(logger).Log("msg", "HTTP server failed", "err", err)
+				return 1
+			}
+			return 0
+		case s := <-sigs:
+			if s == syscall.SIGHUP {
+				_ = ex.reload() // logged and counted by reload
+				continue
+			}
+			level.Info(logger).Log("msg", "Shutting down", "signal", s.String())
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := srv.Shutdown(ctx)
+			cancel()
+			if err != nil {
+				level.Warn(logger).Log("msg", "HTTP server did not shut down cleanly", "err", err)
+			}
+			return 0
+		}
+	}
+}
+
+// newLoggers returns the go-kit logger the exporter logs through and an slog
+// bridge to it for exporter-toolkit.
+func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
+	var logger log.Logger
+	if format == "json" {
+		logger = log.NewJSONLogger(log.NewSyncWriter(w))
+	} else {
+		logger = log.NewLogfmtLogger(log.NewSyncWriter(w))
+	}
+	allow := map[string]level.Option{"debug": level.AllowDebug(), "info": level.AllowInfo(), "warn": level.AllowWarn(), "error": level.AllowError()}[lvl]
+	slogLevel := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[lvl]
+	logger = level.NewFilter(logger, allow)
+	// slog records carry their own time and source, so the bridge gets the
+	// logger before ts and caller are added.
+	bridge := slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
+	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), bridge
+}
+
+// metricsURL is where a person finds the metrics of a listen address.
+func metricsURL(addr, path string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr + path
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + path
+}
+
+// newCollectorGroups maps configured billing groups to the collector's view.
+func newCollectorGroups(cfg *config.Config) []collector.Group {
+	groups := make([]collector.Group, 0, len(cfg.BillingGroups))
+	for _, bg := range cfg.BillingGroups {
+		g := collector.Group{ID: bg.ID, Label: bg.Label()}
+		if bg.Budget != nil {
+			g.Budget = &collector.Budget{Amount: bg.Budget.Amount, Currency: bg.Budget.Currency}
+		}
+		if f := bg.ProductCategories; f != nil {
+			if f.Include != nil {
+				g.Include = f.Include.Regexp
+			}
+			if f.Exclude != nil {
+				g.Exclude = f.Exclude.Regexp
+			}
+		}
+		groups = append(groups, g)
+	}
+	return groups
+}
