@@ -1,12 +1,15 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -82,47 +85,51 @@ type Snapshot struct {
 	Costs       []Sample
 	Usages      []Sample
 	Products    []Product
+
+	built atomic.Pointer[builtSeries] // Costs and Usages as metrics, see series
 }
 
 // newSnapshot sums records that map to the same label set: two products can
 // share a category, and one category can report two units.
 func newSnapshot(g Group, u *twilio.Usage, start, fetchedAt time.Time) *Snapshot {
+	// Samples are appended in record order and summed through an index, so
+	// that the sort below meets input the API already sorted and each sum
+	// adds in record order.
 	type key struct{ a, b string }
-	costs := map[key]float64{}
-	usages := map[key]float64{}
-	products := map[key]struct{}{}
+	var costs, usages []Sample
+	costAt := make(map[key]int, len(u.Records))
+	usageAt := make(map[key]int, len(u.Records))
+	add := func(s *[]Sample, at map[key]int, k key, v float64) {
+		i, ok := at[k]
+		if !ok {
+			i = len(*s)
+			at[k] = i
+			*s = append(*s, Sample{Category: k.a, Second: k.b})
+		}
+		(*s)[i].Value += v
+	}
+	var ps []Product
+	products := make(map[key]struct{}, len(u.Records))
 	for _, r := range u.Records {
 		if !g.keep(r.ProductCategory) {
 			continue
 		}
-		costs[key{r.ProductCategory, r.Currency}] += r.PriceAmount
-		usages[key{r.ProductCategory, r.UsageUnit}] += r.UsageAmount
-		if r.ProductName != "" {
-			products[key{r.ProductCategory, r.ProductName}] = struct{}{}
-		}
-	}
-	toSamples := func(m map[key]float64) []Sample {
-		s := make([]Sample, 0, len(m))
-		for k, v := range m {
-			s = append(s, Sample{Category: k.a, Second: k.b, Value: v})
-		}
-		sort.Slice(s, func(i, j int) bool {
-			if s[i].Category != s[j].Category {
-				return s[i].Category < s[j].Category
+		add(&costs, costAt, key{r.ProductCategory, r.Currency}, r.PriceAmount)
+		add(&usages, usageAt, key{r.ProductCategory, r.UsageUnit}, r.UsageAmount)
+		if k := (key{r.ProductCategory, r.ProductName}); r.ProductName != "" {
+			if _, ok := products[k]; !ok {
+				products[k] = struct{}{}
+				ps = append(ps, Product{Category: k.a, Name: k.b})
 			}
-			return s[i].Second < s[j].Second
-		})
-		return s
-	}
-	ps := make([]Product, 0, len(products))
-	for k := range products {
-		ps = append(ps, Product{Category: k.a, Name: k.b})
-	}
-	sort.Slice(ps, func(i, j int) bool {
-		if ps[i].Category != ps[j].Category {
-			return ps[i].Category < ps[j].Category
 		}
-		return ps[i].Name < ps[j].Name
+	}
+	bySeries := func(x, y Sample) int {
+		return cmp.Or(strings.Compare(x.Category, y.Category), strings.Compare(x.Second, y.Second))
+	}
+	slices.SortFunc(costs, bySeries)
+	slices.SortFunc(usages, bySeries)
+	slices.SortFunc(ps, func(x, y Product) int {
+		return cmp.Or(strings.Compare(x.Category, y.Category), strings.Compare(x.Name, y.Name))
 	})
 	return &Snapshot{
 		PeriodStart: start,
@@ -130,8 +137,8 @@ func newSnapshot(g Group, u *twilio.Usage, start, fetchedAt time.Time) *Snapshot
 		AsOf:        u.AsOf,
 		FetchedAt:   fetchedAt,
 		Records:     len(u.Records),
-		Costs:       toSamples(costs),
-		Usages:      toSamples(usages),
+		Costs:       costs,
+		Usages:      usages,
 		Products:    ps,
 	}
 }
@@ -376,9 +383,16 @@ func (c *Cache) refresh(id string) {
 	c.mu.RLock()
 	e := c.entries[id]
 	fetcher := c.fetcher
+	// A scrape that saw the group stale just before another refresh of it
+	// finished must not fetch it again: upstream calls stay one per TTL.
+	needed := c.needsRefresh(e, c.opts.Now())
+	var group Group
+	if e != nil {
+		group = e.group // its ID and filters are fixed for e's lifetime
+	}
 	c.mu.RUnlock()
-	if e == nil {
-		return // removed by a reload while waiting
+	if !needed {
+		return // removed by a reload while waiting, or already refreshed
 	}
 	started := c.opts.Now()
 	ctx, cancel := context.WithTimeout(c.base, c.opts.RefreshTimeout)
@@ -387,6 +401,12 @@ func (c *Cache) refresh(id string) {
 	finished := c.opts.Now()
 	if errors.Is(err, context.Canceled) && c.base.Err() != nil {
 		return // shutting down
+	}
+	var snap *Snapshot
+	if err == nil {
+		// Built before taking the lock, so scrapes and other refreshes
+		// are not held up by it.
+		snap = newSnapshot(group, usage, monthStart(started), finished)
 	}
 
 	c.mu.Lock()
@@ -407,7 +427,7 @@ func (c *Cache) refresh(id string) {
 	if e.lastErr != "" {
 		level.Info(logger).Log("msg", "Refresh succeeded again", "records", len(usage.Records))
 	}
-	c.setSnapshot(e, newSnapshot(e.group, usage, monthStart(started), finished))
+	c.setSnapshot(e, snap)
 	e.up, e.lastErr, e.lastSuccess = true, "", finished
 	level.Debug(logger).Log("msg", "Refreshed", "records", len(usage.Records), "pages", usage.Pages, "duration", e.duration)
 }

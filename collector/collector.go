@@ -113,16 +113,40 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(d.asOf, unixSeconds(s.AsOf), label)
 		}
 		gauge(d.records, float64(s.Records), label)
-		for _, x := range s.Costs {
-			gauge(d.cost, x.Value, label, x.Category, x.Second)
-		}
-		for _, x := range s.Usages {
-			gauge(d.usage, x.Value, label, x.Category, x.Second)
+		for _, m := range s.series(d, label) {
+			ch <- m
 		}
 	}
 	for _, p := range st.Products {
 		gauge(d.productInfo, 1, p.Category, p.Name)
 	}
+}
+
+// builtSeries are a snapshot's cost and usage metrics for one label and
+// set of descriptors.
+type builtSeries struct {
+	descs   *Descs
+	label   string
+	metrics []prometheus.Metric
+}
+
+// series returns the snapshot's cost and usage metrics under label. They are
+// built by the first scrape that needs them and reused while the snapshot is
+// served: a snapshot never changes, and building them was most of the cost
+// of a scrape. A reload that renames the group builds them again.
+func (s *Snapshot) series(d *Descs, label string) []prometheus.Metric {
+	if b := s.built.Load(); b != nil && b.descs == d && b.label == label {
+		return b.metrics
+	}
+	ms := make([]prometheus.Metric, 0, len(s.Costs)+len(s.Usages))
+	for _, x := range s.Costs {
+		ms = append(ms, prometheus.MustNewConstMetric(d.cost, prometheus.GaugeValue, x.Value, label, x.Category, x.Second))
+	}
+	for _, x := range s.Usages {
+		ms = append(ms, prometheus.MustNewConstMetric(d.usage, prometheus.GaugeValue, x.Value, label, x.Category, x.Second))
+	}
+	s.built.Store(&builtSeries{descs: d, label: label, metrics: ms})
+	return ms
 }
 
 func boolFloat(b bool) float64 {

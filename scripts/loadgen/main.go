@@ -1,0 +1,271 @@
+// Command loadgen measures the exporter under load: it starts a simulated
+// Usage API with many billing groups, runs the exporter binary against it on
+// loopback, and scrapes /metrics from several clients for a bounded time. It
+// reports throughput and latency separately for scrapes served from a warm
+// cache and scrapes that overlapped a refresh (an upstream request in flight),
+// the upstream requests against the ideal, and the exporter's resident memory.
+//
+//	make build && go run ./scripts/loadgen -exporter ./twilio_billing_exporter
+//
+// scripts/loadtest.sh does both.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+// upstream wraps the simulated API and counts the requests in flight.
+type upstream struct {
+	h        http.Handler
+	inflight atomic.Int64
+	events   atomic.Int64 // starts and ends of requests
+	records  atomic.Int64
+}
+
+func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	u.inflight.Add(1)
+	u.events.Add(1)
+	if strings.HasSuffix(r.URL.Path, "/Records") {
+		u.records.Add(1)
+	}
+	defer func() { u.events.Add(1); u.inflight.Add(-1) }()
+	u.h.ServeHTTP(w, r)
+}
+
+// busy reports whether the upstream has a request in flight, and a token
+// that changes whenever one starts or ends.
+func (u *upstream) busy() (bool, int64) { return u.inflight.Load() > 0, u.events.Load() }
+
+type sample struct {
+	d       time.Duration
+	refresh bool
+}
+
+func run() error {
+	exporter := flag.String("exporter", "", "path of the exporter binary (required)")
+	groups := flag.Int("groups", 100, "billing groups (each with the whole simulated catalogue)")
+	clients := flag.Int("clients", 4, "concurrent scrapers")
+	duration := flag.Duration("duration", 30*time.Second, "how long to scrape")
+	ttl := flag.Duration("ttl", 10*time.Second, "the exporter's --cache.ttl; refreshes happen this often during the run")
+	latency := flag.Duration("latency", 20*time.Millisecond, "simulated Usage API latency per page")
+	pageSize := flag.Int("page-size", 25, "records per page")
+	concurrency := flag.Int("concurrency", 4, "the exporter's --twilio.concurrency")
+	flag.Parse()
+	if *exporter == "" {
+		return fmt.Errorf("-exporter is required")
+	}
+
+	var simGroups []usagesim.Group
+	for i := range *groups {
+		simGroups = append(simGroups, usagesim.Group{ID: fmt.Sprintf("commerce_billingprofile_LOAD%05d", i), Name: fmt.Sprintf("group-%05d", i), Currency: "USD", Seed: int64(i + 1)})
+	}
+	sim := usagesim.New(usagesim.Options{Groups: simGroups})
+	records, _ := sim.Records(simGroups[0].ID, "THIS_MONTH")
+	pages := max(1, (len(records)+*pageSize-1) / *pageSize)
+	if *latency > 0 {
+		sim.InjectFault(usagesim.Fault{Kind: usagesim.Slow, Delay: *latency})
+	}
+	up := &upstream{h: sim}
+	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	apiSrv := &http.Server{Handler: up, ReadHeaderTimeout: 10 * time.Second}
+	go apiSrv.Serve(apiLn)
+	defer apiSrv.Close()
+	apiURL := "http://" + apiLn.Addr().String()
+
+	dir, err := os.MkdirTemp("", "loadgen")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "twilio:\n  api_url: %s\n  token_url: %s/v2/token\n  client_id: %s\n  client_secret: %s\n  page_size: %d\nbilling_groups:\n",
+		apiURL, apiURL, usagesim.DefaultClientID, usagesim.DefaultClientSecret, *pageSize)
+	for _, g := range simGroups {
+		fmt.Fprintf(&cfg, "  - id: %s\n    name: %s\n", g.ID, g.Name)
+	}
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
+		return err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(*exporter, "--config.file="+cfgPath, "--web.listen-address="+addr,
+		"--cache.ttl="+ttl.String(), fmt.Sprintf("--twilio.concurrency=%d", *concurrency), "--log.level=warn")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients}, Timeout: time.Minute}
+	metricsURL := "http://" + addr + "/metrics"
+	if err := waitReady(client, "http://"+addr+"/-/ready"); err != nil {
+		return err
+	}
+	body, err := scrape(client, metricsURL) // waits for the first refresh
+	if err != nil {
+		return err
+	}
+	series := 0
+	for _, line := range strings.Split(body, "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			series++
+		}
+	}
+	up.records.Store(0)
+
+	var mu sync.Mutex
+	var samples []sample
+	var failures atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), *duration)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range *clients {
+		wg.Go(func() {
+			var mine []sample
+			for ctx.Err() == nil {
+				busy0, ev0 := up.busy()
+				t := time.Now()
+				_, err := scrape(client, metricsURL)
+				d := time.Since(t)
+				busy1, ev1 := up.busy()
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				mine = append(mine, sample{d: d, refresh: busy0 || busy1 || ev0 != ev1})
+			}
+			mu.Lock()
+			samples = append(samples, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	rss, hwm := memory(cmd.Process.Pid)
+
+	var warm, refresh []time.Duration
+	for _, s := range samples {
+		if s.refresh {
+			refresh = append(refresh, s.d)
+		} else {
+			warm = append(warm, s.d)
+		}
+	}
+	fmt.Printf("exporter: %d groups x %d records (%d pages of %d), %d series per scrape, --cache.ttl=%s, API latency %s per page\n",
+		*groups, len(records), pages, *pageSize, series, *ttl, *latency)
+	fmt.Printf("load: %d clients for %s, %d scrapes, %.1f scrapes/s, %d failed\n",
+		*clients, elapsed.Round(time.Millisecond), len(samples), float64(len(samples))/elapsed.Seconds(), failures.Load())
+	fmt.Printf("%-18s %8s %10s %10s %10s %10s\n", "scrapes", "count", "p50", "p90", "p99", "max")
+	for _, row := range []struct {
+		name string
+		d    []time.Duration
+	}{{"warm cache", warm}, {"during a refresh", refresh}} {
+		if len(row.d) == 0 {
+			fmt.Printf("%-18s %8d\n", row.name, 0)
+			continue
+		}
+		slices.Sort(row.d)
+		fmt.Printf("%-18s %8d %10s %10s %10s %10s\n", row.name, len(row.d),
+			pct(row.d, 50), pct(row.d, 90), pct(row.d, 99), row.d[len(row.d)-1].Round(10*time.Microsecond))
+	}
+	n := up.records.Load()
+	fmt.Printf("upstream records requests: %d = %.2f x groups x pages (refreshes of every group; run / ttl = %.1f)\n",
+		n, float64(n)/float64(*groups*pages), float64(elapsed)/float64(*ttl))
+	fmt.Printf("exporter memory: VmRSS %s, VmHWM (peak) %s\n", rss, hwm)
+	return nil
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	return d[min(len(d)-1, (len(d)*p+99)/100-1)].Round(10 * time.Microsecond)
+}
+
+func scrape(c *http.Client, url string) (string, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return string(b), nil
+}
+
+func waitReady(c *http.Client, url string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := c.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("exporter not ready at %s after 30s", url)
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// memory reads the resident set size and its peak from /proc (Linux).
+func memory(pid int) (rss, hwm string) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "n/a", "n/a"
+	}
+	rss, hwm = "n/a", "n/a"
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			rss = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			hwm = strings.TrimSpace(v)
+		}
+	}
+	return rss, hwm
+}
