@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -82,8 +83,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: error: %v, try --help\n", exporterName, err)
 		return 2
 	}
-	if o.cacheTTL <= 0 || o.twilioTimeout <= 0 || o.scrapeTimeout <= 0 || o.timeoutOffset < 0 || o.concurrency < 1 {
-		fmt.Fprintf(stderr, "%s: error: --cache.ttl, --twilio.timeout and --web.scrape-timeout must be positive, --web.scrape-timeout-offset not negative, --twilio.concurrency at least 1\n", exporterName)
+	if err := o.check(); err != nil {
+		fmt.Fprintf(stderr, "%s: error: %v, try --help\n", exporterName, err)
 		return 2
 	}
 
@@ -172,6 +173,53 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 	}
+}
+
+// check reports the first flag whose value cannot work, naming the flag, so
+// that the process refuses to start rather than fail (or panic) later.
+func (o *options) check() error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--cache.ttl", o.cacheTTL}, {"--twilio.timeout", o.twilioTimeout}, {"--web.scrape-timeout", o.scrapeTimeout}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s=%s must be positive", d.flag, d.v)
+		}
+	}
+	if o.timeoutOffset < 0 {
+		return fmt.Errorf("--web.scrape-timeout-offset=%s must not be negative", o.timeoutOffset)
+	}
+	if o.concurrency < 1 {
+		return fmt.Errorf("--twilio.concurrency=%d must be at least 1", o.concurrency)
+	}
+	if !validTelemetryPath(o.telemetryPath) {
+		return fmt.Errorf("--web.telemetry-path=%q must be a path starting with / made of letters, digits and / - . _ ~", o.telemetryPath)
+	}
+	switch o.telemetryPath {
+	case "/-/healthy", "/-/ready", "/-/reload":
+		return fmt.Errorf("--web.telemetry-path=%q is one of the exporter's own endpoints", o.telemetryPath)
+	}
+	if f := *o.webFlags.WebConfigFile; f != "" && !o.configCheck {
+		if err := web.Validate(f); err != nil {
+			return fmt.Errorf("--web.config.file=%s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// validTelemetryPath reports whether p is a plain URL path: anything else
+// would be read as a pattern by http.ServeMux, which panics on a bad one.
+func validTelemetryPath(p string) bool {
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	for _, c := range p {
+		if !(c == '/' || c == '-' || c == '.' || c == '_' || c == '~' ||
+			('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')) {
+			return false
+		}
+	}
+	return true
 }
 
 // newLoggers returns the go-kit logger the exporter logs through and an slog

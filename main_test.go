@@ -247,7 +247,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--cache.ttl=soon"}, `twilio_billing_exporter: error: time: invalid duration "soon", try --help`},
 		{[]string{"--log.level=loud"}, `twilio_billing_exporter: error: enum value must be one of debug,info,warn,error, got 'loud'`},
 		{[]string{"--no-such-flag"}, `twilio_billing_exporter: error: unknown long flag '--no-such-flag'`},
-		{[]string{"--cache.ttl=-1m"}, "--cache.ttl, --twilio.timeout and --web.scrape-timeout must be positive"},
+		{[]string{"--cache.ttl=-1m"}, "twilio_billing_exporter: error: --cache.ttl=-1m0s must be positive, try --help"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(tc.args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
