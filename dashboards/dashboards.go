@@ -1,0 +1,319 @@
+package dashboards
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/statetimeline"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+)
+
+// Stable dashboard UIDs: links from alerts (dashboard_url) and from other
+// dashboards depend on them.
+const (
+	SpendUID  = "twilio-spend-overview"
+	HealthUID = "twilio-exporter-health"
+)
+
+// Files returns every dashboard as the JSON committed in this directory,
+// keyed by file name.
+func Files() (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for name, build := range map[string]func() (dashboard.Dashboard, error){
+		SpendUID + ".json":  Spend,
+		HealthUID + ".json": Health,
+	} {
+		d, err := build()
+		if err != nil {
+			return nil, fmt.Errorf("dashboards: building %s: %w", name, err)
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(d); err != nil {
+			return nil, fmt.Errorf("dashboards: encoding %s: %w", name, err)
+		}
+		out[name] = buf.Bytes()
+	}
+	return out, nil
+}
+
+// base is what both dashboards share: tags, time, refresh, links to each other.
+func base(title, uid, description string) *dashboard.DashboardBuilder {
+	return dashboard.NewDashboardBuilder(title).
+		Uid(uid).
+		Description(description).
+		Tags([]string{"twilio", "billing", "twilio_billing_exporter"}).
+		Editable().
+		Tooltip(dashboard.DashboardCursorSyncCrosshair).
+		Time("now-7d", "now").
+		Timezone("utc").
+		Refresh("5m").
+		Link(dashboard.NewDashboardLinkBuilder("Twilio billing").
+			Type(dashboard.DashboardLinkTypeDashboards).
+			Tags([]string{"twilio_billing_exporter"}).
+			AsDropdown(false).
+			IncludeVars(true).
+			KeepTime(true))
+}
+
+// ids numbers panels in order, so that the JSON is stable and panel links work.
+type ids struct{ n uint32 }
+
+func (i *ids) next() uint32 { i.n++; return i.n }
+
+// Spend is the Twilio spend overview, for finance and engineering leads.
+func Spend() (dashboard.Dashboard, error) {
+	var id ids
+	b := base("Twilio spend overview", SpendUID,
+		"Month-to-date Twilio spend per billing group from twilio_billing_exporter: budgets, forecast, daily spend and categories. "+
+			"Usage API figures are estimates; the invoice after month end is authoritative. Months are UTC.")
+	b = variables(b, "billing_group", "currency", "product_category")
+
+	b = b.WithRow(dashboard.NewRowBuilder("This month"))
+	b = b.WithPanel(withCurrencyUnits(stat.NewPanelBuilder().Id(id.next()).
+		Title("Month-to-date spend").
+		Description("Estimated spend this month (UTC) to date, per currency, over the selected billing groups and product categories. Resets at 00:00 UTC on the 1st.").
+		Datasource(datasource()).Height(5).Span(6).
+		Unit("none").Decimals(2).
+		ColorMode(common.BigValueColorModeNone).GraphMode(common.BigValueGraphModeArea).
+		TextMode(common.BigValueTextModeValueAndName).ReduceOptions(lastValue()).
+		WithTarget(query("A", fmt.Sprintf("sum by (currency) (%s)", costSelector), "{{currency}}"))))
+	b = b.WithPanel(withCurrencyUnits(stat.NewPanelBuilder().Id(id.next()).
+		Title("Forecast to month end").
+		Description("Linear forecast of this month's spend per currency: spend so far divided by the time elapsed since the month began, times the month's length (from the exporter's period start and end, so February and the 1st are right). Noisy in the first days of a month.").
+		Datasource(datasource()).Height(5).Span(6).
+		Unit("none").Decimals(2).
+		ColorMode(common.BigValueColorModeNone).GraphMode(common.BigValueGraphModeNone).
+		TextMode(common.BigValueTextModeValueAndName).ReduceOptions(lastValue()).
+		WithTarget(instant("A", fmt.Sprintf("sum by (currency) (\n  %s\n)", indent(forecast("billing_group, currency"), 2)), "{{currency}}"))))
+	b = b.WithPanel(stat.NewPanelBuilder().Id(id.next()).
+		Title("Budget used").
+		Description("Month-to-date spend as a percentage of the billing group's configured budget (twilio_billing_group_budget), for groups that have one. Ignores the product category filter: a budget covers the whole group. Amber from 80%, red from 100%.").
+		Datasource(datasource()).Height(5).Span(6).
+		Unit("percent").Decimals(0).
+		Thresholds(thresholds("green", 80.0, "orange", 100.0, "red")).
+		ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone).
+		TextMode(common.BigValueTextModeValueAndName).ReduceOptions(lastValue()).
+		WithTarget(instant("A", budgetUsedPercent(), "{{billing_group}} ({{currency}})")))
+	b = b.WithPanel(stat.NewPanelBuilder().Id(id.next()).
+		Title("Days left in the month").
+		Description("Days until the end of the billing month (00:00 UTC on the 1st of next month), from the exporter's period end.").
+		Datasource(datasource()).Height(5).Span(6).
+		Unit("suffix: days").Decimals(1).
+		ColorMode(common.BigValueColorModeNone).GraphMode(common.BigValueGraphModeNone).ReduceOptions(lastValue()).
+		WithTarget(instant("A", fmt.Sprintf("(max(twilio_billing_group_period_end_timestamp_seconds{%s}) - time()) / 86400", groupMatch), "days left")))
+	b = b.WithPanel(stat.NewPanelBuilder().Id(id.next()).
+		Title("Data as of (age)").
+		Description("Time since the Usage API's asOf date for each billing group: how far behind real usage the figures are. Twilio updates usage with a delay; amber after 36 hours, red after 72.").
+		Datasource(datasource()).Height(5).Span(12).
+		Unit("s").Decimals(1).
+		Thresholds(thresholds("green", 36*3600.0, "orange", 72*3600.0, "red")).
+		ColorMode(common.BigValueColorModeValue).GraphMode(common.BigValueGraphModeNone).
+		TextMode(common.BigValueTextModeValueAndName).ReduceOptions(lastValue()).
+		WithTarget(instant("A", fmt.Sprintf("time() - max by (billing_group) (twilio_billing_group_as_of_timestamp_seconds{%s})", groupMatch), "{{billing_group}}")))
+	b = b.WithPanel(stat.NewPanelBuilder().Id(id.next()).
+		Title("Time since last successful refresh").
+		Description("Time since the exporter last fetched each billing group from Twilio successfully. Normally under --cache.ttl (15m by default) plus the scrape interval; amber after 1 hour, red after 6 (the TwilioBillingDataStale alert threshold).").
+		Datasource(datasource()).Height(5).Span(12).
+		Unit("s").Decimals(0).
+		Thresholds(thresholds("green", 3600.0, "orange", 6*3600.0, "red")).
+		ColorMode(common.BigValueColorModeValue).GraphMode(common.BigValueGraphModeNone).
+		TextMode(common.BigValueTextModeValueAndName).ReduceOptions(lastValue()).
+		WithTarget(instant("A", fmt.Sprintf("time() - max by (billing_group) (twilio_billing_group_last_success_timestamp_seconds{%s})", groupMatch), "{{billing_group}}")))
+
+	b = b.WithRow(dashboard.NewRowBuilder("Trends"))
+	b = b.WithPanel(withCurrencyUnits(timeseries.NewPanelBuilder().Id(id.next()).
+		Title("Month-to-date spend by billing group").
+		Description("Estimated spend this month to date per billing group, with the group's configured budget as a dashed line. Drops to zero at 00:00 UTC on the 1st, when a new month begins.").
+		Datasource(datasource()).Height(9).Span(12).
+		Unit("none").Decimals(2).Min(0).FillOpacity(10).
+		Legend(legendRight()).
+		OverrideByRegexp("/budget/", dashedLine()).
+		WithTarget(query("A", fmt.Sprintf("sum by (billing_group, currency) (%s)", costSelector), "{{billing_group}} {{currency}}")).
+		WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", budgetSelector), "{{billing_group}} budget {{currency}}"))))
+	b = b.WithPanel(withCurrencyUnits(timeseries.NewPanelBuilder().Id(id.next()).
+		Title("Forecast to month end over time").
+		Description("How the linear month-end forecast per billing group has moved (see Forecast to month end), with the budget as a dashed line. Early-month values swing widely: few days of data.").
+		Datasource(datasource()).Height(9).Span(12).
+		Unit("none").Decimals(2).Min(0).FillOpacity(0).
+		Legend(legendRight()).
+		OverrideByRegexp("/budget/", dashedLine()).
+		WithTarget(query("A", forecast("billing_group, currency"), "{{billing_group}} {{currency}}")).
+		WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", budgetSelector), "{{billing_group}} budget {{currency}}"))))
+	b = b.WithPanel(withCurrencyUnits(timeseries.NewPanelBuilder().Id(id.next()).
+		Title("Daily spend").
+		Description("Spend in the 24 hours before each point, per billing group, and its 7-day average (dashed). "+
+			"Reset-aware: across 00:00 UTC on the 1st it shows the spend since the 1st, never a negative value. "+
+			"Until Prometheus holds a day of samples it shows the month's average daily spend so far; the 7-day average averages whatever history exists (hourly samples), and equals the daily spend until an hour has passed.").
+		Datasource(datasource()).Height(9).Span(12).Interval("5m").
+		Unit("none").Decimals(2).Min(0).FillOpacity(10).
+		Legend(legendRight()).
+		OverrideByRegexp("/7-day average/", dashedLine()).
+		WithTarget(query("A", dailySpend("billing_group, currency"), "{{billing_group}} {{currency}}")).
+		WithTarget(query("B", fmt.Sprintf("avg_over_time(\n  (\n    %s\n  )[7d:1h]\n)\nor\n(\n  %s\n)",
+			indent(dailySpend("billing_group, currency"), 4), indent(dailySpend("billing_group, currency"), 2)), "{{billing_group}} {{currency}} 7-day average"))))
+	b = b.WithPanel(withCurrencyUnits(bargauge.NewPanelBuilder().Id(id.next()).
+		Title("Top 10 product categories by spend").
+		Description("The ten product categories with the highest month-to-date spend in each currency, over the selected billing groups.").
+		Datasource(datasource()).Height(9).Span(12).
+		Unit("none").Decimals(2).Min(0).
+		DisplayMode(common.BarGaugeDisplayModeGradient).
+		Orientation(common.VizOrientationHorizontal).
+		ShowUnfilled(true).
+		ReduceOptions(lastValue()).
+		WithTarget(instant("A", fmt.Sprintf("topk by (currency) (10, sum by (product_category, currency) (%s))", costSelector), "{{product_category}} ({{currency}})"))))
+
+	b = b.WithRow(dashboard.NewRowBuilder("Categories"))
+	b = b.WithPanel(table.NewPanelBuilder().Id(id.next()).
+		Title("Spend by billing group and category").
+		Description("One row per billing group, product category and usage unit: month-to-date cost (in the row's currency), usage in its unit, the product name from twilio_billing_group_product_info "+
+			"(categories with several products say so: see Products by category), and the change of the category's last-24-hour spend against the same 24 hours 7 days earlier. "+
+			"A category reported in two units has two rows that each show the category's whole cost: do not add up the Cost column. "+
+			"The change reads \"no history yet\" until Prometheus holds 8 days of samples, and where the earlier day had no spend.").
+		Datasource(datasource()).Height(12).Span(24).
+		WithTarget(tableQuery("A", tableColumn("billing_group, product_category, currency", costBy("billing_group, product_category, currency", "")))).
+		WithTarget(tableQuery("B", tableColumn("billing_group, product_category, unit", fmt.Sprintf("sum by (billing_group, product_category, unit) (%s)", usageSelector)))).
+		WithTarget(tableQuery("C", changeVsWeekAgo())).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
+		WithTransformation(organize([]string{"Time"},
+			map[string]string{
+				"billing_group": "Billing group", "product_category": "Category", "currency": "Currency",
+				"unit": "Unit", "product": "Product", "Value #A": "Cost", "Value #B": "Usage", "Value #C": "Change vs 7 days earlier",
+			},
+			[]string{"billing_group", "product_category", "product", "Value #A", "currency", "Value #B", "unit", "Value #C"})).
+		SortBy([]cog.Builder[common.TableSortByFieldState]{common.NewTableSortByFieldStateBuilder().DisplayName("Cost").Desc(true)}).
+		OverrideByName("Cost", []dashboard.DynamicConfigValue{{Id: "decimals", Value: 2}}).
+		OverrideByName("Usage", []dashboard.DynamicConfigValue{{Id: "decimals", Value: 3}}).
+		OverrideByName("Change vs 7 days earlier", []dashboard.DynamicConfigValue{
+			{Id: "unit", Value: "percent"}, {Id: "decimals", Value: 1},
+			{Id: "mappings", Value: []dashboard.ValueMapping{nanText("no history yet")}},
+		}))
+	b = b.WithPanel(table.NewPanelBuilder().Id(id.next()).
+		Title("Products by category").
+		Description("Every product name Twilio reported in each selected category (twilio_billing_group_product_info), across all billing groups the exporter serves.").
+		Datasource(datasource()).Height(12).Span(24).
+		WithTarget(tableQuery("A", fmt.Sprintf("group by (product_category, product) (%s)", infoSelector))).
+		WithTransformation(organize([]string{"Time", "Value"},
+			map[string]string{"product_category": "Category", "product": "Product"},
+			[]string{"product_category", "product"})))
+	return b.Build()
+}
+
+// Health is the exporter health dashboard, for whoever runs the exporter.
+func Health() (dashboard.Dashboard, error) {
+	var id ids
+	b := base("Twilio billing exporter health", HealthUID,
+		"Is twilio_billing_exporter fetching every billing group from Twilio, how long that takes, how Twilio's API answers, and whether the configuration loaded.")
+	b = variables(b, "billing_group")
+	upSel := fmt.Sprintf("twilio_billing_group_up{%s}", groupMatch)
+
+	b = b.WithRow(dashboard.NewRowBuilder("Refreshes"))
+	b = b.WithPanel(stat.NewPanelBuilder().Id(id.next()).
+		Title("Exporter scraped").
+		Description("Prometheus' up metric for the exporter's scrape job(s): 1 when the last scrape succeeded.").
+		Datasource(datasource()).Height(5).Span(6).
+		Mappings(valueText("1", "up", "green", "0", "down", "red")).
+		Thresholds(thresholds("red", 1.0, "green")).
+		ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone).
+		TextMode(common.BigValueTextModeValueAndName).ReduceOptions(lastValue()).
+		WithTarget(instant("A", `up{job=~"$job"}`, "{{instance}}")))
+	b = b.WithPanel(stat.NewPanelBuilder().Id(id.next()).
+		Title("Billing groups failing").
+		Description("How many selected billing groups' latest refresh failed (twilio_billing_group_up == 0). A failing group keeps serving its last good snapshot of the month.").
+		Datasource(datasource()).Height(5).Span(6).
+		Unit("none").Decimals(0).
+		Thresholds(thresholds("green", 1.0, "red")).
+		ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone).ReduceOptions(lastValue()).
+		WithTarget(instant("A", fmt.Sprintf("count(%s == 0) or vector(0)", upSel), "failing")))
+	b = b.WithPanel(stat.NewPanelBuilder().Id(id.next()).
+		Title("Config reload").
+		Description("Whether the exporter's latest configuration (re)load succeeded (twilio_exporter_config_last_reload_successful). After a failed reload the previous configuration keeps running.").
+		Datasource(datasource()).Height(5).Span(6).
+		Mappings(valueText("1", "OK", "green", "0", "failed", "red")).
+		Thresholds(thresholds("red", 1.0, "green")).
+		ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone).
+		TextMode(common.BigValueTextModeValueAndName).ReduceOptions(lastValue()).
+		WithTarget(instant("A", `twilio_exporter_config_last_reload_successful{job=~"$job"}`, "{{instance}}")))
+	b = b.WithPanel(stat.NewPanelBuilder().Id(id.next()).
+		Title("Since last successful config load").
+		Description("Time since the configuration last loaded successfully (twilio_exporter_config_last_reload_success_timestamp_seconds): the exporter's start or its last good reload.").
+		Datasource(datasource()).Height(5).Span(6).
+		Unit("s").Decimals(0).
+		ColorMode(common.BigValueColorModeNone).GraphMode(common.BigValueGraphModeNone).
+		TextMode(common.BigValueTextModeValueAndName).ReduceOptions(lastValue()).
+		WithTarget(instant("A", `time() - twilio_exporter_config_last_reload_success_timestamp_seconds{job=~"$job"}`, "{{instance}}")))
+	b = b.WithPanel(statetimeline.NewPanelBuilder().Id(id.next()).
+		Title("Refresh success per billing group").
+		Description("twilio_billing_group_up over time: green while the latest refresh of the group succeeded, red while it failed.").
+		Datasource(datasource()).Height(8).Span(24).
+		Mappings(valueText("1", "OK", "green", "0", "failing", "red")).
+		Thresholds(thresholds("red", 1.0, "green")).
+		ShowValue(common.VisibilityModeNever).
+		WithTarget(query("A", fmt.Sprintf("max by (billing_group) (%s)", upSel), "{{billing_group}}")))
+	b = b.WithPanel(timeseries.NewPanelBuilder().Id(id.next()).
+		Title("Refresh duration").
+		Description("Wall time of each billing group's latest refresh from Twilio, every page and retry included (twilio_exporter_refresh_duration_seconds). Bounded by --twilio.timeout.").
+		Datasource(datasource()).Height(8).Span(12).
+		Unit("s").Min(0).
+		Legend(legendRight()).
+		WithTarget(query("A", fmt.Sprintf("max by (billing_group) (twilio_exporter_refresh_duration_seconds{%s})", groupMatch), "{{billing_group}}")))
+	b = b.WithPanel(timeseries.NewPanelBuilder().Id(id.next()).
+		Title("Time since last successful refresh").
+		Description("Age of each billing group's data: time since its last successful refresh (twilio_billing_group_last_success_timestamp_seconds). A sawtooth up to --cache.ttl is normal; the TwilioBillingDataStale alert fires past 6 hours.").
+		Datasource(datasource()).Height(8).Span(12).
+		Unit("s").Min(0).
+		Legend(legendRight()).
+		WithTarget(query("A", fmt.Sprintf("time() - max by (billing_group) (twilio_billing_group_last_success_timestamp_seconds{%s})", groupMatch), "{{billing_group}}")))
+
+	b = b.WithRow(dashboard.NewRowBuilder("Twilio API"))
+	b = b.WithPanel(timeseries.NewPanelBuilder().Id(id.next()).
+		Title("API requests by endpoint and status code").
+		Description("Requests per second the exporter sent to Twilio, by endpoint (token, records) and HTTP status code; code \"error\" means no response arrived. 429 is rate limiting, 401 bad credentials.").
+		Datasource(datasource()).Height(8).Span(12).
+		Unit("reqps").Min(0).
+		Legend(legendRight()).
+		WithTarget(query("A", `sum by (endpoint, code) (rate(twilio_exporter_api_requests_total{job=~"$job"}[$__rate_interval]))`, "{{endpoint}} {{code}}")))
+	b = b.WithPanel(bargauge.NewPanelBuilder().Id(id.next()).
+		Title("API requests in the time range").
+		Description("Requests to Twilio during the dashboard's time range, by endpoint and status code. The exporter calls Twilio once per group and page every --cache.ttl, so counts are small.").
+		Datasource(datasource()).Height(8).Span(12).
+		Unit("none").Decimals(0).Min(0).
+		DisplayMode(common.BarGaugeDisplayModeBasic).
+		Orientation(common.VizOrientationHorizontal).
+		ReduceOptions(lastValue()).
+		WithTarget(instant("A", `sum by (endpoint, code) (increase(twilio_exporter_api_requests_total{job=~"$job"}[$__range]))`, "{{endpoint}} {{code}}")))
+	b = b.WithPanel(timeseries.NewPanelBuilder().Id(id.next()).
+		Title("API request duration (90th percentile)").
+		Description("90th percentile duration of requests to Twilio by endpoint (twilio_exporter_api_request_duration_seconds). Empty gaps mean no requests in the interval.").
+		Datasource(datasource()).Height(8).Span(12).
+		Unit("s").Min(0).
+		Legend(legendRight()).
+		WithTarget(query("A", `histogram_quantile(0.9, sum by (endpoint, le) (rate(twilio_exporter_api_request_duration_seconds_bucket{job=~"$job"}[$__rate_interval])))`, "{{endpoint}}")))
+	b = b.WithPanel(timeseries.NewPanelBuilder().Id(id.next()).
+		Title("Records per billing group").
+		Description("Usage records Twilio returned for each group in its latest refresh, before category filters (twilio_billing_group_records). A sudden drop to 0 may mean a wrong billing group or a filtered API response.").
+		Datasource(datasource()).Height(8).Span(12).
+		Unit("none").Decimals(0).Min(0).
+		Legend(legendRight()).
+		WithTarget(query("A", fmt.Sprintf("max by (billing_group) (twilio_billing_group_records{%s})", groupMatch), "{{billing_group}}")))
+
+	b = b.WithRow(dashboard.NewRowBuilder("Build"))
+	b = b.WithPanel(table.NewPanelBuilder().Id(id.next()).
+		Title("Build info").
+		Description("Version, revision, branch and Go version of each running exporter (twilio_exporter_build_info).").
+		Datasource(datasource()).Height(6).Span(24).
+		WithTarget(tableQuery("A", `twilio_exporter_build_info{job=~"$job"}`)).
+		WithTransformation(organize([]string{"Time", "Value", "__name__"},
+			map[string]string{"instance": "Instance", "version": "Version", "revision": "Revision", "branch": "Branch", "goversion": "Go version"},
+			[]string{"job", "instance", "version", "revision", "branch", "goversion"})))
+	return b.Build()
+}

@@ -1,0 +1,172 @@
+package dashboards
+
+import (
+	"fmt"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+)
+
+// datasource is the reference every panel and variable uses: the dashboard's
+// own datasource variable, never a hard-coded UID.
+func datasource() common.DataSourceRef {
+	return common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr("${datasource}")}
+}
+
+// currencyUnits maps ISO 4217 codes to Grafana units. Codes Grafana has a
+// unit for use it; a few common others get a prefix unit. Any other
+// currency is shown as a plain number, with its code in the series name.
+func currencyUnits() []struct{ code, unit string } {
+	return []struct{ code, unit string }{
+		{"USD", "currencyUSD"}, {"EUR", "currencyEUR"}, {"GBP", "currencyGBP"},
+		{"JPY", "currencyJPY"}, {"BRL", "currencyBRL"}, {"CHF", "currencyCHF"},
+		{"DKK", "currencyDKK"}, {"NOK", "currencyNOK"}, {"SEK", "currencySEK"},
+		{"CZK", "currencyCZK"}, {"PLN", "currencyPLN"}, {"INR", "currencyINR"},
+		{"KRW", "currencyKRW"}, {"ZAR", "currencyZAR"}, {"TRY", "currencyTRY"},
+		{"CAD", "prefix:CA$"}, {"AUD", "prefix:A$"}, {"NZD", "prefix:NZ$"},
+		{"SGD", "prefix:S$"}, {"HKD", "prefix:HK$"}, {"MXN", "prefix:MX$"},
+	}
+}
+
+// overrider is the part of every panel builder that adds field overrides.
+type overrider[B any] interface {
+	OverrideByRegexp(regexp string, properties []dashboard.DynamicConfigValue) B
+}
+
+// withCurrencyUnits gives every series whose name contains a currency code
+// that currency's unit. Series names carry the code through their legend.
+func withCurrencyUnits[B overrider[B]](b B) B {
+	for _, c := range currencyUnits() {
+		b = b.OverrideByRegexp(fmt.Sprintf(`/\b%s\b/`, c.code), []dashboard.DynamicConfigValue{{Id: "unit", Value: c.unit}})
+	}
+	return b
+}
+
+// query is a Prometheus query of a panel.
+func query(ref, expr, legend string) *prometheus.DataqueryBuilder {
+	return prometheus.NewDataqueryBuilder().RefId(ref).Expr(expr).LegendFormat(legend).Datasource(datasource())
+}
+
+// instant is an instant query: stats, bar gauges and tables show the latest value.
+func instant(ref, expr, legend string) *prometheus.DataqueryBuilder {
+	return query(ref, expr, legend).Instant()
+}
+
+// tableQuery is an instant query returning a table.
+func tableQuery(ref, expr string) *prometheus.DataqueryBuilder {
+	return instant(ref, expr, "__auto").Format(prometheus.PromQueryFormatTable)
+}
+
+// thresholds builds absolute thresholds: base colour, then value/colour pairs.
+func thresholds(base string, steps ...any) *dashboard.ThresholdsConfigBuilder {
+	out := []dashboard.Threshold{{Color: base}}
+	for i := 0; i+1 < len(steps); i += 2 {
+		out = append(out, dashboard.Threshold{Value: cog.ToPtr(steps[i].(float64)), Color: steps[i+1].(string)})
+	}
+	return dashboard.NewThresholdsConfigBuilder().Mode(dashboard.ThresholdsModeAbsolute).Steps(out)
+}
+
+// valueText maps exact values to display text and colour.
+func valueText(pairs ...string) []dashboard.ValueMapping {
+	opts := map[string]dashboard.ValueMappingResult{}
+	for i := 0; i+2 < len(pairs); i += 3 {
+		opts[pairs[i]] = dashboard.ValueMappingResult{Text: cog.ToPtr(pairs[i+1]), Color: cog.ToPtr(pairs[i+2]), Index: cog.ToPtr(int32(i / 3))}
+	}
+	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{Type: dashboard.MappingTypeValueToText, Options: opts}}}
+}
+
+// nanText maps NaN to display text.
+func nanText(text string) dashboard.ValueMapping {
+	return dashboard.ValueMapping{SpecialValueMap: &dashboard.SpecialValueMap{
+		Type: dashboard.MappingTypeSpecialValue,
+		Options: dashboard.DashboardSpecialValueMapOptions{
+			Match:  dashboard.SpecialValueMatchNaN,
+			Result: dashboard.ValueMappingResult{Text: cog.ToPtr(text), Index: cog.ToPtr(int32(0))},
+		},
+	}}
+}
+
+// dashedLine draws the matching series as a dashed line without fill: budgets
+// and averages, which are references rather than measurements.
+func dashedLine() []dashboard.DynamicConfigValue {
+	return []dashboard.DynamicConfigValue{
+		{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}},
+		{Id: "custom.fillOpacity", Value: 0},
+	}
+}
+
+// organize renames, orders and hides table columns after a merge.
+func organize(exclude []string, rename map[string]string, order []string) dashboard.DataTransformerConfig {
+	ex := map[string]bool{}
+	for _, e := range exclude {
+		ex[e] = true
+	}
+	idx := map[string]int{}
+	for i, o := range order {
+		idx[o] = i
+	}
+	return dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+		"excludeByName": ex, "renameByName": rename, "indexByName": idx,
+	}}
+}
+
+// variables are the template variables: datasource and job, then the
+// multi-select filters that each dashboard uses.
+func variables(b *dashboard.DashboardBuilder, filters ...string) *dashboard.DashboardBuilder {
+	b = b.WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").
+		Label("Data source").
+		Description("The Prometheus data source that scrapes the exporter.").
+		Type("prometheus"))
+	b = b.WithVariable(labelValues("job", "Job", "The scrape job(s) of the exporter.",
+		`label_values(twilio_exporter_build_info, job)`, true))
+	defs := map[string][3]string{
+		"billing_group": {"Billing group", "Billing groups to show (the exporter's configured group names).",
+			`label_values(twilio_billing_group_up{job=~"$job"}, billing_group)`},
+		"currency": {"Currency", "Currencies to show. Amounts in different currencies are never added together.",
+			`label_values(twilio_billing_group_cost{job=~"$job", billing_group=~"$billing_group"}, currency)`},
+		"product_category": {"Product category", "Twilio product categories to show.",
+			`label_values(twilio_billing_group_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency"}, product_category)`},
+	}
+	for _, f := range filters {
+		d := defs[f]
+		b = b.WithVariable(labelValues(f, d[0], d[1], d[2], true))
+	}
+	return b
+}
+
+// labelValues is a multi-select query variable with "All" meaning ".*", so a
+// group that appears later is included without editing the dashboard.
+func labelValues(name, label, description, q string, multi bool) *dashboard.QueryVariableBuilder {
+	return dashboard.NewQueryVariableBuilder(name).
+		Label(label).
+		Description(description).
+		Datasource(datasource()).
+		Query(dashboard.StringOrMap{String: cog.ToPtr(q)}).
+		Definition(q).
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+		Sort(dashboard.VariableSortAlphabeticalAsc).
+		Multi(multi).
+		IncludeAll(true).
+		AllValue(".*").
+		Current(dashboard.VariableOption{
+			Selected: cog.ToPtr(true),
+			Text:     dashboard.StringOrArrayOfString{ArrayOfString: []string{"All"}},
+			Value:    dashboard.StringOrArrayOfString{ArrayOfString: []string{"$__all"}},
+		})
+}
+
+// legendRight is a table legend on the right with the last value.
+func legendRight() *common.VizLegendOptionsBuilder {
+	return common.NewVizLegendOptionsBuilder().
+		DisplayMode(common.LegendDisplayModeTable).
+		Placement(common.LegendPlacementRight).
+		ShowLegend(true).
+		Calcs([]string{"lastNotNull"})
+}
+
+// lastValue reduces each series to its latest value.
+func lastValue() *common.ReduceDataOptionsBuilder {
+	return common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}).Values(false)
+}

@@ -1,0 +1,149 @@
+package dashboards
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Label matchers shared by the panels. Every multi-value variable is used with
+// =~, which is how Grafana expands a multi-value selection for Prometheus.
+const (
+	groupMatch    = `job=~"$job", billing_group=~"$billing_group"`
+	costSelector  = `twilio_billing_group_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency", product_category=~"$product_category"}`
+	usageSelector = `twilio_billing_group_usage{job=~"$job", billing_group=~"$billing_group", product_category=~"$product_category"}`
+	infoSelector  = `twilio_billing_group_product_info{job=~"$job", product_category=~"$product_category"}`
+	// budgetCostSelector ignores $product_category: a budget covers the whole group.
+	budgetCostSelector = `twilio_billing_group_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency"}`
+	budgetSelector     = `twilio_billing_group_budget{job=~"$job", billing_group=~"$billing_group", currency=~"$currency"}`
+)
+
+// offset renders a PromQL offset modifier, or nothing for "now".
+func offset(d string) string {
+	if d == "" {
+		return ""
+	}
+	return " offset " + d
+}
+
+// periodStart is the start of the month each selected group serves, at an offset.
+func periodStart(at string) string {
+	return fmt.Sprintf("max by (billing_group) (twilio_billing_group_period_start_timestamp_seconds{%s}%s)", groupMatch, offset(at))
+}
+
+// periodEnd is the end of the month each selected group serves.
+func periodEnd() string {
+	return fmt.Sprintf("max by (billing_group) (twilio_billing_group_period_end_timestamp_seconds{%s})", groupMatch)
+}
+
+// costBy is month-to-date cost summed by the given labels, at an offset.
+func costBy(by, at string) string {
+	return fmt.Sprintf("sum by (%s) (%s%s)", by, costSelector, offset(at))
+}
+
+// spend24h is the spend in the 24 hours before `at` (at "" is now, prev is
+// at+1d), summed by labels that include billing_group. Cost is a
+// month-to-date gauge that resets on the 1st, so:
+//   - same month at both ends (the period starts agree): the difference,
+//     clamped at 0 so a downward revision of the estimate is not a refund;
+//   - a new month began in between: the cost so far this month, i.e. the
+//     spend since 00:00 UTC on the 1st, never a negative jump.
+//
+// With no sample a day earlier neither branch has data.
+func spend24h(by, at, prev string) string {
+	return fmt.Sprintf(`(
+  clamp_min(%s - %s, 0)
+    and on (billing_group) (%s == %s)
+)
+or
+(
+  %s
+    and on (billing_group) (%s > %s)
+)`, costBy(by, at), costBy(by, prev), periodStart(at), periodStart(prev),
+		costBy(by, at), periodStart(at), periodStart(prev))
+}
+
+// dailySpend is spend24h now, falling back, where Prometheus holds no sample
+// from a day ago yet, to the month's average daily spend so far (the spend
+// since the 1st when less than a day of the month has passed).
+func dailySpend(by string) string {
+	return fmt.Sprintf(`%s
+or
+(
+  %s
+    / on (billing_group) group_left ()
+  clamp_min(time() - %s, 86400) * 86400
+)`, spend24h(by, "", "1d"), costBy(by, ""), periodStart(""))
+}
+
+// forecast is the linear forecast of this month's spend to its end, by the
+// given labels (which include billing_group). It uses the exporter's period
+// bounds, so month length (February) and the 1st need no calendar arithmetic;
+// the elapsed time is at least an hour so that 00:05 on the 1st does not
+// multiply five minutes of spend by 8928.
+func forecast(by string) string {
+	return fmt.Sprintf(`%s
+  / on (billing_group) group_left ()
+clamp_min(time() - %s, 3600)
+  * on (billing_group) group_left ()
+(%s - %s)`, costBy(by, ""), periodStart(""), periodEnd(), periodStart(""))
+}
+
+// budgetUsedPercent is month-to-date cost as a percentage of the budget, for
+// groups that have one. It ignores $product_category: a budget covers the
+// whole group.
+func budgetUsedPercent() string {
+	return fmt.Sprintf(`100 * sum by (billing_group, currency) (%s)
+  / on (billing_group, currency)
+max by (billing_group, currency) (%s)`, budgetCostSelector, budgetSelector)
+}
+
+// tableKey has one series per table row: billing group, category, currency
+// and usage unit, with the product name where the category has exactly one
+// product. PromQL cannot join two one-to-many relations, so categories with
+// several products carry a marker instead of a name; the "Products by
+// category" table lists them.
+func tableKey() string {
+	base := fmt.Sprintf(`group by (billing_group, product_category, unit) (%s)
+  * on (billing_group, product_category) group_left (currency)
+group by (billing_group, product_category, currency) (%s)`, usageSelector, costSelector)
+	products := fmt.Sprintf("group by (product_category, product) (%s)", infoSelector)
+	single := fmt.Sprintf("%s\n  and on (product_category)\n(count by (product_category) (%s) == 1)", products, products)
+	return fmt.Sprintf(`(
+  (
+    %s
+  )
+    * on (product_category) group_left (product)
+  (
+    %s
+  )
+)
+or on (billing_group, product_category, unit, currency)
+label_replace(
+  %s,
+  "product", %q, "", ""
+)`, indent(base, 4), indent(single, 4), indent(base, 2), severalProducts)
+}
+
+// severalProducts is the product cell of a category with more than one product.
+const severalProducts = "(several: see Products by category)"
+
+// tableColumn puts value, matched on the given labels, onto the table's rows.
+func tableColumn(on, value string) string {
+	return fmt.Sprintf("(\n  %s\n)\n  * on (%s) group_left ()\n(\n  %s\n)", indent(tableKey(), 2), on, indent(value, 2))
+}
+
+// changeVsWeekAgo is the percentage change of a category's spend in the last
+// 24 hours against the same 24 hours 7 days earlier; NaN (shown as "no
+// history yet") until Prometheus holds 8 days of samples, and where the
+// earlier day had no spend.
+func changeVsWeekAgo() string {
+	const by = "billing_group, product_category, currency"
+	change := fmt.Sprintf("100 * (\n  (\n    %s\n  )\n  -\n  (\n    %s\n  )\n)\n  /\n(\n  (\n    %s\n  ) > 0\n)",
+		indent(spend24h(by, "", "1d"), 4), indent(spend24h(by, "7d", "8d"), 4), indent(spend24h(by, "7d", "8d"), 4))
+	return fmt.Sprintf("%s\nor\n(\n  %s\n) * NaN", tableColumn("billing_group, product_category, currency", change), indent(tableKey(), 2))
+}
+
+// indent indents every line of s but the first by n spaces.
+func indent(s string, n int) string {
+	return strings.ReplaceAll(s, "\n", "\n"+strings.Repeat(" ", n))
+}
