@@ -16,7 +16,17 @@ TOOLS_DIR          := $(CURDIR)/.tools/prometheus-$(PROMETHEUS_VERSION)
 PROMETHEUS         := $(TOOLS_DIR)/prometheus
 PROMTOOL           := $(TOOLS_DIR)/promtool
 
-.PHONY: build test lint tools fuzz clean
+# Tools the deployment tests (e2e/deploy_test.go) run: Helm for the chart,
+# amtool for the demo stack's Alertmanager config, and BuildKit's Dockerfile
+# checks (deploy/dockerfile-lint, pinned by its own go.mod) for the Dockerfile.
+HELM_VERSION         := v3.22.0
+ALERTMANAGER_VERSION := v0.35.0
+HELM                 := $(CURDIR)/.tools/helm-$(HELM_VERSION)/helm
+AMTOOL               := $(CURDIR)/.tools/alertmanager-$(ALERTMANAGER_VERSION)/amtool
+DOCKERFILE_LINT      := $(CURDIR)/.tools/dockerfile-lint/dockerfile-lint
+CHART                := deploy/helm/twilio-billing-exporter
+
+.PHONY: build test lint tools chart-sync dashboards bench fuzz clean
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BINARY) .
@@ -25,17 +35,44 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 
-tools: $(PROMETHEUS) $(PROMTOOL)
+tools: $(PROMETHEUS) $(PROMTOOL) $(HELM) $(AMTOOL) $(DOCKERFILE_LINT)
 
 $(PROMETHEUS) $(PROMTOOL) &:
 	GOBIN=$(TOOLS_DIR) GOFLAGS=-buildvcs=false go install \
 		github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_VERSION) \
 		github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION)
 
+$(HELM):
+	GOBIN=$(dir $@) GOFLAGS=-buildvcs=false go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+$(AMTOOL):
+	GOBIN=$(dir $@) GOFLAGS=-buildvcs=false go install github.com/prometheus/alertmanager/cmd/amtool@$(ALERTMANAGER_VERSION)
+
+$(DOCKERFILE_LINT): deploy/dockerfile-lint/main.go deploy/dockerfile-lint/go.mod deploy/dockerfile-lint/go.sum
+	cd deploy/dockerfile-lint && GOFLAGS=-buildvcs=false go build -o $@ .
+
+# The Helm chart carries copies of the bundled dashboards and alert rules
+# (Helm cannot read files outside the chart); the tests fail when they drift.
+chart-sync:
+	cp dashboards/twilio-spend-overview.json dashboards/twilio-exporter-health.json $(CHART)/files/dashboards/
+	cp alerts/twilio_billing_exporter.rules.yml $(CHART)/files/alerts/
+
 # The whole suite: formatting, vet, every test under the race detector,
 # including the end-to-end tests against a real Prometheus and promtool.
 test: lint tools
-	PROMETHEUS=$(PROMETHEUS) PROMTOOL=$(PROMTOOL) go test -race -count=1 -timeout 30m ./...
+	PROMETHEUS=$(PROMETHEUS) PROMTOOL=$(PROMTOOL) HELM=$(HELM) AMTOOL=$(AMTOOL) DOCKERFILE_LINT=$(DOCKERFILE_LINT) go test -race -count=1 -timeout 30m ./...
+
+# Regenerate the Grafana dashboards after editing dashboards/*.go; `make test`
+# fails while the committed JSON differs from the generator's output.
+dashboards:
+	go run ./dashboards/generate
+
+# The performance benchmarks (not part of test; about 5 minutes). Ratios and
+# how to read them: BENCHMARKS.md. Compare runs with benchstat.
+BENCH_COUNT ?= 5
+bench:
+	go test -run '^$$' -bench . -benchtime=20x -count=$(BENCH_COUNT) -timeout 60m .
+	go test -run '^$$' -bench . -benchtime=3x -count=$(BENCH_COUNT) -timeout 60m ./collector/
 
 # A short fuzzing pass over the decoders (not part of test).
 fuzz:
