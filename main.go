@@ -257,6 +257,7 @@ func newCollectorGroups(cfg *config.Config) []collector.Group {
 	groups := make([]collector.Group, 0, len(cfg.BillingGroups))
 	for _, bg := range cfg.BillingGroups {
 		g := collector.Group{ID: bg.ID, Label: bg.Label()}
+		g.Yesterday, g.LastMonth = cfg.PeriodTTLs(bg)
 		if bg.Budget != nil {
 			g.Budget = &collector.Budget{Amount: bg.Budget.Amount, Currency: bg.Budget.Currency}
 		}

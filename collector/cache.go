@@ -38,6 +38,21 @@ type Group struct {
 	Budget  *Budget        // nil when no budget is configured
 	Include *regexp.Regexp // only categories matching it are exported; nil = all
 	Exclude *regexp.Regexp // categories matching it are dropped; nil = none
+	// Yesterday and LastMonth are the cache lifetimes of those periods'
+	// snapshots; 0 means the period is not fetched for this group.
+	Yesterday, LastMonth time.Duration
+}
+
+// ttl is the cache lifetime of period p for g; 0 means p is not fetched.
+// Month to date always is, with the cache-wide lifetime def.
+func (g Group) ttl(p Period, def time.Duration) time.Duration {
+	switch p {
+	case Yesterday:
+		return g.Yesterday
+	case LastMonth:
+		return g.LastMonth
+	}
+	return def
 }
 
 // fetchKey identifies what a group's snapshot depends on: a group whose key is
@@ -74,11 +89,11 @@ type Product struct {
 	Name     string
 }
 
-// Snapshot is one billing group's month-to-date usage, aggregated at refresh
-// time so that serving it costs no more than copying it out.
+// Snapshot is one billing group's usage for one period, aggregated at
+// refresh time so that serving it costs no more than copying it out.
 type Snapshot struct {
-	PeriodStart time.Time // 00:00 UTC on the 1st of the month the fetch started in
-	PeriodEnd   time.Time // 00:00 UTC on the 1st of the next month
+	PeriodStart time.Time // start of the period as of when the fetch started (Period.Bounds)
+	PeriodEnd   time.Time // its end (exclusive)
 	AsOf        time.Time
 	FetchedAt   time.Time
 	Records     int // records the API returned, before category filtering
@@ -91,7 +106,7 @@ type Snapshot struct {
 
 // newSnapshot sums records that map to the same label set: two products can
 // share a category, and one category can report two units.
-func newSnapshot(g Group, u *twilio.Usage, start, fetchedAt time.Time) *Snapshot {
+func newSnapshot(g Group, u *twilio.Usage, start, end, fetchedAt time.Time) *Snapshot {
 	// Samples are appended in record order and summed through an index, so
 	// that the sort below meets input the API already sorted and each sum
 	// adds in record order.
@@ -133,7 +148,7 @@ func newSnapshot(g Group, u *twilio.Usage, start, fetchedAt time.Time) *Snapshot
 	})
 	return &Snapshot{
 		PeriodStart: start,
-		PeriodEnd:   start.AddDate(0, 1, 0),
+		PeriodEnd:   end,
 		AsOf:        u.AsOf,
 		FetchedAt:   fetchedAt,
 		Records:     len(u.Records),
@@ -143,16 +158,21 @@ func newSnapshot(g Group, u *twilio.Usage, start, fetchedAt time.Time) *Snapshot
 	}
 }
 
-// monthStart is 00:00 UTC on the 1st of t's month: THIS_MONTH rolls over then.
-func monthStart(t time.Time) time.Time {
-	t = t.UTC()
-	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+// entryKey names the snapshot of one group for one period.
+type entryKey struct {
+	id     string
+	period Period
 }
 
-// entry is the cache's state for one billing group.
+// flight is the singleflight key of the refresh of k.
+func (k entryKey) flight() string { return k.id + "\x00" + k.period.String() }
+
+// entry is the cache's state for one billing group and period.
 type entry struct {
 	group       Group
-	snap        *Snapshot // last good snapshot, possibly of an earlier month
+	period      Period
+	ttl         time.Duration
+	snap        *Snapshot // last good snapshot, possibly of an earlier period
 	attempted   bool      // a refresh has finished, successfully or not
 	up          bool      // the latest finished refresh succeeded
 	lastAttempt time.Time // when the latest finished refresh started
@@ -163,7 +183,8 @@ type entry struct {
 
 // CacheOptions configures a Cache.
 type CacheOptions struct {
-	// TTL is how long a snapshot is served before it is refreshed.
+	// TTL is how long a month-to-date snapshot is served before it is
+	// refreshed; the other periods' lifetimes are set per Group.
 	TTL time.Duration
 	// RetryInterval is how long after a failed refresh the next one may start,
 	// so a failing group does not call the API on every scrape. Default: the
@@ -181,10 +202,10 @@ type CacheOptions struct {
 	Logger log.Logger
 }
 
-// Cache holds one snapshot per billing group and refreshes it from a Fetcher:
-// at most one refresh per group at a time however many scrapes ask, at most
-// Concurrency refreshes at once, and a failed refresh keeps the last good
-// snapshot.
+// Cache holds one snapshot per billing group and period and refreshes it from
+// a Fetcher: at most one refresh per group and period at a time however many
+// scrapes ask, at most Concurrency refreshes at once, and a failed refresh
+// keeps the last good snapshot.
 type Cache struct {
 	opts    CacheOptions
 	sem     chan struct{}
@@ -194,9 +215,9 @@ type Cache struct {
 
 	mu       sync.RWMutex
 	fetcher  Fetcher
-	groups   []Group           // configured order
-	entries  map[string]*entry // by group ID
-	products map[Product]int   // product -> number of snapshots that name it
+	groups   []Group             // configured order
+	entries  map[entryKey]*entry // by group ID and period
+	products map[Product]int     // product -> number of snapshots that name it
 }
 
 // NewCache returns a cache for groups, fetching through f.
@@ -226,7 +247,7 @@ func NewCache(f Fetcher, groups []Group, opts CacheOptions) *Cache {
 		base:     base,
 		stop:     stop,
 		fetcher:  f,
-		entries:  map[string]*entry{},
+		entries:  map[entryKey]*entry{},
 		products: map[Product]int{},
 	}
 	c.Update(f, groups)
@@ -238,8 +259,8 @@ func (c *Cache) TTL() time.Duration { return c.opts.TTL }
 
 // Update replaces the set of groups and, unless f is nil, the fetcher, as
 // after a config reload. A group whose ID and category filters are unchanged
-// keeps its snapshot (a new label or budget applies at once); any other group
-// starts empty.
+// keeps its snapshots of the periods it still fetches (a new label, budget or
+// lifetime applies at once); any other group starts empty.
 func (c *Cache) Update(f Fetcher, groups []Group) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -247,16 +268,23 @@ func (c *Cache) Update(f Fetcher, groups []Group) {
 		c.fetcher = f
 	}
 	old := c.entries
-	c.entries = make(map[string]*entry, len(groups))
+	c.entries = make(map[entryKey]*entry, len(groups))
 	c.groups = append([]Group(nil), groups...)
 	for _, g := range groups {
-		if e, ok := old[g.ID]; ok && e.group.fetchKey() == g.fetchKey() {
-			e.group = g
-			c.entries[g.ID] = e
-			delete(old, g.ID)
-			continue
+		for p := range numPeriods {
+			ttl := g.ttl(p, c.opts.TTL)
+			if ttl <= 0 {
+				continue
+			}
+			k := entryKey{g.ID, p}
+			if e, ok := old[k]; ok && e.group.fetchKey() == g.fetchKey() {
+				e.group, e.ttl = g, ttl
+				c.entries[k] = e
+				delete(old, k)
+				continue
+			}
+			c.entries[k] = &entry{group: g, period: p, ttl: ttl}
 		}
-		c.entries[g.ID] = &entry{group: g}
 	}
 	for _, e := range old {
 		c.setSnapshot(e, nil)
@@ -290,10 +318,17 @@ func (c *Cache) Close() {
 	}
 }
 
-// GroupState is what a scrape reports for one billing group.
+// GroupState is what a scrape reports for one billing group: month to date,
+// and the optional periods where the group fetches them.
 type GroupState struct {
 	Group Group
-	// Snapshot is the newest good snapshot of the current month, or nil.
+	PeriodState
+	Yesterday, LastMonth *PeriodState // nil when not fetched
+}
+
+// PeriodState is what a scrape reports for one group and period.
+type PeriodState struct {
+	// Snapshot is the newest good snapshot of the current period, or nil.
 	Snapshot *Snapshot
 	// Attempted says a refresh has finished; Up whether the latest succeeded.
 	Attempted, Up bool
@@ -307,36 +342,40 @@ type State struct {
 	Products []Product // every product named by a cached snapshot, unordered
 }
 
-// Refresh starts a refresh of every group that needs one and does not wait for it.
+// Refresh starts a refresh of every group and period that needs one and does
+// not wait for it.
 func (c *Cache) Refresh() {
-	for _, id := range c.stale() {
-		c.start(id)
+	for _, k := range c.stale() {
+		c.start(k)
 	}
 }
 
-// stale lists the groups that need a refresh now.
-func (c *Cache) stale() []string {
+// stale lists the snapshots that need a refresh now.
+func (c *Cache) stale() []entryKey {
 	now := c.opts.Now()
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	var ids []string
+	var keys []entryKey
 	for _, g := range c.groups {
-		if c.needsRefresh(c.entries[g.ID], now) {
-			ids = append(ids, g.ID)
+		for p := range numPeriods {
+			k := entryKey{g.ID, p}
+			if c.needsRefresh(c.entries[k], now) {
+				keys = append(keys, k)
+			}
 		}
 	}
-	return ids
+	return keys
 }
 
-// Get answers a scrape. Groups whose snapshot is missing, expired or of an
-// earlier month are refreshed (once, however many scrapes ask); Get waits for
-// those refreshes until ctx is done, then answers with what it has while the
+// Get answers a scrape. Snapshots that are missing, expired or of an earlier
+// period are refreshed (once, however many scrapes ask); Get waits for those
+// refreshes until ctx is done, then answers with what it has while the
 // refreshes finish in the background.
 func (c *Cache) Get(ctx context.Context) State {
-	ids := c.stale()
-	waits := make([]<-chan singleflight.Result, 0, len(ids))
-	for _, id := range ids {
-		waits = append(waits, c.start(id))
+	keys := c.stale()
+	waits := make([]<-chan singleflight.Result, 0, len(keys))
+	for _, k := range keys {
+		waits = append(waits, c.start(k))
 	}
 	for _, w := range waits {
 		select {
@@ -359,21 +398,30 @@ func (c *Cache) needsRefresh(e *entry, now time.Time) bool {
 	return !c.fresh(e, now)
 }
 
+// fresh reports whether e's snapshot covers the current period and is younger
+// than its lifetime. Callers hold c.mu.
 func (c *Cache) fresh(e *entry, now time.Time) bool {
 	s := e.snap
-	return s != nil && s.PeriodStart.Equal(monthStart(now)) && now.Sub(s.FetchedAt) < c.opts.TTL
+	return s != nil && c.current(e, now) && now.Sub(s.FetchedAt) < e.ttl
 }
 
-// start joins or starts the refresh of group id.
-func (c *Cache) start(id string) <-chan singleflight.Result {
-	return c.flights.DoChan(id, func() (any, error) {
-		c.refresh(id)
+// current reports whether e's snapshot covers the period as of now. Callers
+// hold c.mu.
+func (c *Cache) current(e *entry, now time.Time) bool {
+	start, _ := e.period.Bounds(now)
+	return e.snap != nil && e.snap.PeriodStart.Equal(start)
+}
+
+// start joins or starts the refresh of k.
+func (c *Cache) start(k entryKey) <-chan singleflight.Result {
+	return c.flights.DoChan(k.flight(), func() (any, error) {
+		c.refresh(k)
 		return nil, nil
 	})
 }
 
-// refresh fetches group id and records the outcome.
-func (c *Cache) refresh(id string) {
+// refresh fetches the snapshot k and records the outcome.
+func (c *Cache) refresh(k entryKey) {
 	select {
 	case c.sem <- struct{}{}:
 		defer func() { <-c.sem }()
@@ -381,7 +429,7 @@ func (c *Cache) refresh(id string) {
 		return
 	}
 	c.mu.RLock()
-	e := c.entries[id]
+	e := c.entries[k]
 	fetcher := c.fetcher
 	// A scrape that saw the group stale just before another refresh of it
 	// finished must not fetch it again: upstream calls stay one per TTL.
@@ -397,7 +445,7 @@ func (c *Cache) refresh(id string) {
 	started := c.opts.Now()
 	ctx, cancel := context.WithTimeout(c.base, c.opts.RefreshTimeout)
 	defer cancel()
-	usage, err := fetcher.FetchRecords(ctx, id, twilio.Query{TimePeriod: twilio.ThisMonth, PageSize: c.opts.PageSize})
+	usage, err := fetcher.FetchRecords(ctx, k.id, twilio.Query{TimePeriod: k.period.timePeriod(), PageSize: c.opts.PageSize})
 	finished := c.opts.Now()
 	if errors.Is(err, context.Canceled) && c.base.Err() != nil {
 		return // shutting down
@@ -406,20 +454,26 @@ func (c *Cache) refresh(id string) {
 	if err == nil {
 		// Built before taking the lock, so scrapes and other refreshes
 		// are not held up by it.
-		snap = newSnapshot(group, usage, monthStart(started), finished)
+		start, end := k.period.Bounds(started)
+		snap = newSnapshot(group, usage, start, end, finished)
 	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.entries[id] != e {
+	if c.entries[k] != e {
 		return // the group was removed or changed by a reload meanwhile
 	}
 	e.attempted, e.lastAttempt, e.duration = true, started, finished.Sub(started)
 	logger := log.With(c.opts.Logger, "billing_group", e.group.Label)
+	failed := "Refresh failed; serving the last good data of this month, if any"
+	if k.period != ThisMonth {
+		logger = log.With(logger, "period", k.period)
+		failed = "Refresh failed; serving the last good data of this period, if any"
+	}
 	if err != nil {
 		msg := err.Error()
 		if e.up || msg != e.lastErr {
-			level.Error(logger).Log("msg", "Refresh failed; serving the last good data of this month, if any", "err", msg)
+			level.Error(logger).Log("msg", failed, "err", msg)
 		}
 		e.up, e.lastErr = false, msg
 		return
@@ -432,18 +486,21 @@ func (c *Cache) refresh(id string) {
 	level.Debug(logger).Log("msg", "Refreshed", "records", len(usage.Records), "pages", usage.Pages, "duration", e.duration)
 }
 
-// state copies out what a scrape reports. A snapshot of an earlier month is
-// never served as this month's.
+// state copies out what a scrape reports. A snapshot of an earlier period is
+// never served as the current one's.
 func (c *Cache) state(now time.Time) State {
-	month := monthStart(now)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	st := State{Groups: make([]GroupState, 0, len(c.groups))}
 	for _, g := range c.groups {
-		e := c.entries[g.ID]
-		gs := GroupState{Group: e.group, Attempted: e.attempted, Up: e.up, LastSuccess: e.lastSuccess, Duration: e.duration}
-		if e.snap != nil && e.snap.PeriodStart.Equal(month) {
-			gs.Snapshot = e.snap
+		gs := GroupState{Group: g, PeriodState: c.periodState(c.entries[entryKey{g.ID, ThisMonth}], now)}
+		if e := c.entries[entryKey{g.ID, Yesterday}]; e != nil {
+			ps := c.periodState(e, now)
+			gs.Yesterday = &ps
+		}
+		if e := c.entries[entryKey{g.ID, LastMonth}]; e != nil {
+			ps := c.periodState(e, now)
+			gs.LastMonth = &ps
 		}
 		st.Groups = append(st.Groups, gs)
 	}
@@ -452,4 +509,13 @@ func (c *Cache) state(now time.Time) State {
 		st.Products = append(st.Products, p)
 	}
 	return st
+}
+
+// periodState copies out e's state. Callers hold c.mu.
+func (c *Cache) periodState(e *entry, now time.Time) PeriodState {
+	ps := PeriodState{Attempted: e.attempted, Up: e.up, LastSuccess: e.lastSuccess, Duration: e.duration}
+	if c.current(e, now) {
+		ps.Snapshot = e.snap
+	}
+	return ps
 }

@@ -13,39 +13,53 @@ import (
 // Descs are the metric descriptors of the billing group collector. They are
 // built once per cache lifetime setting, since their HELP text names it.
 type Descs struct {
-	cost, usage, productInfo, budget      *prometheus.Desc
-	periodStart, periodEnd, asOf, up      *prometheus.Desc
+	month, yesterday, lastMonth           periodDescs
+	productInfo, budget, asOf             *prometheus.Desc
 	lastSuccess, records, refreshDuration *prometheus.Desc
 }
 
-// NewDescs builds the descriptors; ttl is the cache lifetime quoted in HELP.
+// periodDescs are the descriptors every period has, each in its own metric
+// families so that sum() across a family stays meaningful.
+type periodDescs struct {
+	cost, usage, start, end, up *prometheus.Desc
+}
+
+// NewDescs builds the descriptors; ttl is the month-to-date cache lifetime
+// quoted in HELP.
 func NewDescs(ttl time.Duration) *Descs {
 	stale := fmt.Sprintf("Served from a cache refreshed every %s, so it may be that old plus the API's own delay (see as_of).", ttl)
 	group := []string{"billing_group"}
 	return &Descs{
-		cost: prometheus.NewDesc("twilio_billing_group_cost",
-			"Estimated cost of the billing group's usage this month (UTC) to date, from Twilio's Usage API; an estimate, the invoice is authoritative. "+stale,
-			[]string{"billing_group", "product_category", "currency"}, nil),
-		usage: prometheus.NewDesc("twilio_billing_group_usage",
-			"Usage amount of the billing group this month (UTC) to date, in the unit label's unit; an estimate. "+stale,
-			[]string{"billing_group", "product_category", "unit"}, nil),
+		month: periodDescs{
+			cost: prometheus.NewDesc("twilio_billing_group_cost",
+				"Estimated cost of the billing group's usage this month (UTC) to date, from Twilio's Usage API; an estimate, the invoice is authoritative. "+stale,
+				[]string{"billing_group", "product_category", "currency"}, nil),
+			usage: prometheus.NewDesc("twilio_billing_group_usage",
+				"Usage amount of the billing group this month (UTC) to date, in the unit label's unit; an estimate. "+stale,
+				[]string{"billing_group", "product_category", "unit"}, nil),
+			start: prometheus.NewDesc("twilio_billing_group_period_start_timestamp_seconds",
+				"Start of the billing month the cost covers (00:00 UTC on the 1st), as a Unix timestamp.",
+				group, nil),
+			end: prometheus.NewDesc("twilio_billing_group_period_end_timestamp_seconds",
+				"End of the billing month the cost covers (00:00 UTC on the 1st of the next month), as a Unix timestamp.",
+				group, nil),
+			up: prometheus.NewDesc("twilio_billing_group_up",
+				"1 if the latest refresh of the billing group from the Usage API succeeded, else 0.",
+				group, nil),
+		},
+		yesterday: newPeriodDescs("yesterday", "yesterday (UTC)", "00:00 UTC yesterday", "00:00 UTC today",
+			"Served from a cache refreshed every periods.yesterday.cache_ttl (default 1h)."),
+		lastMonth: newPeriodDescs("last_month", "last month (UTC); it keeps changing for days after the 1st as late usage arrives",
+			"00:00 UTC on the 1st of last month", "00:00 UTC on the 1st of this month",
+			"Served from a cache refreshed every periods.last_month.cache_ttl (default 6h)."),
 		productInfo: prometheus.NewDesc("twilio_billing_group_product_info",
 			"Human-readable name of a product seen in a product category; always 1.",
 			[]string{"product_category", "product"}, nil),
 		budget: prometheus.NewDesc("twilio_billing_group_budget",
 			"Monthly budget configured for the billing group.",
 			[]string{"billing_group", "currency"}, nil),
-		periodStart: prometheus.NewDesc("twilio_billing_group_period_start_timestamp_seconds",
-			"Start of the billing month the cost covers (00:00 UTC on the 1st), as a Unix timestamp.",
-			group, nil),
-		periodEnd: prometheus.NewDesc("twilio_billing_group_period_end_timestamp_seconds",
-			"End of the billing month the cost covers (00:00 UTC on the 1st of the next month), as a Unix timestamp.",
-			group, nil),
 		asOf: prometheus.NewDesc("twilio_billing_group_as_of_timestamp_seconds",
 			"The Usage API's asOf date for the served data (00:00 UTC of that day), as a Unix timestamp.",
-			group, nil),
-		up: prometheus.NewDesc("twilio_billing_group_up",
-			"1 if the latest refresh of the billing group from the Usage API succeeded, else 0.",
 			group, nil),
 		lastSuccess: prometheus.NewDesc("twilio_billing_group_last_success_timestamp_seconds",
 			"When the latest successful refresh of the billing group finished, as a Unix timestamp.",
@@ -56,6 +70,27 @@ func NewDescs(ttl time.Duration) *Descs {
 		refreshDuration: prometheus.NewDesc("twilio_exporter_refresh_duration_seconds",
 			"Wall time of the latest finished refresh of the billing group, all pages and retries.",
 			group, nil),
+	}
+}
+
+// newPeriodDescs builds the descriptors of an optional period whose metric
+// names start with twilio_billing_group_<name>_.
+func newPeriodDescs(name, what, start, end, stale string) periodDescs {
+	prefix := "twilio_billing_group_" + name + "_"
+	group := []string{"billing_group"}
+	return periodDescs{
+		cost: prometheus.NewDesc(prefix+"cost",
+			"Estimated cost of the billing group's usage "+what+", from Twilio's Usage API; an estimate, the invoice is authoritative. "+stale,
+			[]string{"billing_group", "product_category", "currency"}, nil),
+		usage: prometheus.NewDesc(prefix+"usage",
+			"Usage amount of the billing group "+what+", in the unit label's unit; an estimate. "+stale,
+			[]string{"billing_group", "product_category", "unit"}, nil),
+		start: prometheus.NewDesc(prefix+"period_start_timestamp_seconds",
+			"Start of the period the "+name+" cost covers ("+start+"), as a Unix timestamp.", group, nil),
+		end: prometheus.NewDesc(prefix+"period_end_timestamp_seconds",
+			"End of the period the "+name+" cost covers ("+end+"), as a Unix timestamp.", group, nil),
+		up: prometheus.NewDesc(prefix+"up",
+			"1 if the latest refresh of the billing group's "+name+" usage succeeded, else 0.", group, nil),
 	}
 }
 
@@ -76,10 +111,12 @@ func New(ctx context.Context, cache *Cache, descs *Descs) *Collector {
 // Describe sends every descriptor the collector may use.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.descs
-	for _, desc := range []*prometheus.Desc{
-		d.cost, d.usage, d.productInfo, d.budget, d.periodStart, d.periodEnd,
-		d.asOf, d.up, d.lastSuccess, d.records, d.refreshDuration,
-	} {
+	for _, pd := range []periodDescs{d.month, d.yesterday, d.lastMonth} {
+		for _, desc := range []*prometheus.Desc{pd.cost, pd.usage, pd.start, pd.end, pd.up} {
+			ch <- desc
+		}
+	}
+	for _, desc := range []*prometheus.Desc{d.productInfo, d.budget, d.asOf, d.lastSuccess, d.records, d.refreshDuration} {
 		ch <- desc
 	}
 }
@@ -91,9 +128,23 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
 	}
+	// period sends what every period has: up, and the snapshot's bounds,
+	// cost and usage while it covers the current period.
+	period := func(pd *periodDescs, ps *PeriodState, label string) *Snapshot {
+		gauge(pd.up, boolFloat(ps.Up), label)
+		s := ps.Snapshot
+		if s == nil {
+			return nil
+		}
+		gauge(pd.start, unixSeconds(s.PeriodStart), label)
+		gauge(pd.end, unixSeconds(s.PeriodEnd), label)
+		for _, m := range s.series(pd, label) {
+			ch <- m
+		}
+		return s
+	}
 	for _, gs := range st.Groups {
 		label := gs.Group.Label
-		gauge(d.up, boolFloat(gs.Up), label)
 		if b := gs.Group.Budget; b != nil {
 			gauge(d.budget, b.Amount, label, b.Currency)
 		}
@@ -103,18 +154,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if gs.Attempted {
 			gauge(d.refreshDuration, gs.Duration.Seconds(), label)
 		}
-		s := gs.Snapshot
-		if s == nil {
-			continue
+		if s := period(&d.month, &gs.PeriodState, label); s != nil {
+			if !s.AsOf.IsZero() {
+				gauge(d.asOf, unixSeconds(s.AsOf), label)
+			}
+			gauge(d.records, float64(s.Records), label)
 		}
-		gauge(d.periodStart, unixSeconds(s.PeriodStart), label)
-		gauge(d.periodEnd, unixSeconds(s.PeriodEnd), label)
-		if !s.AsOf.IsZero() {
-			gauge(d.asOf, unixSeconds(s.AsOf), label)
+		if gs.Yesterday != nil {
+			period(&d.yesterday, gs.Yesterday, label)
 		}
-		gauge(d.records, float64(s.Records), label)
-		for _, m := range s.series(d, label) {
-			ch <- m
+		if gs.LastMonth != nil {
+			period(&d.lastMonth, gs.LastMonth, label)
 		}
 	}
 	for _, p := range st.Products {
@@ -125,7 +175,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // builtSeries are a snapshot's cost and usage metrics for one label and
 // set of descriptors.
 type builtSeries struct {
-	descs   *Descs
+	descs   *periodDescs
 	label   string
 	metrics []prometheus.Metric
 }
@@ -134,7 +184,7 @@ type builtSeries struct {
 // built by the first scrape that needs them and reused while the snapshot is
 // served: a snapshot never changes, and building them was most of the cost
 // of a scrape. A reload that renames the group builds them again.
-func (s *Snapshot) series(d *Descs, label string) []prometheus.Metric {
+func (s *Snapshot) series(d *periodDescs, label string) []prometheus.Metric {
 	if b := s.built.Load(); b != nil && b.descs == d && b.label == label {
 		return b.metrics
 	}

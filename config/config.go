@@ -64,6 +64,9 @@ var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
 type Config struct {
 	// Twilio says how to reach and authenticate to the Usage API.
 	Twilio Twilio `yaml:"twilio"`
+	// Periods sets the optional periods (yesterday, last month) for every
+	// group; see PeriodTTLs.
+	Periods *Periods `yaml:"periods,omitempty"`
 	// BillingGroups are the billing groups to export; at least one.
 	BillingGroups []BillingGroup `yaml:"billing_groups"`
 }
@@ -109,6 +112,8 @@ type BillingGroup struct {
 	// ProductCategories selects which product categories to export; all of
 	// them if nil.
 	ProductCategories *CategoryFilter `yaml:"product_categories,omitempty"`
+	// Periods overrides the top-level periods section for this group.
+	Periods *Periods `yaml:"periods,omitempty"`
 }
 
 // Label returns the billing_group label value: Name, or ID if Name is empty.
@@ -170,6 +175,7 @@ func parse(data []byte, dir string, lookupEnv func(string) (string, bool), readF
 	}
 	var errs []error
 	errs = cfg.Twilio.check(dir, lookupEnv, readFile, errs)
+	errs = cfg.Periods.check("periods", errs)
 	errs = checkBillingGroups(cfg.BillingGroups, errs)
 	if len(errs) > 0 {
 		return nil, joinErrors(errs)
@@ -331,6 +337,7 @@ func checkBillingGroups(groups []BillingGroup, errs []error) []error {
 				errs = append(errs, keyError(path+".id", "%q is already the name of billing_groups[%d] (both would get the same billing_group label; give one of them a different name)", g.ID, j))
 			}
 		}
+		errs = g.Periods.check(path+".periods", errs)
 		if b := g.Budget; b != nil {
 			if !(b.Amount > 0) || math.IsInf(b.Amount, 0) {
 				errs = append(errs, keyError(path+".budget.amount", "must be a number greater than 0, got %v", b.Amount))

@@ -1,0 +1,48 @@
+package collector
+
+import (
+	"time"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
+)
+
+// Period is a reporting window the cache keeps a snapshot of for each group.
+type Period int
+
+// The periods. Month to date is always fetched; the others are optional per
+// group (Group.Yesterday, Group.LastMonth).
+const (
+	ThisMonth  Period = iota // 00:00 UTC on the 1st until now
+	Yesterday                // the previous UTC day
+	LastMonth                // the previous UTC month
+	numPeriods               // how many periods there are
+)
+
+// String is the period's name as in config and logs.
+func (p Period) String() string {
+	return [...]string{"this_month", "yesterday", "last_month"}[p]
+}
+
+// timePeriod is the Usage API's name of the period.
+func (p Period) timePeriod() twilio.TimePeriod {
+	return [...]twilio.TimePeriod{twilio.ThisMonth, twilio.Yesterday, twilio.LastMonth}[p]
+}
+
+// Bounds returns the start and end (UTC, end exclusive) of the period a
+// fetch made at now covers. A snapshot is served only while its start is
+// still the period's start: yesterday's snapshot is never served as the next
+// yesterday, nor last month's as this month's.
+func (p Period) Bounds(now time.Time) (start, end time.Time) {
+	now = now.UTC()
+	switch p {
+	case Yesterday:
+		today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+		return today.AddDate(0, 0, -1), today
+	case LastMonth:
+		month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+		return month.AddDate(0, -1, 0), month
+	default:
+		month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+		return month, month.AddDate(0, 1, 0)
+	}
+}

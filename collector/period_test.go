@@ -1,0 +1,235 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
+)
+
+// periodFake answers per billing group and Usage API time period, counting
+// calls per period.
+type periodFake struct {
+	mu      sync.Mutex
+	results map[twilio.TimePeriod]*twilio.Usage
+	errs    map[twilio.TimePeriod]error
+	calls   map[twilio.TimePeriod]int
+}
+
+func newPeriodFake() *periodFake {
+	return &periodFake{results: map[twilio.TimePeriod]*twilio.Usage{}, errs: map[twilio.TimePeriod]error{}, calls: map[twilio.TimePeriod]int{}}
+}
+
+func (f *periodFake) set(p twilio.TimePeriod, u *twilio.Usage, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.results[p], f.errs[p] = u, err
+}
+
+func (f *periodFake) count(p twilio.TimePeriod) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[p]
+}
+
+func (f *periodFake) FetchRecords(_ context.Context, _ string, q twilio.Query) (*twilio.Usage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[q.TimePeriod]++
+	return f.results[q.TimePeriod], f.errs[q.TimePeriod]
+}
+
+func verify(cost float64, asOf string) *twilio.Usage {
+	return &twilio.Usage{AsOf: date(asOf), Pages: 1, Records: []twilio.Record{
+		rec("Verify-SMS", "verify", "verifications", 40, cost/2, "EUR"),
+		rec("Verify-WhatsApp", "verify", "verifications", 10, cost/2, "EUR"),
+	}}
+}
+
+type periodHarness struct {
+	fake  *periodFake
+	clock *clock
+	cache *Cache
+	descs *Descs
+}
+
+func newPeriodHarness(t *testing.T, now time.Time) *periodHarness {
+	t.Helper()
+	h := &periodHarness{fake: newPeriodFake(), clock: &clock{t: now}, descs: NewDescs(15 * time.Minute)}
+	g := Group{ID: idB, Label: "support", Yesterday: time.Hour, LastMonth: 6 * time.Hour}
+	h.cache = NewCache(h.fake, []Group{g}, CacheOptions{TTL: 15 * time.Minute, RetryInterval: time.Minute, Now: h.clock.Now})
+	t.Cleanup(h.cache.Close)
+	return h
+}
+
+func (h *periodHarness) scrape(t *testing.T, want string, names ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := testutil.CollectAndCompare(New(ctx, h.cache, h.descs), strings.NewReader(want), names...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const (
+	yesterdayCostHelp = "# HELP twilio_billing_group_yesterday_cost Estimated cost of the billing group's usage yesterday (UTC), from Twilio's Usage API; an estimate, the invoice is authoritative. Served from a cache refreshed every periods.yesterday.cache_ttl (default 1h).\n# TYPE twilio_billing_group_yesterday_cost gauge\n"
+	yesterdayUpHelp   = "# HELP twilio_billing_group_yesterday_up 1 if the latest refresh of the billing group's yesterday usage succeeded, else 0.\n# TYPE twilio_billing_group_yesterday_up gauge\n"
+	lastMonthCostHelp = "# HELP twilio_billing_group_last_month_cost Estimated cost of the billing group's usage last month (UTC); it keeps changing for days after the 1st as late usage arrives, from Twilio's Usage API; an estimate, the invoice is authoritative. Served from a cache refreshed every periods.last_month.cache_ttl (default 6h).\n# TYPE twilio_billing_group_last_month_cost gauge\n"
+	lastMonthBounds   = `# HELP twilio_billing_group_last_month_period_start_timestamp_seconds Start of the period the last_month cost covers (00:00 UTC on the 1st of last month), as a Unix timestamp.
+# TYPE twilio_billing_group_last_month_period_start_timestamp_seconds gauge
+twilio_billing_group_last_month_period_start_timestamp_seconds{billing_group="support"} %s
+# HELP twilio_billing_group_last_month_period_end_timestamp_seconds End of the period the last_month cost covers (00:00 UTC on the 1st of this month), as a Unix timestamp.
+# TYPE twilio_billing_group_last_month_period_end_timestamp_seconds gauge
+twilio_billing_group_last_month_period_end_timestamp_seconds{billing_group="support"} %s
+`
+)
+
+func TestOptionalPeriodsExposition(t *testing.T) {
+	h := newPeriodHarness(t, time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
+	h.fake.set(twilio.ThisMonth, verify(30, "2026-11-26"), nil)
+	h.fake.set(twilio.Yesterday, verify(1.5, "2026-11-25"), nil)
+	h.fake.set(twilio.LastMonth, verify(41, "2026-10-31"), nil)
+	h.scrape(t, costHelp+`twilio_billing_group_cost{billing_group="support",currency="EUR",product_category="verify"} 30
+`+yesterdayCostHelp+`twilio_billing_group_yesterday_cost{billing_group="support",currency="EUR",product_category="verify"} 1.5
+# HELP twilio_billing_group_yesterday_usage Usage amount of the billing group yesterday (UTC), in the unit label's unit; an estimate. Served from a cache refreshed every periods.yesterday.cache_ttl (default 1h).
+# TYPE twilio_billing_group_yesterday_usage gauge
+twilio_billing_group_yesterday_usage{billing_group="support",product_category="verify",unit="verifications"} 50
+# HELP twilio_billing_group_yesterday_period_start_timestamp_seconds Start of the period the yesterday cost covers (00:00 UTC yesterday), as a Unix timestamp.
+# TYPE twilio_billing_group_yesterday_period_start_timestamp_seconds gauge
+twilio_billing_group_yesterday_period_start_timestamp_seconds{billing_group="support"} 1.7955648e+09
+# HELP twilio_billing_group_yesterday_period_end_timestamp_seconds End of the period the yesterday cost covers (00:00 UTC today), as a Unix timestamp.
+# TYPE twilio_billing_group_yesterday_period_end_timestamp_seconds gauge
+twilio_billing_group_yesterday_period_end_timestamp_seconds{billing_group="support"} 1.7956512e+09
+`+yesterdayUpHelp+`twilio_billing_group_yesterday_up{billing_group="support"} 1
+`+lastMonthCostHelp+`twilio_billing_group_last_month_cost{billing_group="support",currency="EUR",product_category="verify"} 41
+`+sprintfBounds("1.7908128e+09", "1.7934912e+09")+`# HELP twilio_billing_group_last_month_up 1 if the latest refresh of the billing group's last_month usage succeeded, else 0.
+# TYPE twilio_billing_group_last_month_up gauge
+twilio_billing_group_last_month_up{billing_group="support"} 1
+`, "twilio_billing_group_cost", "twilio_billing_group_yesterday_cost", "twilio_billing_group_yesterday_usage",
+		"twilio_billing_group_yesterday_period_start_timestamp_seconds", "twilio_billing_group_yesterday_period_end_timestamp_seconds",
+		"twilio_billing_group_yesterday_up", "twilio_billing_group_last_month_cost",
+		"twilio_billing_group_last_month_period_start_timestamp_seconds", "twilio_billing_group_last_month_period_end_timestamp_seconds",
+		"twilio_billing_group_last_month_up")
+
+	// Each period is fetched once, whatever the number of scrapes, and
+	// served from memory within its own lifetime.
+	for range 5 {
+		h.scrape(t, "", "no_such_metric")
+	}
+	h.clock.Add(50 * time.Minute) // month to date expired, yesterday (1h) not
+	h.scrape(t, "", "no_such_metric")
+	for p, want := range map[twilio.TimePeriod]int{twilio.ThisMonth: 2, twilio.Yesterday: 1, twilio.LastMonth: 1} {
+		if got := h.fake.count(p); got != want {
+			t.Errorf("%s fetches = %d, want %d", p, got, want)
+		}
+	}
+}
+
+func sprintfBounds(start, end string) string {
+	return strings.Replace(strings.Replace(lastMonthBounds, "%s", start, 1), "%s", end, 1)
+}
+
+// At 00:00 UTC yesterday's snapshot is never served as the new yesterday,
+// even within its lifetime and when the API then fails; a failure within the
+// same day keeps serving the last good snapshot.
+func TestYesterdayRollsOverAtMidnight(t *testing.T) {
+	h := newPeriodHarness(t, time.Date(2026, 11, 26, 23, 30, 0, 0, time.UTC))
+	h.fake.set(twilio.ThisMonth, verify(30, "2026-11-26"), nil)
+	h.fake.set(twilio.Yesterday, verify(1.5, "2026-11-25"), nil)
+	h.fake.set(twilio.LastMonth, verify(41, "2026-10-31"), nil)
+	h.scrape(t, yesterdayCostHelp+`twilio_billing_group_yesterday_cost{billing_group="support",currency="EUR",product_category="verify"} 1.5
+`, "twilio_billing_group_yesterday_cost")
+
+	// Same day, past the lifetime, the API fails: last good data, up 0.
+	h.clock.Set(time.Date(2026, 11, 26, 23, 45, 0, 0, time.UTC))
+	h.fake.set(twilio.Yesterday, nil, errors.New("twilio: HTTP 503"))
+	h.clock.Add(16 * time.Minute) // 00:01 on the 27th: a new yesterday
+	h.scrape(t, yesterdayUpHelp+`twilio_billing_group_yesterday_up{billing_group="support"} 0
+`, "twilio_billing_group_yesterday_cost", "twilio_billing_group_yesterday_up")
+
+	h.clock.Add(2 * time.Minute)
+	h.fake.set(twilio.Yesterday, verify(2.5, "2026-11-26"), nil)
+	h.scrape(t, yesterdayCostHelp+`twilio_billing_group_yesterday_cost{billing_group="support",currency="EUR",product_category="verify"} 2.5
+`+yesterdayUpHelp+`twilio_billing_group_yesterday_up{billing_group="support"} 1
+`, "twilio_billing_group_yesterday_cost", "twilio_billing_group_yesterday_up")
+}
+
+func TestYesterdayStaleOnErrorWithinTheDay(t *testing.T) {
+	h := newPeriodHarness(t, time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC))
+	h.fake.set(twilio.ThisMonth, verify(30, "2026-11-26"), nil)
+	h.fake.set(twilio.Yesterday, verify(1.5, "2026-11-25"), nil)
+	h.fake.set(twilio.LastMonth, verify(41, "2026-10-31"), nil)
+	h.scrape(t, "", "no_such_metric")
+	h.fake.set(twilio.Yesterday, nil, errors.New("twilio: HTTP 503"))
+	h.clock.Add(2 * time.Hour)
+	h.scrape(t, yesterdayCostHelp+`twilio_billing_group_yesterday_cost{billing_group="support",currency="EUR",product_category="verify"} 1.5
+`+yesterdayUpHelp+`twilio_billing_group_yesterday_up{billing_group="support"} 0
+`, "twilio_billing_group_yesterday_cost", "twilio_billing_group_yesterday_up")
+	if got := h.fake.count(twilio.Yesterday); got != 2 {
+		t.Fatalf("yesterday fetches = %d, want 2", got)
+	}
+}
+
+// On the 1st last month's snapshot is fetched again, even within its
+// lifetime: it now means a different month.
+func TestLastMonthRefetchedOnThe1st(t *testing.T) {
+	h := newPeriodHarness(t, time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC))
+	h.fake.set(twilio.ThisMonth, verify(30, "2026-11-30"), nil)
+	h.fake.set(twilio.Yesterday, verify(1.5, "2026-11-29"), nil)
+	h.fake.set(twilio.LastMonth, verify(41, "2026-10-31"), nil)
+	h.scrape(t, lastMonthCostHelp+`twilio_billing_group_last_month_cost{billing_group="support",currency="EUR",product_category="verify"} 41
+`+sprintfBounds("1.7908128e+09", "1.7934912e+09"), "twilio_billing_group_last_month_cost",
+		"twilio_billing_group_last_month_period_start_timestamp_seconds", "twilio_billing_group_last_month_period_end_timestamp_seconds")
+
+	h.clock.Set(time.Date(2026, 12, 1, 0, 5, 0, 0, time.UTC)) // 1h05 later: within 6h
+	h.fake.set(twilio.LastMonth, verify(55, "2026-11-30"), nil)
+	h.scrape(t, lastMonthCostHelp+`twilio_billing_group_last_month_cost{billing_group="support",currency="EUR",product_category="verify"} 55
+`+sprintfBounds("1.7934912e+09", "1.7960832e+09"), "twilio_billing_group_last_month_cost",
+		"twilio_billing_group_last_month_period_start_timestamp_seconds", "twilio_billing_group_last_month_period_end_timestamp_seconds")
+	if got := h.fake.count(twilio.LastMonth); got != 2 {
+		t.Fatalf("last month fetches = %d, want 2", got)
+	}
+}
+
+// A reload that switches a period off drops its series; one that leaves the
+// group alone keeps every period's snapshot.
+func TestUpdatePeriods(t *testing.T) {
+	h := newPeriodHarness(t, time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
+	h.fake.set(twilio.ThisMonth, verify(30, "2026-11-26"), nil)
+	h.fake.set(twilio.Yesterday, verify(1.5, "2026-11-25"), nil)
+	h.fake.set(twilio.LastMonth, verify(41, "2026-10-31"), nil)
+	h.scrape(t, "", "no_such_metric")
+	h.cache.Update(nil, []Group{{ID: idB, Label: "support", Yesterday: 2 * time.Hour}})
+	h.scrape(t, yesterdayCostHelp+`twilio_billing_group_yesterday_cost{billing_group="support",currency="EUR",product_category="verify"} 1.5
+`, "twilio_billing_group_yesterday_cost", "twilio_billing_group_last_month_cost", "twilio_billing_group_last_month_up")
+	for p, want := range map[twilio.TimePeriod]int{twilio.ThisMonth: 1, twilio.Yesterday: 1, twilio.LastMonth: 1} {
+		if got := h.fake.count(p); got != want {
+			t.Errorf("%s fetches after reload = %d, want %d", p, got, want)
+		}
+	}
+}
+
+func TestPeriodBounds(t *testing.T) {
+	for _, tc := range []struct {
+		p          Period
+		now        time.Time
+		start, end string
+	}{
+		{ThisMonth, time.Date(2028, 2, 29, 12, 0, 0, 0, time.UTC), "2028-02-01", "2028-03-01"},
+		{Yesterday, time.Date(2028, 3, 1, 0, 0, 0, 0, time.UTC), "2028-02-29", "2028-03-01"},
+		{Yesterday, time.Date(2027, 1, 1, 5, 0, 0, 0, time.FixedZone("UTC+8", 8*3600)), "2026-12-30", "2026-12-31"}, // 21:00 UTC on the 31st
+		{LastMonth, time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC), "2026-12-01", "2027-01-01"},
+		{LastMonth, time.Date(2028, 3, 31, 23, 59, 0, 0, time.UTC), "2028-02-01", "2028-03-01"},
+	} {
+		start, end := tc.p.Bounds(tc.now)
+		if got := start.Format(twilio.DateLayout) + ".." + end.Format(twilio.DateLayout); got != tc.start+".."+tc.end {
+			t.Errorf("%s at %v: %s, want %s..%s", tc.p, tc.now, got, tc.start, tc.end)
+		}
+	}
+}
