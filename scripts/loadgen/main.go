@@ -102,8 +102,10 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	// Month to date only, so that the upstream count compares with groups x
+	// pages x refreshes of one period.
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "twilio:\n  api_url: %s\n  token_url: %s/v2/token\n  client_id: %s\n  client_secret: %s\n  page_size: %d\nbilling_groups:\n",
+	fmt.Fprintf(&cfg, "twilio:\n  api_url: %s\n  token_url: %s/v2/token\n  client_id: %s\n  client_secret: %s\n  page_size: %d\nperiods: {yesterday: {enabled: false}, last_month: {enabled: false}}\nbilling_groups:\n",
 		apiURL, apiURL, usagesim.DefaultClientID, usagesim.DefaultClientSecret, *pageSize)
 	for _, g := range simGroups {
 		fmt.Fprintf(&cfg, "  - id: %s\n    name: %s\n", g.ID, g.Name)
