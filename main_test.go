@@ -60,8 +60,14 @@ type testExporter struct {
 
 func newTestExporter(t *testing.T, path string) *testExporter {
 	t.Helper()
+	return newTestExporterWith(t, path, testOptions())
+}
+
+// newTestExporterWith serves an exporter with options o for the config at
+// path on a test HTTP server.
+func newTestExporterWith(t *testing.T, path string, o options) *testExporter {
+	t.Helper()
 	logs := &bytes.Buffer{}
-	o := testOptions()
 	ex, err := newExporter(o, func() (*config.Config, error) { return config.Load(path, noEnv) }, prometheus.NewRegistry(), log.NewLogfmtLogger(log.NewSyncWriter(logs)))
 	if err != nil {
 		t.Fatal(err)

@@ -13,10 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
@@ -34,17 +30,7 @@ func TestSecurityScrapeInputCannotRedirect(t *testing.T) {
 	writeConfig(t, path, inst, groupsAB)
 	o := testOptions()
 	o.cacheTTL = time.Millisecond
-	ex, err := newExporter(o, func() (*config.Config, error) { return config.Load(path, noEnv) }, prometheus.NewRegistry(), log.NewNopLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ex.cache.Close)
-	mux, err := ex.routes(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	srv := newTestExporterWith(t, path, o).server
 
 	other := groups[2].ID // a real group of the simulator, not configured
 	steer := []string{decoyInst.URL, decoyInst.TokenURL, other, "commerce_billingprofile_EVIL1"}

@@ -68,6 +68,14 @@ func newPeriodHarness(t *testing.T, now time.Time) *periodHarness {
 	return h
 }
 
+// serveDefaults makes the API answer every period: 30 this month, 1.5
+// yesterday, 41 last month.
+func (h *periodHarness) serveDefaults() {
+	h.fake.set(twilio.ThisMonth, verify(30, "2026-11-26"), nil)
+	h.fake.set(twilio.Yesterday, verify(1.5, "2026-11-25"), nil)
+	h.fake.set(twilio.LastMonth, verify(41, "2026-10-31"), nil)
+}
+
 func (h *periodHarness) scrape(t *testing.T, want string, names ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -92,9 +100,7 @@ twilio_billing_group_last_month_period_end_timestamp_seconds{billing_group="supp
 
 func TestOptionalPeriodsExposition(t *testing.T) {
 	h := newPeriodHarness(t, time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
-	h.fake.set(twilio.ThisMonth, verify(30, "2026-11-26"), nil)
-	h.fake.set(twilio.Yesterday, verify(1.5, "2026-11-25"), nil)
-	h.fake.set(twilio.LastMonth, verify(41, "2026-10-31"), nil)
+	h.serveDefaults()
 	h.scrape(t, costHelp+`twilio_billing_group_cost{billing_group="support",currency="EUR",product_category="verify"} 30
 `+yesterdayCostHelp+`twilio_billing_group_yesterday_cost{billing_group="support",currency="EUR",product_category="verify"} 1.5
 # HELP twilio_billing_group_yesterday_usage Usage amount of the billing group yesterday (UTC), in the unit label's unit; an estimate. Served from a cache refreshed every periods.yesterday.cache_ttl (default 1h).
@@ -140,9 +146,7 @@ func sprintfBounds(start, end string) string {
 // same day keeps serving the last good snapshot.
 func TestYesterdayRollsOverAtMidnight(t *testing.T) {
 	h := newPeriodHarness(t, time.Date(2026, 11, 26, 23, 30, 0, 0, time.UTC))
-	h.fake.set(twilio.ThisMonth, verify(30, "2026-11-26"), nil)
-	h.fake.set(twilio.Yesterday, verify(1.5, "2026-11-25"), nil)
-	h.fake.set(twilio.LastMonth, verify(41, "2026-10-31"), nil)
+	h.serveDefaults()
 	h.scrape(t, yesterdayCostHelp+`twilio_billing_group_yesterday_cost{billing_group="support",currency="EUR",product_category="verify"} 1.5
 `, "twilio_billing_group_yesterday_cost")
 
@@ -162,9 +166,7 @@ func TestYesterdayRollsOverAtMidnight(t *testing.T) {
 
 func TestYesterdayStaleOnErrorWithinTheDay(t *testing.T) {
 	h := newPeriodHarness(t, time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC))
-	h.fake.set(twilio.ThisMonth, verify(30, "2026-11-26"), nil)
-	h.fake.set(twilio.Yesterday, verify(1.5, "2026-11-25"), nil)
-	h.fake.set(twilio.LastMonth, verify(41, "2026-10-31"), nil)
+	h.serveDefaults()
 	h.scrape(t, "", "no_such_metric")
 	h.fake.set(twilio.Yesterday, nil, errors.New("twilio: HTTP 503"))
 	h.clock.Add(2 * time.Hour)
@@ -201,9 +203,7 @@ func TestLastMonthRefetchedOnThe1st(t *testing.T) {
 // group alone keeps every period's snapshot.
 func TestUpdatePeriods(t *testing.T) {
 	h := newPeriodHarness(t, time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
-	h.fake.set(twilio.ThisMonth, verify(30, "2026-11-26"), nil)
-	h.fake.set(twilio.Yesterday, verify(1.5, "2026-11-25"), nil)
-	h.fake.set(twilio.LastMonth, verify(41, "2026-10-31"), nil)
+	h.serveDefaults()
 	h.scrape(t, "", "no_such_metric")
 	h.cache.Update(nil, []Group{{ID: idB, Label: "support", Yesterday: 2 * time.Hour}})
 	h.scrape(t, yesterdayCostHelp+`twilio_billing_group_yesterday_cost{billing_group="support",currency="EUR",product_category="verify"} 1.5
