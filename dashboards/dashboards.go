@@ -74,7 +74,7 @@ func (i *ids) next() uint32 { i.n++; return i.n }
 func Spend() (dashboard.Dashboard, error) {
 	var id ids
 	b := base("Twilio spend overview", SpendUID,
-		"Month-to-date Twilio spend per billing group from twilio_billing_exporter: budgets, forecast, daily spend and categories. "+
+		"Month-to-date Twilio spend per billing group from twilio_billing_exporter: budgets, forecast, daily spend, yesterday and last month, and categories. "+
 			"Usage API figures are estimates; the invoice after month end is authoritative. Months are UTC.")
 	b = variables(b, "billing_group", "currency", "product_category")
 
@@ -129,6 +129,66 @@ func Spend() (dashboard.Dashboard, error) {
 		ColorMode(common.BigValueColorModeValue).GraphMode(common.BigValueGraphModeNone).
 		TextMode(common.BigValueTextModeValueAndName).ReduceOptions(lastValue()).
 		WithTarget(instant("A", fmt.Sprintf("time() - max by (billing_group) (twilio_billing_group_last_success_timestamp_seconds{%s})", groupMatch), "{{billing_group}}")))
+
+	b = b.WithRow(dashboard.NewRowBuilder("Yesterday and last month"))
+	b = b.WithPanel(withCurrencyUnits(stat.NewPanelBuilder().Id(id.next()).
+		Title("Yesterday's spend").
+		Description("Estimated spend of yesterday (00:00 to 24:00 UTC), per currency, over the selected billing groups and product categories (twilio_billing_group_yesterday_cost, refreshed hourly: Twilio keeps adding late usage for a while).").
+		Datasource(datasource()).Height(5).Span(6).
+		Unit("none").Decimals(2).
+		ColorMode(common.BigValueColorModeNone).GraphMode(common.BigValueGraphModeNone).
+		TextMode(common.BigValueTextModeValueAndName).ReduceOptions(lastValue()).
+		WithTarget(instant("A", fmt.Sprintf("sum by (currency) (%s)", yesterdaySelector), "{{currency}}"))))
+	b = b.WithPanel(stat.NewPanelBuilder().Id(id.next()).
+		Title("Yesterday against last month's average day").
+		Description("Yesterday's spend per billing group as a percentage of last month's average daily spend (last month's total divided by its number of days, from the exporter's bounds of last month, so February counts 28 or 29). " +
+			"Both come from the Usage API, so this works from the exporter's first scrape and on the 1st (yesterday is then the last day of the month just ended). " +
+			"Amber from 150%, red from 200%, where the TwilioBillingYesterdaySpendSpike alert fires (above its floor). Empty for a group that spent nothing last month.").
+		Datasource(datasource()).Height(5).Span(6).
+		Unit("percent").Decimals(0).
+		Thresholds(thresholds("green", 150.0, "orange", 200.0, "red")).
+		ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone).
+		TextMode(common.BigValueTextModeValueAndName).ReduceOptions(lastValue()).
+		WithTarget(instant("A", yesterdayVsLastMonthPercent(), "{{billing_group}} ({{currency}})")))
+	b = b.WithPanel(withCurrencyUnits(stat.NewPanelBuilder().Id(id.next()).
+		Title("Last month's total").
+		Description("Estimated spend of last month (UTC), per currency, over the selected billing groups and product categories (twilio_billing_group_last_month_cost). It keeps moving for days after the 1st as late usage arrives; the invoice is authoritative.").
+		Datasource(datasource()).Height(5).Span(6).
+		Unit("none").Decimals(2).
+		ColorMode(common.BigValueColorModeNone).GraphMode(common.BigValueGraphModeNone).
+		TextMode(common.BigValueTextModeValueAndName).ReduceOptions(lastValue()).
+		WithTarget(instant("A", fmt.Sprintf("sum by (currency) (%s)", lastMonthSelector), "{{currency}}"))))
+	b = b.WithPanel(stat.NewPanelBuilder().Id(id.next()).
+		Title("Forecast against last month").
+		Description("Month over month: the change of this month's linear forecast (see Forecast to month end) against last month's total, per billing group, in percent; -10% means this month is heading for 10% less than last month. " +
+			"Noisy in the first days of a month. Amber from +20%, red from +50%. Empty for a group that spent nothing last month.").
+		Datasource(datasource()).Height(5).Span(6).
+		Unit("percent").Decimals(1).
+		Thresholds(thresholds("green", 20.0, "orange", 50.0, "red")).
+		ColorMode(common.BigValueColorModeValue).GraphMode(common.BigValueGraphModeNone).
+		TextMode(common.BigValueTextModeValueAndName).ReduceOptions(lastValue()).
+		WithTarget(instant("A", forecastVsLastMonthPercent(), "{{billing_group}} ({{currency}})")))
+	b = b.WithPanel(withCurrencyUnits(timeseries.NewPanelBuilder().Id(id.next()).
+		Title("Yesterday's spend against the average day").
+		Description("Yesterday's spend per billing group (a step a day: it changes after 00:00 UTC and grows a little while late usage arrives), with two trailing averages as dashed lines: "+
+			"last month's average day (last month's total over its number of days, the baseline of the TwilioBillingYesterdaySpendSpike alert) and this month's average day so far (month-to-date spend over the days elapsed, at least one: on the 1st, the spend since 00:00 UTC). "+
+			"All three come from the Usage API, so they need no history in Prometheus.").
+		Datasource(datasource()).Height(9).Span(12).Interval("5m").
+		Unit("none").Decimals(2).Min(0).FillOpacity(10).
+		Legend(legendRight()).
+		OverrideByRegexp("/average day/", dashedLine()).
+		WithTarget(query("A", yesterdayBy("billing_group, currency"), "{{billing_group}} {{currency}} yesterday")).
+		WithTarget(query("B", lastMonthAverageDay("billing_group, currency"), "{{billing_group}} {{currency}} last month's average day")).
+		WithTarget(query("C", thisMonthAverageDay("billing_group, currency"), "{{billing_group}} {{currency}} this month's average day"))))
+	b = b.WithPanel(withCurrencyUnits(timeseries.NewPanelBuilder().Id(id.next()).
+		Title("Forecast against last month's total").
+		Description("Month over month per billing group: this month's linear forecast to month end (see Forecast to month end) against last month's total (dashed), which keeps moving for days after the 1st as late usage arrives.").
+		Datasource(datasource()).Height(9).Span(12).
+		Unit("none").Decimals(2).Min(0).FillOpacity(0).
+		Legend(legendRight()).
+		OverrideByRegexp("/last month/", dashedLine()).
+		WithTarget(query("A", forecast("billing_group, currency"), "{{billing_group}} {{currency}} forecast")).
+		WithTarget(query("B", lastMonthBy("billing_group, currency"), "{{billing_group}} {{currency}} last month"))))
 
 	b = b.WithRow(dashboard.NewRowBuilder("Trends"))
 	b = b.WithPanel(withCurrencyUnits(timeseries.NewPanelBuilder().Id(id.next()).

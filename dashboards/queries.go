@@ -15,6 +15,10 @@ const (
 	// budgetCostSelector ignores $product_category: a budget covers the whole group.
 	budgetCostSelector = `twilio_billing_group_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency"}`
 	budgetSelector     = `twilio_billing_group_budget{job=~"$job", billing_group=~"$billing_group", currency=~"$currency"}`
+	// yesterdaySelector and lastMonthSelector are the cost of yesterday and
+	// of last month (UTC), filtered like costSelector.
+	yesterdaySelector = `twilio_billing_group_yesterday_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency", product_category=~"$product_category"}`
+	lastMonthSelector = `twilio_billing_group_last_month_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency", product_category=~"$product_category"}`
 )
 
 // offset renders a PromQL offset modifier, or nothing for "now".
@@ -86,6 +90,71 @@ func forecast(by string) string {
 clamp_min(time() - %s, 3600)
   * on (billing_group) group_left ()
 (%s - %s)`, costBy(by, ""), periodStart(""), periodEnd(), periodStart(""))
+}
+
+// yesterdayBy is yesterday's cost summed by the given labels.
+func yesterdayBy(by string) string {
+	return fmt.Sprintf("sum by (%s) (%s)", by, yesterdaySelector)
+}
+
+// lastMonthBy is last month's cost summed by the given labels.
+func lastMonthBy(by string) string {
+	return fmt.Sprintf("sum by (%s) (%s)", by, lastMonthSelector)
+}
+
+// lastMonthAverageDay is last month's cost divided by its number of days, by
+// the given labels (which include billing_group). The day count comes from
+// the exporter's bounds of last month, so February has 28 or 29 days; the
+// Usage API's figures, not Prometheus' history, so it has data from the
+// exporter's first scrape.
+func lastMonthAverageDay(by string) string {
+	return fmt.Sprintf(`%s
+  / on (billing_group) group_left ()
+(
+  (
+    max by (billing_group) (twilio_billing_group_last_month_period_end_timestamp_seconds{%s})
+    -
+    max by (billing_group) (twilio_billing_group_last_month_period_start_timestamp_seconds{%s})
+  ) / 86400
+)`, lastMonthBy(by), groupMatch, groupMatch)
+}
+
+// thisMonthAverageDay is the month-to-date cost divided by the days elapsed
+// since the month began (at least one, so on the 1st it is the spend since
+// 00:00 UTC), by the given labels (which include billing_group).
+func thisMonthAverageDay(by string) string {
+	return fmt.Sprintf(`%s
+  / on (billing_group) group_left ()
+(clamp_min(time() - %s, 86400) / 86400)`, costBy(by, ""), periodStart(""))
+}
+
+// yesterdayVsLastMonthPercent is yesterday's cost as a percentage of last
+// month's average day, per billing group and currency; nothing where last
+// month had no spend.
+func yesterdayVsLastMonthPercent() string {
+	const by = "billing_group, currency"
+	return fmt.Sprintf(`100 * %s
+  /
+(
+  (
+    %s
+  ) > 0
+)`, yesterdayBy(by), indent(lastMonthAverageDay(by), 4))
+}
+
+// forecastVsLastMonthPercent is the change, in percent, of this month's
+// forecast against last month's total, per billing group and currency;
+// nothing where last month had no spend.
+func forecastVsLastMonthPercent() string {
+	const by = "billing_group, currency"
+	return fmt.Sprintf(`100 * (
+  (
+    %s
+  )
+  - %s
+)
+  /
+(%s > 0)`, indent(forecast(by), 4), lastMonthBy(by), lastMonthBy(by))
 }
 
 // budgetUsedPercent is month-to-date cost as a percentage of the budget, for

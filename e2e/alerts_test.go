@@ -23,7 +23,7 @@ const (
 // unit tests cover.
 var wantAlerts = []string{
 	"TwilioBillingBudgetExceeded", "TwilioBillingBudgetNearlyExhausted", "TwilioBillingForecastOverBudget",
-	"TwilioBillingDailySpendSpike", "TwilioBillingGroupRefreshFailing", "TwilioBillingDataStale",
+	"TwilioBillingDailySpendSpike", "TwilioBillingYesterdaySpendSpike", "TwilioBillingGroupRefreshFailing", "TwilioBillingDataStale",
 	"TwilioBillingExporterDown", "TwilioBillingExporterAbsent",
 }
 
@@ -70,7 +70,7 @@ func TestAlertRulesPassPromtoolCheckAndUnitTests(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"check", "rules", rulesFile}, "SUCCESS: 9 rules found"},
+		{[]string{"check", "rules", rulesFile}, "SUCCESS: 10 rules found"},
 		{[]string{"test", "rules", rulesTestFile}, "SUCCESS"},
 	} {
 		t.Run(strings.Join(tc.args[:2], " "), func(t *testing.T) {

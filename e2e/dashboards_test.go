@@ -334,6 +334,9 @@ func checkDatasourceRefs(t *testing.T, v any, path string) {
 	}
 }
 
+// costMetric matches the cost families: this month's, yesterday's and last month's.
+var costMetric = regexp.MustCompile(`\btwilio_billing_group_(yesterday_|last_month_)?cost\b`)
+
 // checkUnits requires a unit on every chart, and currency units chosen per
 // currency by overrides where a chart shows money, never a fixed currency.
 func checkUnits(t *testing.T, panel dashboard.Panel) {
@@ -357,7 +360,7 @@ func checkUnits(t *testing.T, panel dashboard.Panel) {
 	}
 	money := false
 	for _, target := range panel.Targets {
-		if q, ok := target.(*prometheus.Dataquery); ok && strings.Contains(q.Expr, "twilio_billing_group_cost") && unit != "percent" {
+		if q, ok := target.(*prometheus.Dataquery); ok && costMetric.MatchString(q.Expr) && unit != "percent" {
 			money = true
 		}
 	}
@@ -492,7 +495,7 @@ func TestDashboardQueriesAndRulesAgainstPrometheus(t *testing.T) {
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		states := ruleStates(t, prom)
-		ready := len(states) == 9
+		ready := len(states) == 10
 		for _, r := range states {
 			ready = ready && r.LastEvaluation.After(dataSince.Add(time.Second))
 		}
