@@ -301,6 +301,9 @@ func checkURL(raw string) string {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return fmt.Sprintf("%q is not an absolute http(s) URL", raw)
 	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return fmt.Sprintf("%q must not have a query or fragment (give the base URL only)", raw)
+	}
 	return ""
 }
 

@@ -65,6 +65,7 @@ func TestLoadBadFiles(t *testing.T) {
 		"period-ttl-not-a-duration.yml":  `config: line 6: periods.last_month.cache_ttl: want a duration such as 1h or 30m, got "soon"`,
 		"period-unknown.yml":             `config: line 6: unknown key "last_week" in periods`,
 		"missing-api-url.yml":            `config: twilio.api_url: required (the base URL of the Usage API)`,
+		"api-url-with-query.yml":         `config: twilio.api_url: "https://usage.example.com/?region=us1" must not have a query or fragment (give the base URL only)`,
 		"bad-api-url.yml":                `config: twilio.api_url: "foo" is not an absolute http(s) URL`,
 		"api-url-with-password.yml":      `config: twilio.api_url: must not contain a user name or password (set client_id and client_secret instead)`,
 		"bad-token-url.yml":              `config: twilio.token_url: "oauth.twilio.com/v2/token" is not an absolute http(s) URL`,
