@@ -73,7 +73,6 @@ func newExporter(o options, load func() (*config.Config, error), reg *prometheus
 		TTL:            o.cacheTTL,
 		RefreshTimeout: o.twilioTimeout,
 		Concurrency:    o.concurrency,
-		PageSize:       cfg.Twilio.PageSize,
 		Logger:         logger,
 	})
 	e.reloadOK.Set(1)
@@ -92,6 +91,7 @@ func (e *exporter) newClient(cfg *config.Config) (*twilio.Client, error) {
 		ClientSecret: t.ClientSecret.Reveal(),
 		Scopes:       t.Scopes,
 		Encoding:     twilio.Encoding(t.RequestEncoding),
+		PageSize:     t.PageSize,
 		MaxPages:     t.MaxPages,
 		HTTPClient:   &http.Client{Timeout: min(e.timeout, 60*time.Second)},
 		Observer:     e.requests.Observe,

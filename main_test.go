@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -316,5 +319,58 @@ func TestPeriodsFromConfig(t *testing.T) {
 	}
 	if got := sim.Stats().RecordsRequests; got != wantRequests {
 		t.Errorf("records requests = %d, want %d", got, wantRequests)
+	}
+}
+
+// TestReloadAppliesPageSize: page_size is a client setting, so a reload that
+// changes it changes the pageSize of the next requests.
+func TestReloadAppliesPageSize(t *testing.T) {
+	sim := usagesim.New(usagesim.Options{ClientID: "test-client", ClientSecret: testSecret})
+	var mu sync.Mutex
+	var sizes []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/Records") {
+			body, _ := io.ReadAll(r.Body)
+			var params struct {
+				PageSize int `json:"pageSize"`
+			}
+			_ = json.Unmarshal(body, &params)
+			mu.Lock()
+			sizes = append(sizes, strconv.Itoa(params.PageSize))
+			mu.Unlock()
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	inst := &usagesim.Instance{URL: srv.URL, TokenURL: srv.URL + "/v2/token"}
+	path := filepath.Join(t.TempDir(), "config.yml")
+	group := "  - id: " + usagesim.DemoGroups()[1].ID + "\n    periods: {yesterday: {enabled: false}, last_month: {enabled: false}}\n"
+	writeConfig(t, path, inst, group)
+	withPageSize := func(n int) {
+		body, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = []byte(strings.Replace(string(body), "billing_groups:\n", fmt.Sprintf("  page_size: %d\nbilling_groups:\n", n), 1))
+		if err := os.WriteFile(path, body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withPageSize(5)
+	o := testOptions()
+	o.cacheTTL = time.Millisecond // every scrape refreshes
+	ex := newTestExporterWith(t, path, o)
+	request(t, http.MethodGet, ex.server.URL+"/metrics")
+	writeConfig(t, path, inst, group)
+	withPageSize(500)
+	if code, body, _ := request(t, http.MethodPost, ex.server.URL+"/-/reload"); code != http.StatusOK {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	request(t, http.MethodGet, ex.server.URL+"/metrics")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) < 2 || sizes[0] != "5" || sizes[len(sizes)-1] != "500" {
+		t.Fatalf("pageSize sent: %v, want 5s before the reload and 500 after", sizes)
 	}
 }

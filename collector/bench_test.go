@@ -105,6 +105,7 @@ func BenchmarkUpstreamCalls(b *testing.B) {
 			client, err := twilio.New(twilio.Config{
 				APIURL: inst.URL, TokenURL: inst.TokenURL,
 				ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret, MaxAttempts: 1,
+				PageSize: pageSize,
 			})
 			if err != nil {
 				b.Fatal(err)
@@ -117,7 +118,7 @@ func BenchmarkUpstreamCalls(b *testing.B) {
 			descs := NewDescs(ttl)
 			b.ResetTimer()
 			for range b.N {
-				cache := NewCache(client, groups, CacheOptions{TTL: ttl, Now: clk.Now, PageSize: pageSize, Concurrency: 4})
+				cache := NewCache(client, groups, CacheOptions{TTL: ttl, Now: clk.Now, Concurrency: 4})
 				for range lifetimes {
 					var wg sync.WaitGroup
 					start := make(chan struct{})
@@ -212,6 +213,7 @@ func BenchmarkColdRefreshHTTP(b *testing.B) {
 			client, err := twilio.New(twilio.Config{
 				APIURL: inst.URL, TokenURL: inst.TokenURL,
 				ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret, MaxAttempts: 1,
+				PageSize: pageSize,
 			})
 			if err != nil {
 				b.Fatal(err)
@@ -220,7 +222,7 @@ func BenchmarkColdRefreshHTTP(b *testing.B) {
 			b.ResetTimer()
 			var total time.Duration
 			for range b.N {
-				cache := NewCache(client, groups, CacheOptions{TTL: time.Hour, Concurrency: tc.concurrency, PageSize: pageSize, RefreshTimeout: time.Minute})
+				cache := NewCache(client, groups, CacheOptions{TTL: time.Hour, Concurrency: tc.concurrency, RefreshTimeout: time.Minute})
 				start := time.Now()
 				st := cache.Get(context.Background())
 				total += time.Since(start)

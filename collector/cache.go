@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
@@ -194,8 +195,6 @@ type CacheOptions struct {
 	RefreshTimeout time.Duration
 	// Concurrency bounds the refreshes running at once across groups.
 	Concurrency int
-	// PageSize is sent as pageSize; 0 leaves it to the API.
-	PageSize int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger receives one line per refresh outcome change; default no-op.
@@ -212,12 +211,16 @@ type Cache struct {
 	flights singleflight.Group
 	base    context.Context
 	stop    context.CancelFunc
+	closed  sync.Once
 
 	mu       sync.RWMutex
 	fetcher  Fetcher
+	fetchGen uint64              // counts fetcher changes: a refresh through an old one is dropped
 	groups   []Group             // configured order
 	entries  map[entryKey]*entry // by group ID and period
 	products map[Product]int     // product -> number of snapshots that name it
+	prodGen  uint64              // counts changes of the products' key set
+	built    atomic.Pointer[builtProducts]
 }
 
 // NewCache returns a cache for groups, fetching through f.
@@ -249,23 +252,27 @@ func NewCache(f Fetcher, groups []Group, opts CacheOptions) *Cache {
 		fetcher:  f,
 		entries:  map[entryKey]*entry{},
 		products: map[Product]int{},
+		prodGen:  1,
 	}
 	c.Update(f, groups)
 	return c
 }
 
-// TTL is how long a snapshot is served before it is refreshed.
-func (c *Cache) TTL() time.Duration { return c.opts.TTL }
-
 // Update replaces the set of groups and, unless f is nil, the fetcher, as
 // after a config reload. A group whose ID and category filters are unchanged
 // keeps its snapshots of the periods it still fetches (a new label, budget or
 // lifetime applies at once); any other group starts empty.
+//
+// A refresh still running for a replaced entry, or through the replaced
+// fetcher, is dropped when it ends, and a new one may start at once: Refresh
+// after Update does not join it. With a new fetcher (credentials fixed, say)
+// a group that just failed is retried without waiting for RetryInterval.
 func (c *Cache) Update(f Fetcher, groups []Group) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f != nil {
 		c.fetcher = f
+		c.fetchGen++
 	}
 	old := c.entries
 	c.entries = make(map[entryKey]*entry, len(groups))
@@ -279,10 +286,15 @@ func (c *Cache) Update(f Fetcher, groups []Group) {
 			k := entryKey{g.ID, p}
 			if e, ok := old[k]; ok && e.group.fetchKey() == g.fetchKey() {
 				e.group, e.ttl = g, ttl
+				if f != nil {
+					e.lastAttempt = time.Time{}
+					c.flights.Forget(k.flight())
+				}
 				c.entries[k] = e
 				delete(old, k)
 				continue
 			}
+			c.flights.Forget(k.flight())
 			c.entries[k] = &entry{group: g, period: p, ttl: ttl}
 		}
 	}
@@ -298,24 +310,30 @@ func (c *Cache) setSnapshot(e *entry, s *Snapshot) {
 		for _, p := range e.snap.Products {
 			if c.products[p]--; c.products[p] <= 0 {
 				delete(c.products, p)
+				c.prodGen++
 			}
 		}
 	}
 	e.snap = s
 	if s != nil {
 		for _, p := range s.Products {
-			c.products[p]++
+			if c.products[p]++; c.products[p] == 1 {
+				c.prodGen++
+			}
 		}
 	}
 }
 
 // Close cancels refreshes still running in the background and waits for them:
-// a refresh holds a concurrency slot until it has recorded its outcome.
+// a refresh holds a concurrency slot until it has recorded its outcome. A
+// second Close returns at once.
 func (c *Cache) Close() {
-	c.stop()
-	for range cap(c.sem) {
-		c.sem <- struct{}{}
-	}
+	c.closed.Do(func() {
+		c.stop()
+		for range cap(c.sem) {
+			c.sem <- struct{}{}
+		}
+	})
 }
 
 // GroupState is what a scrape reports for one billing group: month to date,
@@ -338,8 +356,12 @@ type PeriodState struct {
 
 // State is the cache's answer to one scrape.
 type State struct {
-	Groups   []GroupState
-	Products []Product // every product named by a cached snapshot, unordered
+	Groups []GroupState
+	// Products are the products named by the snapshots served, unordered.
+	Products []Product
+	// ProductsGen identifies that set of products while no snapshot of an
+	// earlier period is held; 0 when the set was built for this scrape alone.
+	ProductsGen uint64
 }
 
 // Refresh starts a refresh of every group and period that needs one and does
@@ -430,7 +452,7 @@ func (c *Cache) refresh(k entryKey) {
 	}
 	c.mu.RLock()
 	e := c.entries[k]
-	fetcher := c.fetcher
+	fetcher, gen := c.fetcher, c.fetchGen
 	// A scrape that saw the group stale just before another refresh of it
 	// finished must not fetch it again: upstream calls stay one per TTL.
 	needed := c.needsRefresh(e, c.opts.Now())
@@ -445,68 +467,120 @@ func (c *Cache) refresh(k entryKey) {
 	started := c.opts.Now()
 	ctx, cancel := context.WithTimeout(c.base, c.opts.RefreshTimeout)
 	defer cancel()
-	usage, err := fetcher.FetchRecords(ctx, k.id, twilio.Query{TimePeriod: k.period.timePeriod(), PageSize: c.opts.PageSize})
+	usage, err := fetcher.FetchRecords(ctx, k.id, twilio.Query{TimePeriod: k.period.timePeriod()})
 	finished := c.opts.Now()
 	if errors.Is(err, context.Canceled) && c.base.Err() != nil {
 		return // shutting down
+	}
+	start, end := k.period.Bounds(started)
+	if err == nil {
+		err = checkPeriod(usage, k.period, start, end)
 	}
 	var snap *Snapshot
 	if err == nil {
 		// Built before taking the lock, so scrapes and other refreshes
 		// are not held up by it.
-		start, end := k.period.Bounds(started)
 		snap = newSnapshot(group, usage, start, end, finished)
 	}
 
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries[k] != e {
-		return // the group was removed or changed by a reload meanwhile
+	if c.entries[k] != e || c.fetchGen != gen {
+		c.mu.Unlock()
+		return // a reload replaced the group or the fetcher meanwhile
 	}
-	e.attempted, e.lastAttempt, e.duration = true, started, finished.Sub(started)
-	logger := log.With(c.opts.Logger, "billing_group", e.group.Label)
+	wasUp, lastErr := e.up, e.lastErr
+	// The retry interval runs from the end of a failed refresh, so a
+	// refresh that failed slowly is not retried at once.
+	e.attempted, e.lastAttempt, e.duration = true, finished, finished.Sub(started)
+	if err != nil {
+		e.up, e.lastErr = false, err.Error()
+	} else {
+		c.setSnapshot(e, snap)
+		e.up, e.lastErr, e.lastSuccess = true, "", finished
+	}
+	label := e.group.Label
+	c.mu.Unlock()
+
+	// Logged outside the lock: a slow log writer must not hold up scrapes.
+	logger := log.With(c.opts.Logger, "billing_group", label)
 	failed := "Refresh failed; serving the last good data of this month, if any"
 	if k.period != ThisMonth {
 		logger = log.With(logger, "period", k.period)
 		failed = "Refresh failed; serving the last good data of this period, if any"
 	}
-	if err != nil {
-		msg := err.Error()
-		if e.up || msg != e.lastErr {
+	switch {
+	case err != nil:
+		if msg := err.Error(); wasUp || msg != lastErr {
 			level.Error(logger).Log("msg", failed, "err", msg)
 		}
-		e.up, e.lastErr = false, msg
-		return
-	}
-	if e.lastErr != "" {
+	case lastErr != "":
 		level.Info(logger).Log("msg", "Refresh succeeded again", "records", len(usage.Records))
+	default:
+		level.Debug(logger).Log("msg", "Refreshed", "records", len(usage.Records), "pages", usage.Pages, "duration", finished.Sub(started))
 	}
-	c.setSnapshot(e, snap)
-	e.up, e.lastErr, e.lastSuccess = true, "", finished
-	level.Debug(logger).Log("msg", "Refreshed", "records", len(usage.Records), "pages", usage.Pages, "duration", e.duration)
+}
+
+// checkPeriod refuses records that end outside [start, end): around 00:00
+// UTC the API and this exporter's clock can disagree on the day or month,
+// and a refresh can span the boundary; an earlier period's figures must never
+// be served as the current one's, nor a mix of two periods as one.
+func checkPeriod(u *twilio.Usage, p Period, start, end time.Time) error {
+	for i, r := range u.Records {
+		if !r.EndDate.IsZero() && (r.EndDate.Before(start) || !r.EndDate.Before(end)) {
+			return fmt.Errorf("collector: record %d ends on %s, outside %s (%s to %s): the API answered for another period, retrying later",
+				i, r.EndDate.Format(twilio.DateLayout), p, start.Format(twilio.DateLayout), end.AddDate(0, 0, -1).Format(twilio.DateLayout))
+		}
+	}
+	return nil
 }
 
 // state copies out what a scrape reports. A snapshot of an earlier period is
-// never served as the current one's.
+// never served as the current one's, nor are the products only it names.
 func (c *Cache) state(now time.Time) State {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	st := State{Groups: make([]GroupState, 0, len(c.groups))}
+	stale := false // some snapshot held is of an earlier period
+	period := func(e *entry) PeriodState {
+		ps := c.periodState(e, now)
+		stale = stale || (e.snap != nil && ps.Snapshot == nil)
+		return ps
+	}
 	for _, g := range c.groups {
-		gs := GroupState{Group: g, PeriodState: c.periodState(c.entries[entryKey{g.ID, ThisMonth}], now)}
+		gs := GroupState{Group: g, PeriodState: period(c.entries[entryKey{g.ID, ThisMonth}])}
 		if e := c.entries[entryKey{g.ID, Yesterday}]; e != nil {
-			ps := c.periodState(e, now)
+			ps := period(e)
 			gs.Yesterday = &ps
 		}
 		if e := c.entries[entryKey{g.ID, LastMonth}]; e != nil {
-			ps := c.periodState(e, now)
+			ps := period(e)
 			gs.LastMonth = &ps
 		}
 		st.Groups = append(st.Groups, gs)
 	}
-	st.Products = make([]Product, 0, len(c.products))
-	for p := range c.products {
-		st.Products = append(st.Products, p)
+	if !stale {
+		// The usual case: every snapshot held is served, so the reference
+		// counts are the answer, and their generation names it.
+		st.ProductsGen = c.prodGen
+		st.Products = make([]Product, 0, len(c.products))
+		for p := range c.products {
+			st.Products = append(st.Products, p)
+		}
+		return st
+	}
+	seen := map[Product]bool{}
+	for _, gs := range st.Groups {
+		for _, ps := range []*PeriodState{&gs.PeriodState, gs.Yesterday, gs.LastMonth} {
+			if ps == nil || ps.Snapshot == nil {
+				continue
+			}
+			for _, p := range ps.Snapshot.Products {
+				if !seen[p] {
+					seen[p] = true
+					st.Products = append(st.Products, p)
+				}
+			}
+		}
 	}
 	return st
 }
@@ -518,4 +592,29 @@ func (c *Cache) periodState(e *entry, now time.Time) PeriodState {
 		ps.Snapshot = e.snap
 	}
 	return ps
+}
+
+// builtProducts are the product_info metrics of one generation of the
+// cache's product set.
+type builtProducts struct {
+	gen     uint64
+	desc    *prometheus.Desc
+	metrics []prometheus.Metric
+}
+
+// productMetrics returns the product_info metrics of st, reusing the ones
+// built for the same generation of products: the set changes only when a
+// refresh brings a new product, not on every scrape.
+func (c *Cache) productMetrics(desc *prometheus.Desc, st State) []prometheus.Metric {
+	if b := c.built.Load(); st.ProductsGen != 0 && b != nil && b.gen == st.ProductsGen && b.desc == desc {
+		return b.metrics
+	}
+	ms := make([]prometheus.Metric, 0, len(st.Products))
+	for _, p := range st.Products {
+		ms = append(ms, prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, 1, p.Category, p.Name))
+	}
+	if st.ProductsGen != 0 {
+		c.built.Store(&builtProducts{gen: st.ProductsGen, desc: desc, metrics: ms})
+	}
+	return ms
 }

@@ -167,8 +167,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			period(&d.lastMonth, gs.LastMonth, label)
 		}
 	}
-	for _, p := range st.Products {
-		gauge(d.productInfo, 1, p.Category, p.Name)
+	for _, m := range c.cache.productMetrics(d.productInfo, st) {
+		ch <- m
 	}
 }
 

@@ -61,7 +61,8 @@ func newFaultEnv(t *testing.T, refreshTimeout time.Duration) *faultEnv {
 	e.startSim("127.0.0.1:0")
 	t.Cleanup(func() { _ = e.inst.Close() })
 	client, err := twilio.New(twilio.Config{
-		APIURL: e.inst.URL, TokenURL: e.inst.TokenURL,
+		PageSize: faultPageSize,
+		APIURL:   e.inst.URL, TokenURL: e.inst.TokenURL,
 		ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret,
 		MaxPages:   faultMaxPages,
 		HTTPClient: &http.Client{Transport: e.http, Timeout: time.Minute},
@@ -81,7 +82,7 @@ func newFaultEnv(t *testing.T, refreshTimeout time.Duration) *faultEnv {
 		e.groups = append(e.groups, Group{ID: g.ID, Label: g.Name})
 	}
 	e.cache = NewCache(client, e.groups, CacheOptions{
-		TTL: faultTTL, RefreshTimeout: refreshTimeout, Concurrency: 2, PageSize: faultPageSize,
+		TTL: faultTTL, RefreshTimeout: refreshTimeout, Concurrency: 2,
 		Now: e.clk.Now, Logger: newLogfmt(e.logs),
 	})
 	t.Cleanup(e.http.CloseIdleConnections)
@@ -545,9 +546,9 @@ func (rt *rolloverTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 
 // TestFaultMonthRolloverMidRefresh: a refresh that starts at 23:59:50 UTC on
 // the last day of the month and whose later pages are served after midnight
-// (so they hold the new month's data) is kept as the old month's snapshot,
-// and never served as the new month's: the first scrape of the new month
-// refreshes again and serves exactly the new month's data.
+// (so they hold the new month's data) mixes two months: it is refused (up 0,
+// the log says which record ended outside the month) and nothing of it is
+// served; the next refresh serves exactly the new month's data.
 func TestFaultMonthRolloverMidRefresh(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 11, 30, 23, 59, 50, 0, time.UTC)}
 	sim := usagesim.New(usagesim.Options{Now: clk.Now})
@@ -563,13 +564,14 @@ func TestFaultMonthRolloverMidRefresh(t *testing.T) {
 	client, err := twilio.New(twilio.Config{
 		APIURL: inst.URL, TokenURL: inst.TokenURL,
 		ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret,
-		HTTPClient: &http.Client{Transport: rt}, MaxAttempts: 1,
+		HTTPClient: &http.Client{Transport: rt}, MaxAttempts: 1, PageSize: faultPageSize,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := Group{ID: support, Label: "support"}
-	cache := NewCache(client, []Group{g}, CacheOptions{TTL: faultTTL, Now: clk.Now, PageSize: faultPageSize})
+	var logs syncBuffer
+	cache := NewCache(client, []Group{g}, CacheOptions{TTL: faultTTL, RetryInterval: time.Minute, Now: clk.Now, Logger: newLogfmt(&logs)})
 	defer cache.Close()
 	descs := NewDescs(faultTTL)
 
@@ -580,16 +582,21 @@ func TestFaultMonthRolloverMidRefresh(t *testing.T) {
 	if !clk.Now().Equal(december) {
 		t.Fatalf("clock = %v, want %v: the refresh did not span midnight", clk.Now(), december)
 	}
-	if got[upSeries(g.Label)] != 1 {
-		t.Fatalf("up = %v, want 1 (the refresh itself succeeded)", got[upSeries(g.Label)])
+	if got[upSeries(g.Label)] != 0 {
+		t.Fatalf("up = %v, want 0 (the refresh mixed two months)", got[upSeries(g.Label)])
 	}
 	if d := dataSeries(got, g.Label); len(d) != 0 {
 		t.Fatalf("a refresh that started in November was served in December:%s", diffSeries(d, nil))
 	}
+	if l := logs.String(); !strings.Contains(l, "ends on 2026-12-01, outside this_month (2026-11-01 to 2026-11-30): the API answered for another period") {
+		t.Fatalf("the log does not say why the refresh was refused:\n%s", l)
+	}
 
-	// The next scrape refreshes again and serves exactly December's data.
+	// After the retry interval the next scrape refreshes again and serves
+	// exactly December's data.
+	clk.Add(time.Minute)
 	got = gatherValues(t, New(context.Background(), cache, descs))
-	if d := diffSeries(dataSeries(got, g.Label), simSeries(t, sim, december, g)); d != "" {
+	if d := diffSeries(dataSeries(got, g.Label), simSeries(t, sim, clk.Now(), g)); d != "" {
 		t.Fatalf("December's first full refresh differs from the API's data:%s", d)
 	}
 	if n := sim.Stats().ByGroup[support]; n < 2 {

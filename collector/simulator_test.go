@@ -28,7 +28,7 @@ func TestAgainstSimulator(t *testing.T) {
 	client, err := twilio.New(twilio.Config{
 		APIURL: inst.URL, TokenURL: inst.TokenURL,
 		ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret,
-		MaxAttempts: 1,
+		MaxAttempts: 1, PageSize: 7,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func TestAgainstSimulator(t *testing.T) {
 	broken := groups[1]
 	sim.InjectFault(usagesim.Fault{Kind: usagesim.BadRecord, BillingGroup: broken.ID, Page: 2})
 
-	cache := NewCache(client, groups, CacheOptions{TTL: 15 * time.Minute, Now: clk.Now, PageSize: 7})
+	cache := NewCache(client, groups, CacheOptions{TTL: 15 * time.Minute, Now: clk.Now})
 	defer cache.Close()
 	got := gatherValues(t, New(context.Background(), cache, NewDescs(15*time.Minute)))
 

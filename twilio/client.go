@@ -70,6 +70,9 @@ type Config struct {
 	// PageTokenParam is the request parameter that carries meta.nextToken
 	// back; default DefaultPageTokenParam.
 	PageTokenParam string
+	// PageSize is sent as pageSize when a query sets none; 0 leaves the
+	// page size to the API.
+	PageSize int
 	// MaxPages bounds the pages of one fetch; a fetch needing more fails.
 	// Default DefaultMaxPages.
 	MaxPages int
@@ -108,6 +111,7 @@ type Client struct {
 	tokens      *tokenCache
 	encoding    Encoding
 	tokenParam  string
+	pageSize    int
 	maxPages    int
 	maxBody     int64
 	maxAttempts int
@@ -139,6 +143,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("twilio: config: ClientID is required")
 	case cfg.ClientSecret == "":
 		return nil, errors.New("twilio: config: ClientSecret is required")
+	case cfg.PageSize < 0:
+		return nil, fmt.Errorf("twilio: config: PageSize %d is negative", cfg.PageSize)
 	case cfg.MaxPages < 0:
 		return nil, fmt.Errorf("twilio: config: MaxPages %d is negative", cfg.MaxPages)
 	case cfg.MaxBodyBytes < 0:
@@ -188,7 +194,12 @@ func New(cfg Config) (*Client, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	tokenHTTP := *cfg.HTTPClient
+	// Redirects are never followed: a 307 or 308 would send the body again,
+	// and the token request's body holds the client secret.
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	apiHTTP := *cfg.HTTPClient
+	apiHTTP.CheckRedirect = noRedirect
+	tokenHTTP := apiHTTP
 	tokenHTTP.Transport = &observingTransport{
 		base: base, endpoint: EndpointToken, observe: cfg.Observer, userAgent: cfg.UserAgent,
 	}
@@ -203,10 +214,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{
 		apiURL:      apiURL,
-		http:        cfg.HTTPClient,
+		http:        &apiHTTP,
 		tokens:      newTokenCache(cc, &tokenHTTP),
 		encoding:    cfg.Encoding,
 		tokenParam:  cfg.PageTokenParam,
+		pageSize:    cfg.PageSize,
 		maxPages:    cfg.MaxPages,
 		maxBody:     cfg.MaxBodyBytes,
 		maxAttempts: cfg.MaxAttempts,
@@ -284,6 +296,9 @@ func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 	if err := q.validate(); err != nil {
 		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
 	}
+	if q.PageSize == 0 {
+		q.PageSize = c.pageSize
+	}
 	target := recordsURL(c.apiURL, id)
 	usage := &Usage{Records: []Record{}}
 	seen := map[string]int{} // nextToken -> page that returned it
@@ -353,8 +368,10 @@ func (c *Client) fetchPage(ctx context.Context, target *url.URL, q Query, pageTo
 		}
 		wait := c.backoff(attempt, retryAfter)
 		if deadline, ok := ctx.Deadline(); ok && c.now().Add(wait).After(deadline) {
-			return nil, fmt.Errorf("giving up after %s: waiting %s to retry would pass the context deadline (%w): %w",
-				attempts(attempt), wait, context.DeadlineExceeded, err)
+			// The wait is jittered, so it stays out of the text: the same
+			// failure must read the same each time it is logged.
+			return nil, fmt.Errorf("giving up after %s: the next retry would pass the context deadline (%w): %w",
+				attempts(attempt), context.DeadlineExceeded, err)
 		}
 		if serr := c.sleep(ctx, wait); serr != nil {
 			return nil, fmt.Errorf("giving up after %s: %w while waiting to retry: %w", attempts(attempt), serr, err)

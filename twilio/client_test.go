@@ -507,7 +507,7 @@ func TestContextDeadlineStopsRetries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	_, err := c.FetchRecords(ctx, testID, thisMonth)
-	assertErr(t, err, "twilio: records for "+testID+": page 1: giving up after 1 attempt: waiting 20s to retry would pass "+
+	assertErr(t, err, "twilio: records for "+testID+": page 1: giving up after 1 attempt: the next retry would pass "+
 		"the context deadline (context deadline exceeded): HTTP 429: code 20429: Too Many Requests")
 	if !errors.Is(err, context.DeadlineExceeded) || !IsRateLimited(err) {
 		t.Errorf("errors.Is deadline %v, rate limited %v; want both", errors.Is(err, context.DeadlineExceeded), IsRateLimited(err))
