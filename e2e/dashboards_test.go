@@ -513,6 +513,20 @@ func TestDashboardQueriesAndRulesAgainstPrometheus(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 
+	// rate() needs two samples in its window: on a loaded machine scrapes can
+	// lag the rule evaluations, so wait for them explicitly.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		v := promQuery(t, prom, `count_over_time(up{job="twilio_billing"}[1m])`)
+		if len(v) == 1 && v[0].Value >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus has not scraped the exporter 3 times within 30s: %v", v)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
 	for _, l := range loadDashboards(t) {
 		byPanel := map[string][]model.Vector{}
 		for _, q := range panelQueries(t, l) {
