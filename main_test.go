@@ -48,6 +48,20 @@ func writeConfig(t *testing.T, path string, inst *usagesim.Instance, groups stri
 	}
 }
 
+// beforeGroups inserts text into the config at path just before its
+// billing_groups key: the end of the twilio section, or a top-level key.
+func beforeGroups(t *testing.T, path, text string) {
+	t.Helper()
+	body, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = []byte(strings.Replace(string(body), "billing_groups:\n", text+"billing_groups:\n", 1))
+	if err := os.WriteFile(path, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func testOptions() options {
 	return options{
 		telemetryPath: "/metrics", scrapeTimeout: 5 * time.Second, timeoutOffset: 500 * time.Millisecond,
@@ -285,14 +299,7 @@ func TestPeriodsFromConfig(t *testing.T) {
 	g := usagesim.DemoGroups()
 	groups := fmt.Sprintf("  - id: %s\n    name: marketing\n  - id: %s\n    name: support\n    periods: {last_month: {enabled: false}}\n", g[0].ID, g[1].ID)
 	writeConfig(t, path, inst, groups)
-	body, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body = []byte(strings.Replace(string(body), "billing_groups:\n", "periods:\n  yesterday: {enabled: false}\nbilling_groups:\n", 1))
-	if err := os.WriteFile(path, body, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	beforeGroups(t, path, "periods:\n  yesterday: {enabled: false}\n")
 	ex := newTestExporter(t, path)
 	_, metrics, _ := request(t, http.MethodGet, ex.server.URL+"/metrics")
 	for _, tc := range []struct {
@@ -348,14 +355,7 @@ func TestReloadAppliesPageSize(t *testing.T) {
 	group := "  - id: " + usagesim.DemoGroups()[1].ID + "\n    periods: {yesterday: {enabled: false}, last_month: {enabled: false}}\n"
 	writeConfig(t, path, inst, group)
 	withPageSize := func(n int) {
-		body, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = []byte(strings.Replace(string(body), "billing_groups:\n", fmt.Sprintf("  page_size: %d\nbilling_groups:\n", n), 1))
-		if err := os.WriteFile(path, body, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		beforeGroups(t, path, fmt.Sprintf("  page_size: %d\n", n))
 	}
 	withPageSize(5)
 	o := testOptions()

@@ -97,19 +97,7 @@ func BenchmarkUpstreamCalls(b *testing.B) {
 			}
 			// Tokens outlive the run: the injected clock jumps a TTL per lifetime.
 			sim := usagesim.New(usagesim.Options{Now: clk.Now, Groups: simGroups, TokenTTL: 10 * 365 * 24 * time.Hour})
-			inst, err := usagesim.Start(sim, "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer inst.Close()
-			client, err := twilio.New(twilio.Config{
-				APIURL: inst.URL, TokenURL: inst.TokenURL,
-				ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret, MaxAttempts: 1,
-				PageSize: pageSize,
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
+			client := simClient(b, sim, pageSize)
 			pagesPerRefresh := 0
 			for _, g := range simGroups {
 				records, _ := sim.Records(g.ID, "THIS_MONTH")
@@ -210,19 +198,7 @@ func BenchmarkColdRefreshHTTP(b *testing.B) {
 			records, _ := sim.Records(simGroups[0].ID, "THIS_MONTH")
 			pages := (len(records) + pageSize - 1) / pageSize
 			sim.InjectFault(usagesim.Fault{Kind: usagesim.Slow, Delay: latency})
-			inst, err := usagesim.Start(sim, "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer inst.Close()
-			client, err := twilio.New(twilio.Config{
-				APIURL: inst.URL, TokenURL: inst.TokenURL,
-				ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret, MaxAttempts: 1,
-				PageSize: pageSize,
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
+			client := simClient(b, sim, pageSize)
 			ideal := time.Duration(math.Ceil(float64(tc.groups)/float64(tc.concurrency))) * time.Duration(pages) * latency
 			b.ResetTimer()
 			var total time.Duration

@@ -20,19 +20,7 @@ import (
 func TestAgainstSimulator(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)}
 	sim := usagesim.New(usagesim.Options{Now: clk.Now, DefaultPageSize: 7})
-	inst, err := usagesim.Start(sim, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer inst.Close()
-	client, err := twilio.New(twilio.Config{
-		APIURL: inst.URL, TokenURL: inst.TokenURL,
-		ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret,
-		MaxAttempts: 1, PageSize: 7,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := simClient(t, sim, 7)
 	var groups []Group
 	for _, g := range usagesim.DemoGroups() {
 		groups = append(groups, Group{ID: g.ID, Label: g.Name})
@@ -94,6 +82,26 @@ func TestAgainstSimulator(t *testing.T) {
 			t.Errorf("%s: records = %v, want %d", g.Label, rec, len(records))
 		}
 	}
+}
+
+// simClient serves sim on loopback until tb ends and returns a client of it
+// that asks for pageSize records a page and makes one attempt per page.
+func simClient(tb testing.TB, sim *usagesim.Server, pageSize int) *twilio.Client {
+	tb.Helper()
+	inst, err := usagesim.Start(sim, "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = inst.Close() })
+	client, err := twilio.New(twilio.Config{
+		APIURL: inst.URL, TokenURL: inst.TokenURL,
+		ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret,
+		MaxAttempts: 1, PageSize: pageSize,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return client
 }
 
 // gatherValues collects c once and returns every sample keyed by its series
