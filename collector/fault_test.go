@@ -373,6 +373,14 @@ func TestFaultMatrix(t *testing.T) {
 			requests: 3 * 2,
 		},
 		{
+			name: "offset pages repeat a row",
+			break_: func(e *faultEnv) {
+				e.sim.SetShapes(usagesim.Shapes{RepeatAcrossPages: true})
+			},
+			repair: func(e *faultEnv) { e.sim.SetShapes(usagesim.Shapes{}) },
+			down:   all, wantErr: `) overlaps page `,
+		},
+		{
 			name: "two broken groups among three",
 			break_: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.NotEligible, BillingGroup: support})
