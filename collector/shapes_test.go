@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -125,13 +124,10 @@ func TestShapesRefusedKeepLastGoodData(t *testing.T) {
 			}
 		}
 		// This month's answer: the roll-ups (page 1, records 0..n-1) then
-		// 26 days of n DAILY rows. The first product by name overlaps
-		// first; every DAILY row overlaps its roll-up.
+		// 26 days of n DAILY rows. The first product of the answer is
+		// named; every DAILY row overlaps its roll-up.
 		month, _ := e.sim.Records(g.ID, "THIS_MONTH")
-		n := len(month)
-		i := slices.IndexFunc(month, func(r usagesim.WireRecord) bool {
-			return !slices.ContainsFunc(month, func(o usagesim.WireRecord) bool { return o.ProductName < r.ProductName })
-		})
+		n, i := len(month), 0
 		r := month[i]
 		name := fmt.Sprintf("%q %q, %s %s", r.ProductCategory, r.ProductName, r.Usage.Unit, r.Price.Currency)
 		want := fmt.Sprintf(`err="collector: this_month: page 1 record %d (%s, 2026-11-01 to 2026-11-26) overlaps page 1 record %d (%s, 2026-11-01 to 2026-11-01) (and %d more overlapping records): the same usage would be counted twice"`,

@@ -109,31 +109,40 @@ func Sum(records []twilio.Record, start, end time.Time) (*Totals, error) {
 type span struct{ first, last time.Time }
 
 // checkOverlaps reports records of the same product, category, unit and
-// currency whose spans overlap, naming the first such pair and how many more
-// there are.
+// currency whose spans overlap, naming a pair (of the first product in the
+// answer that has one) and how many more there are.
 func checkOverlaps(records []twilio.Record, spans []span) error {
+	// Number the keys, then sort by key number and first day: integer
+	// comparisons, not four string comparisons per step.
 	type key struct{ product, category, unit, currency string }
-	order := make([]int, len(records))
-	for i := range order {
-		order[i] = i
+	ids := make(map[key]int, 64)
+	type item struct {
+		id    int
+		first int64
+		i     int
 	}
-	keyOf := func(r *twilio.Record) key { return key{r.ProductName, r.ProductCategory, r.UsageUnit, r.Currency} }
-	slices.SortFunc(order, func(i, j int) int {
-		a, b := &records[i], &records[j]
-		ka, kb := keyOf(a), keyOf(b)
-		return cmp.Or(
-			strings.Compare(ka.product, kb.product), strings.Compare(ka.category, kb.category),
-			strings.Compare(ka.unit, kb.unit), strings.Compare(ka.currency, kb.currency),
-			spans[i].first.Compare(spans[j].first), cmp.Compare(i, j))
+	order := make([]item, len(records))
+	for i := range records {
+		r := &records[i]
+		k := key{r.ProductName, r.ProductCategory, r.UsageUnit, r.Currency}
+		id, ok := ids[k]
+		if !ok {
+			id = len(ids)
+			ids[k] = id
+		}
+		order[i] = item{id, spans[i].first.Unix(), i}
+	}
+	slices.SortFunc(order, func(a, b item) int {
+		return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.first, b.first), cmp.Compare(a.i, b.i))
 	})
 	var first [2]int
 	n := 0
 	// Within one key, sorted by start: a record overlaps an earlier one iff
 	// it starts on or before the latest end seen so far.
 	latest := -1 // index of the record with the latest end in the current key
-	for k, i := range order {
-		r := &records[i]
-		if k == 0 || keyOf(&records[order[k-1]]) != keyOf(r) {
+	for k, it := range order {
+		i := it.i
+		if k == 0 || order[k-1].id != it.id {
 			latest = i
 			continue
 		}

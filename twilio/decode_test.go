@@ -3,6 +3,7 @@ package twilio
 import (
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -226,6 +227,18 @@ func FuzzDecodePage(f *testing.F) {
 			}
 			if r.StartDate.Location() != time.UTC || r.EndDate.Location() != time.UTC {
 				t.Fatalf("record %d: dates not UTC", i)
+			}
+			if r.Index != i {
+				t.Fatalf("record %d has Index %d", i, r.Index)
+			}
+			if len(r.Currency) != 3 || strings.ToUpper(r.Currency) != r.Currency {
+				t.Fatalf("record %d: currency %q is not 3 upper-case letters", i, r.Currency)
+			}
+			// The exact amount and its float64 agree.
+			for _, d := range []Decimal{r.UsageAmount, r.PriceAmount} {
+				if f, err := strconv.ParseFloat(d.String(), 64); err != nil || f != d.Float64() {
+					t.Fatalf("record %d: amount %s converts to %v, strconv says %v (%v)", i, d, d.Float64(), f, err)
+				}
 			}
 		}
 		if p.asOf.Location() != time.UTC {
