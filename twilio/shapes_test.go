@@ -32,6 +32,20 @@ func TestSimulatorShapes(t *testing.T) {
 		}
 	})
 
+	t.Run("DAILY rows by default", func(t *testing.T) {
+		// The client asks for MONTHLY, so an API whose default is DAILY
+		// answers with the month's roll-ups.
+		in := startSim(t)
+		in.Server.SetShapes(usagesim.Shapes{DefaultAggregation: "DAILY"})
+		c, _ := newSimClient(t, in, nil)
+		want, asOf := expected(t, in, supportID, "THIS_MONTH")
+		u, err := c.FetchRecords(t.Context(), supportID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkUsage(t, "support", u, want, asOf, pagesFor(len(want), size))
+	})
+
 	t.Run("DAILY rows whatever is asked", func(t *testing.T) {
 		in := startSim(t)
 		in.Server.SetShapes(usagesim.Shapes{DefaultAggregation: "DAILY", IgnoreAggregation: true})
