@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,7 +133,7 @@ func (f syntheticFetcher) FetchRecords(_ context.Context, id string, _ twilio.Qu
 		cat := fmt.Sprintf("category-%03d", i)
 		u.Records = append(u.Records, twilio.Record{
 			ProductName: "Product-" + cat, ProductCategory: cat, UsageUnit: "units",
-			UsageAmount: float64(1000 + i + len(id)), PriceAmount: float64(i) + 0.25, Currency: "USD",
+			UsageAmount: twilio.MustDecimal(strconv.Itoa(1000 + i + len(id))), PriceAmount: twilio.MustDecimal(strconv.Itoa(i) + ".25"), Currency: "USD",
 		})
 	}
 	return u, nil

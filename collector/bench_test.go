@@ -28,7 +28,7 @@ func syntheticUsage(categories int) *twilio.Usage {
 		cat := fmt.Sprintf("category-%03d", i)
 		u.Records = append(u.Records, twilio.Record{
 			ProductName: "Product-" + cat, ProductCategory: cat,
-			UsageUnit: "units", UsageAmount: float64(1000 + i), PriceAmount: float64(i) + 0.25, Currency: "USD",
+			UsageUnit: "units", UsageAmount: dec(float64(1000 + i)), PriceAmount: dec(float64(i) + 0.25), Currency: "USD",
 		})
 	}
 	return u

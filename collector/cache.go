@@ -1,13 +1,10 @@
 package collector
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,56 +102,32 @@ type Snapshot struct {
 	built atomic.Pointer[builtSeries] // Costs and Usages as metrics, see series
 }
 
-// newSnapshot sums records that map to the same label set: two products can
-// share a category, and one category can report two units.
-func newSnapshot(g Group, u *twilio.Usage, start, end, fetchedAt time.Time) *Snapshot {
-	// Samples are appended in record order and summed through an index, so
-	// that the sort below meets input the API already sorted and each sum
-	// adds in record order.
-	type key struct{ a, b string }
-	var costs, usages []Sample
-	costAt := make(map[key]int, len(u.Records))
-	usageAt := make(map[key]int, len(u.Records))
-	add := func(s *[]Sample, at map[key]int, k key, v float64) {
-		i, ok := at[k]
-		if !ok {
-			i = len(*s)
-			at[k] = i
-			*s = append(*s, Sample{Category: k.a, Second: k.b})
-		}
-		(*s)[i].Value += v
-	}
-	var ps []Product
-	products := make(map[key]struct{}, len(u.Records))
-	for _, r := range u.Records {
-		if !g.keep(r.ProductCategory) {
-			continue
-		}
-		add(&costs, costAt, key{r.ProductCategory, r.Currency}, r.PriceAmount)
-		add(&usages, usageAt, key{r.ProductCategory, r.UsageUnit}, r.UsageAmount)
-		if k := (key{r.ProductCategory, r.ProductName}); r.ProductName != "" {
-			if _, ok := products[k]; !ok {
-				products[k] = struct{}{}
-				ps = append(ps, Product{Category: k.a, Name: k.b})
+// newSnapshot keeps the totals of the categories g exports, converting each
+// exact sum to float64 once.
+func newSnapshot(g Group, u *twilio.Usage, t *Totals, start, end, fetchedAt time.Time) *Snapshot {
+	samples := func(ts []Total) []Sample {
+		var out []Sample
+		for _, x := range ts {
+			if g.keep(x.Category) {
+				out = append(out, Sample{Category: x.Category, Second: x.Second, Value: x.Amount.Float64()})
 			}
 		}
+		return out
 	}
-	bySeries := func(x, y Sample) int {
-		return cmp.Or(strings.Compare(x.Category, y.Category), strings.Compare(x.Second, y.Second))
+	var ps []Product
+	for _, p := range t.Products {
+		if g.keep(p.Category) {
+			ps = append(ps, p)
+		}
 	}
-	slices.SortFunc(costs, bySeries)
-	slices.SortFunc(usages, bySeries)
-	slices.SortFunc(ps, func(x, y Product) int {
-		return cmp.Or(strings.Compare(x.Category, y.Category), strings.Compare(x.Name, y.Name))
-	})
 	return &Snapshot{
 		PeriodStart: start,
 		PeriodEnd:   end,
 		AsOf:        u.AsOf,
 		FetchedAt:   fetchedAt,
 		Records:     len(u.Records),
-		Costs:       costs,
-		Usages:      usages,
+		Costs:       samples(t.Costs),
+		Usages:      samples(t.Usages),
 		Products:    ps,
 	}
 }
@@ -473,14 +446,20 @@ func (c *Cache) refresh(k entryKey) {
 		return // shutting down
 	}
 	start, end := k.period.Bounds(started)
-	if err == nil {
-		err = checkPeriod(usage, k.period, start, end)
-	}
 	var snap *Snapshot
 	if err == nil {
-		// Built before taking the lock, so scrapes and other refreshes
-		// are not held up by it.
-		snap = newSnapshot(group, usage, start, end, finished)
+		// Summed before taking the lock, so scrapes and other refreshes
+		// are not held up by it. Around 00:00 UTC the API and this
+		// exporter's clock can disagree on the day or month, and a
+		// refresh can span the boundary: Sum refuses records outside the
+		// period the fetch started in, so an earlier period's figures are
+		// never served as the current one's, nor a mix of two as one.
+		var t *Totals
+		if t, err = Sum(usage.Records, start, end); err != nil {
+			err = fmt.Errorf("collector: %s: %w", k.period, err)
+		} else {
+			snap = newSnapshot(group, usage, t, start, end, finished)
+		}
 	}
 
 	c.mu.Lock()
@@ -518,20 +497,6 @@ func (c *Cache) refresh(k entryKey) {
 	default:
 		level.Debug(logger).Log("msg", "Refreshed", "records", len(usage.Records), "pages", usage.Pages, "duration", finished.Sub(started))
 	}
-}
-
-// checkPeriod refuses records that end outside [start, end): around 00:00
-// UTC the API and this exporter's clock can disagree on the day or month,
-// and a refresh can span the boundary; an earlier period's figures must never
-// be served as the current one's, nor a mix of two periods as one.
-func checkPeriod(u *twilio.Usage, p Period, start, end time.Time) error {
-	for i, r := range u.Records {
-		if !r.EndDate.IsZero() && (r.EndDate.Before(start) || !r.EndDate.Before(end)) {
-			return fmt.Errorf("collector: record %d ends on %s, outside %s (%s to %s): the API answered for another period, retrying later",
-				i, r.EndDate.Format(twilio.DateLayout), p, start.Format(twilio.DateLayout), end.AddDate(0, 0, -1).Format(twilio.DateLayout))
-		}
-	}
-	return nil
 }
 
 // state copies out what a scrape reports. A snapshot of an earlier period is

@@ -14,14 +14,14 @@ import (
 // built once per cache lifetime setting, since their HELP text names it.
 type Descs struct {
 	month, yesterday, lastMonth           periodDescs
-	productInfo, budget, asOf             *prometheus.Desc
+	productInfo, budget                   *prometheus.Desc
 	lastSuccess, records, refreshDuration *prometheus.Desc
 }
 
 // periodDescs are the descriptors every period has, each in its own metric
 // families so that sum() across a family stays meaningful.
 type periodDescs struct {
-	cost, usage, start, end, up *prometheus.Desc
+	cost, usage, start, end, up, asOf *prometheus.Desc
 }
 
 // NewDescs builds the descriptors; ttl is the month-to-date cache lifetime
@@ -46,6 +46,9 @@ func NewDescs(ttl time.Duration) *Descs {
 			up: prometheus.NewDesc("twilio_billing_group_up",
 				"1 if the latest refresh of the billing group from the Usage API succeeded, else 0.",
 				group, nil),
+			asOf: prometheus.NewDesc("twilio_billing_group_as_of_timestamp_seconds",
+				"The Usage API's asOf date for the served data (00:00 UTC of that day), as a Unix timestamp.",
+				group, nil),
 		},
 		yesterday: newPeriodDescs("yesterday", "yesterday (UTC)", "00:00 UTC yesterday", "00:00 UTC today",
 			"Served from a cache refreshed every periods.yesterday.cache_ttl (default 1h)."),
@@ -58,9 +61,6 @@ func NewDescs(ttl time.Duration) *Descs {
 		budget: prometheus.NewDesc("twilio_billing_group_budget",
 			"Monthly budget configured for the billing group.",
 			[]string{"billing_group", "currency"}, nil),
-		asOf: prometheus.NewDesc("twilio_billing_group_as_of_timestamp_seconds",
-			"The Usage API's asOf date for the served data (00:00 UTC of that day), as a Unix timestamp.",
-			group, nil),
 		lastSuccess: prometheus.NewDesc("twilio_billing_group_last_success_timestamp_seconds",
 			"When the latest successful refresh of the billing group finished, as a Unix timestamp.",
 			group, nil),
@@ -91,6 +91,9 @@ func newPeriodDescs(name, what, start, end, stale string) periodDescs {
 			"End of the period the "+name+" cost covers ("+end+"), as a Unix timestamp.", group, nil),
 		up: prometheus.NewDesc(prefix+"up",
 			"1 if the latest refresh of the billing group's "+name+" usage succeeded, else 0.", group, nil),
+		asOf: prometheus.NewDesc(prefix+"as_of_timestamp_seconds",
+			"The Usage API's asOf date for the served "+name+" data (00:00 UTC of that day), as a Unix timestamp; "+
+				"until it passes the period's end, the figure is still growing.", group, nil),
 	}
 }
 
@@ -112,11 +115,11 @@ func New(ctx context.Context, cache *Cache, descs *Descs) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.descs
 	for _, pd := range []periodDescs{d.month, d.yesterday, d.lastMonth} {
-		for _, desc := range []*prometheus.Desc{pd.cost, pd.usage, pd.start, pd.end, pd.up} {
+		for _, desc := range []*prometheus.Desc{pd.cost, pd.usage, pd.start, pd.end, pd.up, pd.asOf} {
 			ch <- desc
 		}
 	}
-	for _, desc := range []*prometheus.Desc{d.productInfo, d.budget, d.asOf, d.lastSuccess, d.records, d.refreshDuration} {
+	for _, desc := range []*prometheus.Desc{d.productInfo, d.budget, d.lastSuccess, d.records, d.refreshDuration} {
 		ch <- desc
 	}
 }
@@ -129,7 +132,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
 	}
 	// period sends what every period has: up, and the snapshot's bounds,
-	// cost and usage while it covers the current period.
+	// asOf, cost and usage while it covers the current period.
 	period := func(pd *periodDescs, ps *PeriodState, label string) *Snapshot {
 		gauge(pd.up, boolFloat(ps.Up), label)
 		s := ps.Snapshot
@@ -138,6 +141,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(pd.start, unixSeconds(s.PeriodStart), label)
 		gauge(pd.end, unixSeconds(s.PeriodEnd), label)
+		if !s.AsOf.IsZero() {
+			gauge(pd.asOf, unixSeconds(s.AsOf), label)
+		}
 		for _, m := range s.series(pd, label) {
 			ch <- m
 		}
@@ -155,9 +161,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(d.refreshDuration, gs.Duration.Seconds(), label)
 		}
 		if s := period(&d.month, &gs.PeriodState, label); s != nil {
-			if !s.AsOf.IsZero() {
-				gauge(d.asOf, unixSeconds(s.AsOf), label)
-			}
 			gauge(d.records, float64(s.Records), label)
 		}
 		if gs.Yesterday != nil {

@@ -106,7 +106,12 @@ func date(s string) time.Time {
 }
 
 func rec(product, category, unit string, usage float64, cost float64, currency string) twilio.Record {
-	return twilio.Record{ProductName: product, ProductCategory: category, UsageUnit: unit, UsageAmount: usage, PriceAmount: cost, Currency: currency}
+	return twilio.Record{ProductName: product, ProductCategory: category, UsageUnit: unit, UsageAmount: dec(usage), PriceAmount: dec(cost), Currency: currency}
+}
+
+// dec is the decimal a float64 literal in a test means: its shortest form.
+func dec(f float64) twilio.Decimal {
+	return twilio.MustDecimal(strconv.FormatFloat(f, 'f', -1, 64))
 }
 
 // usageA has two products in one category and one category with two units.

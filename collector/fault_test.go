@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -141,15 +140,12 @@ func dataSeries(got map[string]float64, label string) map[string]float64 {
 func simSeries(t *testing.T, sim *usagesim.Server, now time.Time, g Group) map[string]float64 {
 	t.Helper()
 	records, asOf := sim.Records(g.ID, "THIS_MONTH")
-	want := map[string]float64{}
+	sums := exactSums{}
 	for _, r := range records {
-		want[fmt.Sprintf(`twilio_billing_group_cost{billing_group=%q,currency=%q,product_category=%q}`, g.Label, r.Price.Currency, r.ProductCategory)] += r.Price.Amount
-		amount, err := strconv.ParseFloat(r.Usage.Amount, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want[fmt.Sprintf(`twilio_billing_group_usage{billing_group=%q,product_category=%q,unit=%q}`, g.Label, r.ProductCategory, r.Usage.Unit)] += amount
+		sums.addFloat(t, fmt.Sprintf(`twilio_billing_group_cost{billing_group=%q,currency=%q,product_category=%q}`, g.Label, r.Price.Currency, r.ProductCategory), r.Price.Amount)
+		sums.add(t, fmt.Sprintf(`twilio_billing_group_usage{billing_group=%q,product_category=%q,unit=%q}`, g.Label, r.ProductCategory, r.Usage.Unit), r.Usage.Amount)
 	}
+	want := sums.floats()
 	day, err := time.Parse(time.DateOnly, asOf)
 	if err != nil {
 		t.Fatal(err)
@@ -377,6 +373,14 @@ func TestFaultMatrix(t *testing.T) {
 			requests: 3 * 2,
 		},
 		{
+			name: "offset pages repeat a row",
+			break_: func(e *faultEnv) {
+				e.sim.SetShapes(usagesim.Shapes{RepeatAcrossPages: true})
+			},
+			repair: func(e *faultEnv) { e.sim.SetShapes(usagesim.Shapes{}) },
+			down:   all, wantErr: `) overlaps page `,
+		},
+		{
 			name: "two broken groups among three",
 			break_: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.NotEligible, BillingGroup: support})
@@ -588,7 +592,7 @@ func TestFaultMonthRolloverMidRefresh(t *testing.T) {
 	if d := dataSeries(got, g.Label); len(d) != 0 {
 		t.Fatalf("a refresh that started in November was served in December:%s", diffSeries(d, nil))
 	}
-	if l := logs.String(); !strings.Contains(l, "ends on 2026-12-01, outside this_month (2026-11-01 to 2026-11-30): the API answered for another period") {
+	if l := logs.String(); !strings.Contains(l, `err="collector: this_month: page 2 record 0 (\"sms-outbound\" \"Canada-Outbound-SMS\", segments EUR, 2026-12-01 to 2026-12-01) lies outside the period (2026-11-01 to 2026-11-30): the API answered for another period"`) {
 		t.Fatalf("the log does not say why the refresh was refused:\n%s", l)
 	}
 

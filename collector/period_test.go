@@ -233,3 +233,29 @@ func TestPeriodBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryPeriodExportsAsOf: yesterday's figure is partial in the early
+// UTC hours and last month's keeps growing for days, so each period says how
+// fresh its data is, like month to date.
+func TestEveryPeriodExportsAsOf(t *testing.T) {
+	h := newPeriodHarness(t, time.Date(2026, 11, 26, 1, 30, 0, 0, time.UTC))
+	h.serveDefaults()
+	h.fake.set(twilio.Yesterday, verify(1.5, "2026-11-25"), nil)
+	h.fake.set(twilio.LastMonth, verify(41, "2026-11-02"), nil)
+	h.scrape(t, `# HELP twilio_billing_group_as_of_timestamp_seconds The Usage API's asOf date for the served data (00:00 UTC of that day), as a Unix timestamp.
+# TYPE twilio_billing_group_as_of_timestamp_seconds gauge
+twilio_billing_group_as_of_timestamp_seconds{billing_group="support"} 1.7956512e+09
+# HELP twilio_billing_group_yesterday_as_of_timestamp_seconds The Usage API's asOf date for the served yesterday data (00:00 UTC of that day), as a Unix timestamp; until it passes the period's end, the figure is still growing.
+# TYPE twilio_billing_group_yesterday_as_of_timestamp_seconds gauge
+twilio_billing_group_yesterday_as_of_timestamp_seconds{billing_group="support"} 1.7955648e+09
+# HELP twilio_billing_group_last_month_as_of_timestamp_seconds The Usage API's asOf date for the served last_month data (00:00 UTC of that day), as a Unix timestamp; until it passes the period's end, the figure is still growing.
+# TYPE twilio_billing_group_last_month_as_of_timestamp_seconds gauge
+twilio_billing_group_last_month_as_of_timestamp_seconds{billing_group="support"} 1.7935776e+09
+`, "twilio_billing_group_as_of_timestamp_seconds", "twilio_billing_group_yesterday_as_of_timestamp_seconds",
+		"twilio_billing_group_last_month_as_of_timestamp_seconds")
+
+	// A period whose snapshot is not served has no asOf either.
+	h.clock.Add(23 * time.Hour) // the 27th: yesterday's snapshot is of the 25th
+	h.fake.set(twilio.Yesterday, nil, errors.New("API down"))
+	h.scrape(t, "", "twilio_billing_group_yesterday_as_of_timestamp_seconds")
+}

@@ -148,29 +148,6 @@ func TestProductInfoOnlyFromServedSnapshots(t *testing.T) {
 	h.scrape(t, time.Second, "", "twilio_billing_group_product_info")
 }
 
-// checkPeriod refuses data of another period.
-func TestCheckPeriod(t *testing.T) {
-	start, end := ThisMonth.Bounds(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
-	for _, tc := range []struct {
-		endDate string
-		want    string
-	}{
-		{"2026-11-26", ""},
-		{"2026-11-30", ""},
-		{"2026-10-31", "collector: record 0 ends on 2026-10-31, outside this_month (2026-11-01 to 2026-11-30): the API answered for another period, retrying later"},
-		{"2026-12-01", "collector: record 0 ends on 2026-12-01, outside this_month (2026-11-01 to 2026-11-30): the API answered for another period, retrying later"},
-	} {
-		u := &twilio.Usage{Records: []twilio.Record{{EndDate: date(tc.endDate)}}}
-		err := checkPeriod(u, ThisMonth, start, end)
-		if got := errText(err); got != tc.want {
-			t.Errorf("end date %s: %q, want %q", tc.endDate, got, tc.want)
-		}
-	}
-	if err := checkPeriod(&twilio.Usage{Records: []twilio.Record{{}}}, ThisMonth, start, end); err != nil {
-		t.Errorf("a record without dates: %v, want nil", err)
-	}
-}
-
 func errText(err error) string {
 	if err == nil {
 		return ""

@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"testing"
 	"time"
 
@@ -49,16 +48,12 @@ func TestAgainstSimulator(t *testing.T) {
 			t.Errorf("%s: up = %v, want 1", g.Label, up)
 		}
 		records, _ := sim.Records(g.ID, "THIS_MONTH")
-		wantCost := map[string]float64{}
-		wantUsage := map[string]float64{}
+		costs, usages := exactSums{}, exactSums{}
 		for _, r := range records {
-			wantCost[fmt.Sprintf(`twilio_billing_group_cost{billing_group=%q,currency=%q,product_category=%q}`, g.Label, r.Price.Currency, r.ProductCategory)] += r.Price.Amount
-			amount, err := strconv.ParseFloat(r.Usage.Amount, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantUsage[fmt.Sprintf(`twilio_billing_group_usage{billing_group=%q,product_category=%q,unit=%q}`, g.Label, r.ProductCategory, r.Usage.Unit)] += amount
+			costs.addFloat(t, fmt.Sprintf(`twilio_billing_group_cost{billing_group=%q,currency=%q,product_category=%q}`, g.Label, r.Price.Currency, r.ProductCategory), r.Price.Amount)
+			usages.add(t, fmt.Sprintf(`twilio_billing_group_usage{billing_group=%q,product_category=%q,unit=%q}`, g.Label, r.ProductCategory, r.Usage.Unit), r.Usage.Amount)
 		}
+		wantCost, wantUsage := costs.floats(), usages.floats()
 		if len(records) <= 7 {
 			t.Fatalf("%s has %d records; the test needs more than one page of 7", g.Label, len(records))
 		}

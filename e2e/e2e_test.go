@@ -214,6 +214,7 @@ func TestDemoExpositionPassesPromtoolCheckMetrics(t *testing.T) {
 		"twilio_billing_group_cost", "twilio_billing_group_usage", "twilio_billing_group_product_info",
 		"twilio_billing_group_budget", "twilio_billing_group_period_start_timestamp_seconds",
 		"twilio_billing_group_period_end_timestamp_seconds", "twilio_billing_group_as_of_timestamp_seconds",
+		"twilio_billing_group_yesterday_as_of_timestamp_seconds", "twilio_billing_group_last_month_as_of_timestamp_seconds",
 		"twilio_billing_group_up", "twilio_billing_group_last_success_timestamp_seconds",
 		"twilio_billing_group_records", "twilio_exporter_refresh_duration_seconds",
 		"twilio_exporter_api_requests_total", "twilio_exporter_config_last_reload_successful",

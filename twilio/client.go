@@ -299,6 +299,9 @@ func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 	if q.PageSize == 0 {
 		q.PageSize = c.pageSize
 	}
+	if q.AggregationPeriod == "" {
+		q.AggregationPeriod = q.defaultAggregation()
+	}
 	target := recordsURL(c.apiURL, id)
 	usage := &Usage{Records: []Record{}}
 	seen := map[string]int{} // nextToken -> page that returned it
@@ -311,6 +314,9 @@ func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 		p, err := decodePage(body)
 		if err != nil {
 			return nil, fmt.Errorf("twilio: records for %s: page %d: %w", id, n, err)
+		}
+		for i := range p.records {
+			p.records[i].Page = n
 		}
 		usage.Records = append(usage.Records, p.records...)
 		usage.Pages = n

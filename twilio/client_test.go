@@ -152,7 +152,7 @@ func TestPagination(t *testing.T) {
 	var sum float64
 	for _, r := range u.Records {
 		cats = append(cats, r.ProductCategory)
-		sum += r.UsageAmount*10 + r.PriceAmount
+		sum += r.UsageAmount.Float64()*10 + r.PriceAmount.Float64()
 	}
 	if got, want := strings.Join(cats, ","), "a,b,c,d"; got != want {
 		t.Errorf("categories %s, want %s", got, want)

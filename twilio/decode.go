@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -22,14 +21,14 @@ type page struct {
 	nextToken string
 }
 
-// wirePage is a Records response as sent. Records stay raw so that each can be
-// decoded on its own and an error can name its index.
-type wirePage struct {
-	AsOf    string            `json:"asOf"`
-	Records []json.RawMessage `json:"records"`
-	Meta    struct {
-		NextToken string `json:"nextToken"`
-	} `json:"meta"`
+// defaultRecordsKey is where the records array is unless meta.key names
+// another key.
+const defaultRecordsKey = "records"
+
+// wireMeta is the pagination block of a Records response.
+type wireMeta struct {
+	Key       string `json:"key"`
+	NextToken string `json:"nextToken"`
 }
 
 // wireRecord is one usage record as sent. The amounts stay raw because each
@@ -49,39 +48,219 @@ type wireRecord struct {
 	} `json:"price"`
 }
 
-// decodePage decodes one Records response body. Errors name the record (its
-// 0-based index in the page's records array) and the field; the caller adds
-// the page number.
+// candidate is one top-level member that may hold the records: every array
+// is decoded as records, since meta.key, which names the right one, may come
+// after it.
+type candidate struct {
+	records []Record
+	err     error // why the member is not a good records array
+	null    bool  // the member is null: as if absent
+}
+
+// decodePage decodes one Records response body in one pass. The records are
+// the array under "records", or under the key meta.key names (the docs'
+// example says "key": "items"). Errors name the record (its 0-based index in
+// the page's records array) and the field; the caller adds the page number.
 func decodePage(body []byte) (*page, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, errors.New("response body is empty")
 	}
-	if !json.Valid(body) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
 		return nil, syntaxError(body)
 	}
-	var w wirePage
-	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, fmt.Errorf("response: %w", typeError(err))
+	if tok != json.Delim('{') {
+		return nil, fmt.Errorf("response: is a JSON %s, want an object", jsonKind(tok))
 	}
-	if w.Records == nil {
-		return nil, errors.New("response has no records array")
+	var (
+		asOf    string
+		meta    wireMeta
+		cands   = map[string]*candidate{}
+		typeErr error // the first member of the wrong type
+	)
+	// A type error is kept until the end of the body is reached: a
+	// syntax error further on is what went wrong.
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, syntaxError(body)
+		}
+		key, _ := tok.(string)
+		switch key {
+		case "asOf":
+			asOf = ""
+			if err := dec.Decode(&asOf); err != nil {
+				if typeErr, err = memberError(typeErr, "asOf", err); err != nil {
+					return nil, syntaxError(body)
+				}
+			}
+		case "meta":
+			meta = wireMeta{}
+			if err := dec.Decode(&meta); err != nil {
+				if typeErr, err = memberError(typeErr, "meta", err); err != nil {
+					return nil, syntaxError(body)
+				}
+			}
+		default:
+			c, err := decodeCandidate(dec, body, key)
+			if err != nil {
+				return nil, err
+			}
+			cands[key] = c
+		}
 	}
-	p := &page{nextToken: w.Meta.NextToken, records: make([]Record, 0, len(w.Records))}
-	if w.AsOf != "" {
-		t, err := parseAsOf(w.AsOf)
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, syntaxError(body)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, syntaxError(body)
+	}
+	if typeErr != nil {
+		return nil, typeErr
+	}
+	key, err := recordsKey(meta.Key, cands)
+	if err != nil {
+		return nil, err
+	}
+	c := cands[key]
+	if c.err != nil {
+		return nil, c.err
+	}
+	p := &page{nextToken: meta.NextToken, records: c.records}
+	if asOf != "" {
+		t, err := parseAsOf(asOf)
 		if err != nil {
 			return nil, fmt.Errorf("asOf: %w", err)
 		}
 		p.asOf = t
 	}
-	for i, raw := range w.Records {
-		r, err := decodeRecord(raw)
-		if err != nil {
-			return nil, fmt.Errorf("record %d: %w", i, err)
-		}
-		p.records = append(p.records, r)
-	}
 	return p, nil
+}
+
+// recordsKey picks the member holding the records: the one meta.key names
+// if the page has it, else "records". Both present is ambiguous: summing the
+// wrong one would serve wrong figures, so it is refused.
+func recordsKey(metaKey string, cands map[string]*candidate) (string, error) {
+	present := func(k string) bool { c, ok := cands[k]; return ok && !c.null }
+	switch {
+	case metaKey != "" && metaKey != defaultRecordsKey && present(metaKey):
+		if present(defaultRecordsKey) {
+			return "", fmt.Errorf("response has two records arrays, %q and %s (named by meta.key)", defaultRecordsKey, quote(metaKey))
+		}
+		return metaKey, nil
+	case present(defaultRecordsKey):
+		return defaultRecordsKey, nil
+	case metaKey != "" && metaKey != defaultRecordsKey:
+		return "", fmt.Errorf("response has no records array (neither %q nor %s, named by meta.key)", defaultRecordsKey, quote(metaKey))
+	}
+	return "", errors.New("response has no records array")
+}
+
+// decodeCandidate decodes the next member value: an array as records, other
+// values skipped and remembered as not an array.
+func decodeCandidate(dec *json.Decoder, body []byte, key string) (*candidate, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, syntaxError(body)
+	}
+	switch tok {
+	case nil:
+		return &candidate{null: true}, nil
+	case json.Delim('['):
+	case json.Delim('{'):
+		if err := skipRest(dec); err != nil {
+			return nil, syntaxError(body)
+		}
+		return &candidate{err: fmt.Errorf("response: %s: is a JSON object, want an array", bounded(key))}, nil
+	default:
+		return &candidate{err: fmt.Errorf("response: %s: is a JSON %s, want an array", bounded(key), jsonKind(tok))}, nil
+	}
+	c := &candidate{records: []Record{}}
+	for i := 0; dec.More(); i++ {
+		var w wireRecord
+		if err := dec.Decode(&w); err != nil {
+			var te *json.UnmarshalTypeError
+			if !errors.As(err, &te) {
+				return nil, syntaxError(body)
+			}
+			// The decoder has consumed the whole record: keep going, so
+			// that the error is reported only if this is the records array.
+			if c.err == nil {
+				c.err = fmt.Errorf("record %d: %w", i, typeError(err))
+			}
+			continue
+		}
+		if c.err != nil {
+			continue
+		}
+		r, err := w.record()
+		if err != nil {
+			c.err = fmt.Errorf("record %d: %w", i, err)
+			continue
+		}
+		r.Index = i
+		c.records = append(c.records, r)
+	}
+	if _, err := dec.Token(); err != nil { // the closing bracket
+		return nil, syntaxError(body)
+	}
+	if c.err != nil {
+		c.records = nil
+	}
+	return c, nil
+}
+
+// skipRest consumes the rest of an object or array whose opening delimiter
+// was just read.
+func skipRest(dec *json.Decoder) error {
+	for depth := 1; depth > 0; {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
+	return nil
+}
+
+// memberError keeps the first type error of a top-level member, naming it;
+// any other error is returned as err.
+func memberError(first error, name string, err error) (error, error) {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return first, err
+	}
+	if first != nil {
+		return first, nil
+	}
+	if te.Field == "" {
+		return fmt.Errorf("response: %s: %w", name, typeError(err)), nil
+	}
+	return fmt.Errorf("response: %s.%w", name, typeError(err)), nil
+}
+
+// jsonKind names the JSON type of a scalar or opening token.
+func jsonKind(tok json.Token) string {
+	switch tok.(type) {
+	case json.Delim:
+		if tok == json.Delim('[') {
+			return "array"
+		}
+		return "object"
+	case string:
+		return "string"
+	case float64, json.Number:
+		return "number"
+	case bool:
+		return "bool"
+	}
+	return "null"
 }
 
 // syntaxError explains why body is not JSON, telling a truncated body apart
@@ -119,18 +298,13 @@ func typeError(err error) error {
 	return fmt.Errorf("%s: is a JSON %s, want %s", te.Field, te.Value, want)
 }
 
-// decodeRecord decodes one record. Both amounts are required; the dates are
-// optional but must be valid when present.
-func decodeRecord(raw json.RawMessage) (Record, error) {
-	var w wireRecord
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Record{}, typeError(err)
-	}
+// record checks and converts one record. Both amounts and the currency are
+// required; the dates are optional but must be valid when present.
+func (w *wireRecord) record() (Record, error) {
 	r := Record{
 		ProductName:     w.ProductName,
 		ProductCategory: w.ProductCategory,
 		UsageUnit:       w.Usage.Unit,
-		Currency:        w.Price.Currency,
 	}
 	var err error
 	if r.StartDate, err = parseRecordDate(w.StartDate); err != nil {
@@ -145,7 +319,36 @@ func decodeRecord(raw json.RawMessage) (Record, error) {
 	if r.PriceAmount, err = parseAmount(w.Price.Amount); err != nil {
 		return Record{}, fmt.Errorf("price.amount: %w", err)
 	}
+	if r.Currency, err = parseCurrency(w.Price.Currency); err != nil {
+		return Record{}, fmt.Errorf("price.currency: %w", err)
+	}
 	return r, nil
+}
+
+// parseCurrency normalises an ISO 4217 code to upper case: an API answering
+// "usd" must not make budget and forecast joins on currency="USD" miss.
+// Anything but three ASCII letters is refused rather than guessed at.
+func parseCurrency(s string) (string, error) {
+	if s == "" {
+		return "", errors.New("missing")
+	}
+	if len(s) != 3 {
+		return "", fmt.Errorf("%s is not an ISO 4217 currency code (3 letters)", quote(s))
+	}
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case 'A' <= c && c <= 'Z':
+		case 'a' <= c && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		default:
+			return "", fmt.Errorf("%s is not an ISO 4217 currency code (3 letters)", quote(s))
+		}
+	}
+	if string(b) == s {
+		return s, nil // no allocation for the usual upper-case code
+	}
+	return string(b), nil
 }
 
 // parseRecordDate parses a record's YYYY-MM-DD date; empty means unknown.
@@ -173,30 +376,23 @@ func parseAsOf(s string) (time.Time, error) {
 }
 
 // parseAmount parses an amount sent as a JSON number or as a string holding
-// one. Missing, null, non-numeric and non-finite values are errors.
-func parseAmount(raw json.RawMessage) (float64, error) {
+// one, exactly. Missing, null, non-numeric and non-finite values are errors.
+func parseAmount(raw json.RawMessage) (Decimal, error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return 0, errors.New("missing")
+		return Decimal{}, errors.New("missing")
 	}
 	var s string
 	switch c := raw[0]; {
 	case c == '"':
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, fmt.Errorf("%s is not a number", bounded(string(raw)))
+			return Decimal{}, fmt.Errorf("%s is not a number", bounded(string(raw)))
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
 		s = string(raw)
 	default:
-		return 0, fmt.Errorf("%s is not a number", bounded(string(raw)))
+		return Decimal{}, fmt.Errorf("%s is not a number", bounded(string(raw)))
 	}
-	if !isNumberLiteral(s) {
-		return 0, fmt.Errorf("%s is not a number", quote(s))
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, fmt.Errorf("%s is out of range", quote(s))
-	}
-	return f, nil
+	return ParseDecimal(s)
 }
 
 // isNumberLiteral reports whether s is exactly one JSON number literal, which

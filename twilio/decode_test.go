@@ -3,6 +3,7 @@ package twilio
 import (
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +20,8 @@ func date(s string) time.Time {
 func TestDecodePage(t *testing.T) {
 	jan := Record{ProductName: "Product mms", ProductCategory: "mms", StartDate: date("2025-01-01"),
 		EndDate: date("2025-01-31"), UsageUnit: "segments", Currency: "USD"}
-	withAmounts := func(r Record, usage, price float64) Record {
-		r.UsageAmount, r.PriceAmount = usage, price
+	withAmounts := func(r Record, index int, usage, price string) Record {
+		r.Index, r.UsageAmount, r.PriceAmount = index, MustDecimal(usage), MustDecimal(price)
 		return r
 	}
 	tests := []struct {
@@ -37,17 +38,17 @@ func TestDecodePage(t *testing.T) {
 			want: page{asOf: date("2025-01-31"), nextToken: "n", records: []Record{{
 				ProductName: "United States-Outbound-LC-MMS", ProductCategory: "united-states-outbound-lc-mms",
 				StartDate: date("2025-01-01"), EndDate: date("2025-01-31"),
-				UsageAmount: 66505, UsageUnit: "segments", PriceAmount: 100.5, Currency: "USD"}}},
+				UsageAmount: MustDecimal("66505"), UsageUnit: "segments", PriceAmount: MustDecimal("100.5"), Currency: "USD"}}},
 		},
 		{
 			name: "swapped number shapes",
 			body: pageJSON("2025-01-31", "", recordJSON("mms", "12.5", `"0.25"`)),
-			want: page{asOf: date("2025-01-31"), records: []Record{withAmounts(jan, 12.5, 0.25)}},
+			want: page{asOf: date("2025-01-31"), records: []Record{withAmounts(jan, 0, "12.5", "0.25")}},
 		},
 		{
 			name: "exponents, negatives and zero",
 			body: pageJSON("2025-01-31", "", recordJSON("mms", `"1e3"`, "-1.5E-2"), recordJSON("mms", `"0"`, "0")),
-			want: page{asOf: date("2025-01-31"), records: []Record{withAmounts(jan, 1000, -0.015), withAmounts(jan, 0, 0)}},
+			want: page{asOf: date("2025-01-31"), records: []Record{withAmounts(jan, 0, "1000", "-0.015"), withAmounts(jan, 1, "0", "0")}},
 		},
 		{
 			name: "RFC 3339 asOf, unknown fields, null token",
@@ -56,8 +57,30 @@ func TestDecodePage(t *testing.T) {
 		},
 		{
 			name: "no asOf, no meta, no dates",
-			body: `{"records":[{"usage":{"amount":"1"},"price":{"amount":2}}]}`,
-			want: page{records: []Record{{UsageAmount: 1, PriceAmount: 2}}},
+			body: `{"records":[{"usage":{"amount":"1"},"price":{"amount":2,"currency":"USD"}}]}`,
+			want: page{records: []Record{{UsageAmount: MustDecimal("1"), PriceAmount: MustDecimal("2"), Currency: "USD"}}},
+		},
+		{
+			name: "lower-case currency",
+			body: `{"records":[{"usage":{"amount":"1"},"price":{"amount":2,"currency":"eur"}}]}`,
+			want: page{records: []Record{{UsageAmount: MustDecimal("1"), PriceAmount: MustDecimal("2"), Currency: "EUR"}}},
+		},
+		{
+			name: "records under the key meta.key names, before meta",
+			body: `{"asOf":"2025-01-31","items":[` + recordJSON("mms", `"1"`, "2") + `,` + recordJSON("mms", `"12.5"`, `"0.25"`) +
+				`],"other":[1,{"a":[]}],"meta":{"key":"items","nextToken":"n"}}`,
+			want: page{asOf: date("2025-01-31"), nextToken: "n",
+				records: []Record{withAmounts(jan, 0, "1", "2"), withAmounts(jan, 1, "12.5", "0.25")}},
+		},
+		{
+			name: "records under records though meta.key names items",
+			body: `{"meta":{"key":"items"},"records":[` + recordJSON("mms", `"1"`, "2") + `],"items":null}`,
+			want: page{records: []Record{withAmounts(jan, 0, "1", "2")}},
+		},
+		{
+			name: "a bad array elsewhere is not read as records",
+			body: `{"records":[` + recordJSON("mms", `"1"`, "2") + `],"warnings":["x",{"usage":5}]}`,
+			want: page{records: []Record{withAmounts(jan, 0, "1", "2")}},
 		},
 	}
 	for _, tt := range tests {
@@ -130,6 +153,26 @@ func TestDecodePageErrors(t *testing.T) {
 			`record 0: usage.unit: is a JSON number, want a string`},
 		{"record number", pageJSON("2025-01-31", "", good, `7`), `record 1: is a JSON number, want an object`},
 		{"record null", pageJSON("2025-01-31", "", `null`), `record 0: usage.amount: missing`},
+		{"currency missing", pageJSON("2025-01-31", "", good, `{"usage":{"amount":"1"},"price":{"amount":1}}`),
+			`record 1: price.currency: missing`},
+		{"currency symbol", pageJSON("2025-01-31", "", `{"usage":{"amount":"1"},"price":{"amount":1,"currency":"$"}}`),
+			`record 0: price.currency: "$" is not an ISO 4217 currency code (3 letters)`},
+		{"currency name", pageJSON("2025-01-31", "", `{"usage":{"amount":"1"},"price":{"amount":1,"currency":"US1"}}`),
+			`record 0: price.currency: "US1" is not an ISO 4217 currency code (3 letters)`},
+		{"amount too precise", pageJSON("2025-01-31", "", recordJSON("sms", `"1e-31"`, "1")),
+			`record 0: usage.amount: "1e-31" has more than 30 decimal places`},
+		{"amount exponent beyond int32", pageJSON("2025-01-31", "", recordJSON("sms", `"1"`, "1e-9999999999")),
+			`record 0: price.amount: "1e-9999999999" has more than 30 decimal places`},
+		{"items under meta.key, bad record", `{"items":[` + good + `,{"usage":{"amount":"x"}}],"meta":{"key":"items"}}`,
+			`record 1: usage.amount: "x" is not a number`},
+		{"items under meta.key is an object", `{"items":{},"meta":{"key":"items"}}`,
+			`response: items: is a JSON object, want an array`},
+		{"no array under meta.key", `{"meta":{"key":"items"}}`,
+			`response has no records array (neither "records" nor "items", named by meta.key)`},
+		{"two records arrays", `{"records":[],"items":[],"meta":{"key":"items"}}`,
+			`response has two records arrays, "records" and "items" (named by meta.key)`},
+		{"meta not an object", `{"records":[],"meta":3}`, "response: meta: is a JSON number, want an object"},
+		{"record type error in the middle", pageJSON("2025-01-31", "", good, `{"usage":[]}`, good), `record 1: usage: is a JSON array, want an object`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,6 +202,8 @@ func FuzzDecodePage(f *testing.F) {
 		``,
 		`null`,
 		`{"records":[null,7,"x",[]]}`,
+		`{"items":[{"usage":{"amount":"0.1"},"price":{"amount":"1e-30","currency":"usd"}}],"meta":{"key":"items"}}`,
+		`{"records":[],"items":[],"meta":{"key":"items","nextToken":"t"}}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -175,13 +220,25 @@ func FuzzDecodePage(f *testing.F) {
 			return
 		}
 		for i, r := range p.records {
-			for _, v := range []float64{r.UsageAmount, r.PriceAmount} {
+			for _, v := range []float64{r.UsageAmount.Float64(), r.PriceAmount.Float64()} {
 				if math.IsNaN(v) || math.IsInf(v, 0) {
 					t.Fatalf("record %d: non-finite amount %v", i, v)
 				}
 			}
 			if r.StartDate.Location() != time.UTC || r.EndDate.Location() != time.UTC {
 				t.Fatalf("record %d: dates not UTC", i)
+			}
+			if r.Index != i {
+				t.Fatalf("record %d has Index %d", i, r.Index)
+			}
+			if len(r.Currency) != 3 || strings.ToUpper(r.Currency) != r.Currency {
+				t.Fatalf("record %d: currency %q is not 3 upper-case letters", i, r.Currency)
+			}
+			// The exact amount and its float64 agree.
+			for _, d := range []Decimal{r.UsageAmount, r.PriceAmount} {
+				if f, err := strconv.ParseFloat(d.String(), 64); err != nil || f != d.Float64() {
+					t.Fatalf("record %d: amount %s converts to %v, strconv says %v (%v)", i, d, d.Float64(), f, err)
+				}
 			}
 		}
 		if p.asOf.Location() != time.UTC {

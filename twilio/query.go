@@ -71,6 +71,20 @@ func (q Query) validate() error {
 	return nil
 }
 
+// defaultAggregation is the aggregationPeriod sent for a query that sets
+// none. Twilio's docs do not say what the API assumes, so the client always
+// asks: DAILY for one day (YESTERDAY, or a range of one day), since a day is
+// that period's unit and a MONTHLY answer could be a roll-up of the whole
+// month that the day belongs to; MONTHLY otherwise, one row per product and
+// month instead of one per product and day (THIS_MONTH on the 31st is 31
+// times fewer rows). The caller sums whatever granularity comes back.
+func (q Query) defaultAggregation() AggregationPeriod {
+	if q.TimePeriod == Yesterday || (q.TimePeriod == "" && q.StartDate != "" && q.StartDate == q.EndDate) {
+		return Daily
+	}
+	return Monthly
+}
+
 // parseQueryDate parses a YYYY-MM-DD request date; name is the API parameter.
 func parseQueryDate(name, s string) (time.Time, error) {
 	t, err := parseDate(s)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -125,7 +124,8 @@ func expected(t *testing.T, in *usagesim.Instance, groupID, period string) ([]tw
 }
 
 // toRecords converts wire records independently of the client's decoder:
-// usage amounts with strconv.ParseFloat, dates with time.Parse.
+// amounts with ParseDecimal from the wire text (prices as the shortest
+// decimal of the simulator's float64), dates with time.Parse.
 func toRecords(t *testing.T, wire []usagesim.WireRecord) []twilio.Record {
 	t.Helper()
 	date := func(s string) time.Time {
@@ -137,10 +137,11 @@ func toRecords(t *testing.T, wire []usagesim.WireRecord) []twilio.Record {
 	}
 	out := make([]twilio.Record, 0, len(wire))
 	for _, w := range wire {
-		usage, err := strconv.ParseFloat(w.Usage.Amount, 64)
+		usage, err := twilio.ParseDecimal(w.Usage.Amount)
 		if err != nil {
 			t.Fatalf("simulator usage amount %q: %v", w.Usage.Amount, err)
 		}
+		price := twilio.MustDecimal(strconv.FormatFloat(w.Price.Amount, 'f', -1, 64))
 		out = append(out, twilio.Record{
 			ProductName:     w.ProductName,
 			ProductCategory: w.ProductCategory,
@@ -148,7 +149,7 @@ func toRecords(t *testing.T, wire []usagesim.WireRecord) []twilio.Record {
 			EndDate:         date(w.EndDate),
 			UsageAmount:     usage,
 			UsageUnit:       w.Usage.Unit,
-			PriceAmount:     w.Price.Amount,
+			PriceAmount:     price,
 			Currency:        w.Price.Currency,
 		})
 	}
@@ -158,8 +159,8 @@ func toRecords(t *testing.T, wire []usagesim.WireRecord) []twilio.Record {
 func recordEqual(a, b twilio.Record) bool {
 	return a.ProductName == b.ProductName && a.ProductCategory == b.ProductCategory &&
 		a.StartDate.Equal(b.StartDate) && a.EndDate.Equal(b.EndDate) &&
-		a.UsageAmount == b.UsageAmount && a.UsageUnit == b.UsageUnit &&
-		a.PriceAmount == b.PriceAmount && a.Currency == b.Currency
+		a.UsageAmount.Cmp(b.UsageAmount) == 0 && a.UsageUnit == b.UsageUnit &&
+		a.PriceAmount.Cmp(b.PriceAmount) == 0 && a.Currency == b.Currency
 }
 
 // checkRecords compares record for record and reports the first difference.
@@ -332,25 +333,25 @@ func TestSimulatorQueryParameters(t *testing.T) {
 		if len(u.Records) != 15*len(month) {
 			t.Fatalf("%d daily records, want %d products x 15 days", len(u.Records), len(month))
 		}
-		// Amounts are exact in thousandths (usage) and cents (price).
-		type sums struct{ usage, cents int64 }
+		// Amounts are exact decimals, so the sums must be equal, not near.
+		type sums struct{ usage, price twilio.Decimal }
 		got := map[string]sums{}
 		for _, r := range u.Records {
 			if !r.StartDate.Equal(r.EndDate) || r.StartDate.Month() != time.March || r.StartDate.Day() > 15 {
 				t.Fatalf("daily record %+v", r)
 			}
 			s := got[r.ProductName]
-			s.usage += int64(math.Round(r.UsageAmount * 1000))
-			s.cents += int64(math.Round(r.PriceAmount * 100))
+			s.usage = s.usage.Add(r.UsageAmount)
+			s.price = s.price.Add(r.PriceAmount)
 			got[r.ProductName] = s
 		}
 		if len(got) != len(month) {
 			t.Errorf("%d products in daily records, want %d", len(got), len(month))
 		}
 		for _, r := range month {
-			want := sums{int64(math.Round(r.UsageAmount * 1000)), int64(math.Round(r.PriceAmount * 100))}
-			if got[r.ProductName] != want {
-				t.Errorf("%s: daily sums %+v (thousandths, cents), monthly %+v", r.ProductName, got[r.ProductName], want)
+			g := got[r.ProductName]
+			if g.usage.Cmp(r.UsageAmount) != 0 || g.price.Cmp(r.PriceAmount) != 0 {
+				t.Errorf("%s: daily sums %s %s, monthly %s %s", r.ProductName, g.usage, g.price, r.UsageAmount, r.PriceAmount)
 			}
 		}
 	})

@@ -42,10 +42,12 @@ const DateLayout = "2006-01-02"
 // Query holds the parameters of one Records request. The zero value of a field
 // means "not sent". PageToken is managed by the client while paginating.
 type Query struct {
-	TimePeriod        TimePeriod
-	StartDate         string // YYYY-MM-DD, inclusive
-	EndDate           string // YYYY-MM-DD, inclusive
-	ProductCategory   string
+	TimePeriod      TimePeriod
+	StartDate       string // YYYY-MM-DD, inclusive
+	EndDate         string // YYYY-MM-DD, inclusive
+	ProductCategory string
+	// AggregationPeriod is always sent: when empty, the client sends DAILY
+	// for one day (YESTERDAY or a one-day range) and MONTHLY otherwise.
 	AggregationPeriod AggregationPeriod
 	PageSize          int
 }
@@ -54,12 +56,15 @@ type Query struct {
 type Record struct {
 	ProductName     string
 	ProductCategory string
-	StartDate       time.Time // UTC midnight
-	EndDate         time.Time // UTC midnight
-	UsageAmount     float64
+	StartDate       time.Time // UTC midnight; zero when the API sent none
+	EndDate         time.Time // UTC midnight, inclusive; zero when the API sent none
+	UsageAmount     Decimal   // exactly as sent
 	UsageUnit       string
-	PriceAmount     float64
-	Currency        string
+	PriceAmount     Decimal // exactly as sent
+	Currency        string  // ISO 4217, upper case
+	// Page (from 1) and Index (from 0, within the page's array) say where
+	// the record was in the answer, so that errors can name it.
+	Page, Index int
 }
 
 // Usage is the complete result of a Records fetch: every record of every page.

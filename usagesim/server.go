@@ -31,6 +31,8 @@ type Options struct {
 	// Now is the clock that dates all data and token expiry; default time.Now.
 	// Dates are UTC.
 	Now func() time.Time
+	// Shapes are the ways answers differ from the docs' example.
+	Shapes Shapes
 }
 
 // Default option values.
@@ -77,6 +79,7 @@ type Server struct {
 	order  []Group
 
 	mu     sync.Mutex
+	shapes Shapes
 	tokens map[string]issuedToken
 	faults []*activeFault
 	stats  Stats
@@ -113,8 +116,12 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if err := opts.Shapes.validate(); err != nil {
+		panic("usagesim: " + err.Error())
+	}
 	s := &Server{
 		opts:   opts,
+		shapes: opts.Shapes,
 		groups: map[string]*groupData{},
 		tokens: map[string]issuedToken{},
 		stats:  Stats{ByGroup: map[string]int{}},
@@ -167,7 +174,8 @@ func (s *Server) ExpireTokens() {
 
 // Records returns every record the API serves now for a group and a
 // timePeriod (YESTERDAY, THIS_MONTH, LAST_MONTH or THIS_YEAR) with MONTHLY
-// aggregation and no filter, in served order, and the asOf date. It returns
+// aggregation and no filter, in served order, and the asOf date: the usage
+// as it is, whatever Shapes alter in answers. It returns
 // nil records for an unknown group or period.
 func (s *Server) Records(groupID, period string) ([]WireRecord, string) {
 	now := s.opts.Now().UTC()
@@ -407,9 +415,14 @@ func (s *Server) recordsAnswer(r *http.Request, groupID string, params map[strin
 		return *rp
 	}
 	now := s.opts.Now().UTC()
-	all := gd.records(q.resolve(now), q.productCategory, q.aggregation == aggDaily)
-	lo := min((q.page-1)*q.pageSize, len(all))
-	hi := min(lo+q.pageSize, len(all))
+	s.mu.Lock()
+	sh := s.shapes
+	s.mu.Unlock()
+	sp := q.resolve(now)
+	daily := sh.daily(params[paramAggregationPeriod])
+	all := sh.shape(gd.records(sp, q.productCategory, daily),
+		func() []WireRecord { return gd.records(sp, q.productCategory, !daily) }, daily)
+	lo, hi := sh.window(q.page, q.pageSize, len(all))
 	page := WirePage{
 		AsOf:    now.Format(dateLayout),
 		Records: all[lo:hi],
@@ -446,5 +459,5 @@ func (s *Server) recordsAnswer(r *http.Request, groupID string, params map[strin
 			page.Records = recs
 		}
 	}
-	return jsonReply(http.StatusOK, page)
+	return sh.reply(page)
 }
