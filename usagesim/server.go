@@ -31,6 +31,16 @@ type Options struct {
 	// Now is the clock that dates all data and token expiry; default time.Now.
 	// Dates are UTC.
 	Now func() time.Time
+	// Params says where the records endpoint reads its parameters from;
+	// default ParamsAnywhere.
+	Params ParamSource
+	// PageTokenParam is the name of the page token parameter; default
+	// "pageToken".
+	PageTokenParam string
+	// TokenAlone refuses (400) a continuation that sends any parameter
+	// beside its page token, and continues the token's query when it comes
+	// alone.
+	TokenAlone bool
 }
 
 // Default option values.
@@ -78,6 +88,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	tokens map[string]issuedToken
+	issued map[string]map[string]string // query hash -> its parameters, for TokenAlone
 	faults []*activeFault
 	stats  Stats
 }
@@ -117,6 +128,7 @@ func New(opts Options) *Server {
 		opts:   opts,
 		groups: map[string]*groupData{},
 		tokens: map[string]issuedToken{},
+		issued: map[string]map[string]string{},
 		stats:  Stats{ByGroup: map[string]int{}},
 	}
 	for _, g := range opts.Groups {
@@ -356,7 +368,7 @@ func (s *Server) serveRecords(w http.ResponseWriter, r *http.Request, groupID st
 		}
 		return
 	}
-	params, perr := readParams(r, body)
+	params, perr := s.readTransport(r, body)
 	page := 0
 	if perr == nil {
 		page = pageHint(params)
@@ -402,6 +414,10 @@ func (s *Server) recordsAnswer(r *http.Request, groupID string, params map[strin
 	if perr != nil {
 		return *perr
 	}
+	params, perr = s.tokenAlone(params)
+	if perr != nil {
+		return *perr
+	}
 	q, rp := parseQuery(groupID, params, s.opts.DefaultPageSize)
 	if rp != nil {
 		return *rp
@@ -423,6 +439,7 @@ func (s *Server) recordsAnswer(r *http.Request, groupID string, params map[strin
 	if hi < len(all) {
 		next := encodePageToken(q.page+1, hash)
 		page.Meta.NextToken = &next
+		s.issue(hash, params)
 	}
 	if f != nil {
 		switch f.Kind {
