@@ -71,6 +71,11 @@ func TestTransportVariants(t *testing.T) {
 		enc   twilio.Encoding
 	}{
 		{"query-only", func(o *usagesim.Options) { o.Params = usagesim.ParamsQueryOnly }, nil, 2, twilio.EncodingQuery},
+		{"query-only, no period means this month", func(o *usagesim.Options) {
+			o.Params = usagesim.ParamsQueryOnly
+			o.DefaultTimePeriod = "THIS_MONTH"
+			o.DefaultPageSize = 10
+		}, nil, 2, twilio.EncodingQuery},
 		{"json-only", func(o *usagesim.Options) { o.Params = usagesim.ParamsJSONOnly }, nil, 1, twilio.EncodingJSON},
 		{"form-only", func(o *usagesim.Options) { o.Params = usagesim.ParamsFormOnly }, nil, 3, twilio.EncodingForm},
 		{"page token named otherwise", func(o *usagesim.Options) { o.PageTokenParam = "nextPageToken" },

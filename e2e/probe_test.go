@@ -48,6 +48,13 @@ func TestProbe(t *testing.T) {
 			"  request_encoding: query   # configured now: auto",
 			"Result: OK: all 2 billing groups answered",
 		}},
+		{name: "query string only, no period means this month", sim: func(o *usagesim.Options) {
+			o.Params = usagesim.ParamsQueryOnly
+			o.DefaultTimePeriod = "THIS_MONTH"
+		}, code: 0, want: []string{
+			"  request encoding: query (json: meta.pageSize 50; query: meta.pageSize 1)",
+			"Result: OK: all 2 billing groups answered",
+		}},
 		{name: "JSON body only", sim: func(o *usagesim.Options) { o.Params = usagesim.ParamsJSONOnly },
 			config: "  request_encoding: query\n", code: 0, want: []string{
 				"  request encoding: json (json: meta.pageSize 1)",

@@ -295,3 +295,35 @@ func TestFetchPageSendsAsAsked(t *testing.T) {
 		t.Error("FetchPage taught the client to send the token alone")
 	}
 }
+
+// An API that reads the query string only and answers a request naming no
+// period with this month's first page: a JSON client gets page 1 whatever it
+// asks, and stops at the repeated token; auto sees pageSize ignored in the
+// body and learns the query string.
+func TestTransportQueryOnlyWithDefaultPeriod(t *testing.T) {
+	in := startSimWith(t, func(o *usagesim.Options) {
+		o.Params = usagesim.ParamsQueryOnly
+		o.DefaultTimePeriod = "THIS_MONTH"
+		o.DefaultPageSize = 10
+	})
+	q := twilio.Query{TimePeriod: twilio.ThisMonth, PageSize: 7}
+	c, _ := newSimClient(t, in, func(c *twilio.Config) { c.Encoding = twilio.EncodingJSON })
+	_, err := c.FetchRecords(t.Context(), supportID, q)
+	wantErr := "twilio: records for " + supportID + ": page 2: meta.nextToken repeats the one page 1 returned; stopping to avoid an endless loop"
+	if errText(err) != wantErr {
+		t.Errorf("json:\n got %s\nwant %s", errText(err), wantErr)
+	}
+
+	c, _ = newSimClient(t, in, func(c *twilio.Config) { c.Encoding = twilio.EncodingAuto })
+	u, err := c.FetchRecords(t.Context(), supportID, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, asOf := expected(t, in, supportID, "THIS_MONTH")
+	checkUsage(t, "auto", u, want, asOf, pagesFor(len(want), 7))
+	d := c.Transport().Detection
+	if d == nil || d.Encoding != twilio.EncodingQuery || len(d.Trials) != 2 ||
+		d.Trials[0] != (twilio.EncodingTrial{Encoding: twilio.EncodingJSON, Status: 200, Detail: "meta.pageSize 10"}) {
+		t.Errorf("detection %+v, want json answered with meta.pageSize 10, then query", d)
+	}
+}

@@ -41,6 +41,12 @@ type Options struct {
 	// beside its page token, and continues the token's query when it comes
 	// alone.
 	TokenAlone bool
+	// DefaultTimePeriod, if set, answers a request that names no period
+	// (no timePeriod, startDate or endDate) for this timePeriod instead of
+	// refusing it (400). With ParamsQueryOnly, a client sending a JSON body
+	// then gets this period's first page whatever it asks for, page token
+	// included.
+	DefaultTimePeriod string
 }
 
 // Default option values.

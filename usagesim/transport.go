@@ -71,7 +71,12 @@ func (s *Server) readTransport(r *http.Request, body []byte) (map[string]string,
 		r = r.Clone(r.Context())
 		r.URL.RawQuery = ""
 	}
-	return readParams(r, body, s.wireName)
+	params, rp := readParams(r, body, s.wireName)
+	if rp == nil && s.opts.DefaultTimePeriod != "" && params[paramTimePeriod] == "" &&
+		params[paramStartDate] == "" && params[paramEndDate] == "" && (!s.opts.TokenAlone || params[paramPageToken] == "") {
+		params[paramTimePeriod] = s.opts.DefaultTimePeriod
+	}
+	return params, rp
 }
 
 // tokenAlone applies Options.TokenAlone to the parameters of a request for
