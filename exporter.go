@@ -33,6 +33,7 @@ type exporter struct {
 	timeout  time.Duration
 	cache    *collector.Cache
 	descs    *collector.Descs
+	encInfo  *transportInfo // the current client's request encoding
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
@@ -64,11 +65,13 @@ func newExporter(o options, load func() (*config.Config, error), reg *prometheus
 		}),
 		cfg: cfg,
 	}
-	reg.MustRegister(e.reloadOK, e.reloadTime)
+	e.encInfo = newTransportInfo()
+	reg.MustRegister(e.reloadOK, e.reloadTime, e.encInfo)
 	client, err := e.newClient(cfg)
 	if err != nil {
 		return nil, err
 	}
+	e.encInfo.client.Store(client)
 	e.cache = collector.NewCache(client, newCollectorGroups(cfg), collector.CacheOptions{
 		TTL:            o.cacheTTL,
 		RefreshTimeout: o.twilioTimeout,
@@ -96,6 +99,10 @@ func (e *exporter) newClient(cfg *config.Config) (*twilio.Client, error) {
 		HTTPClient:   &http.Client{Timeout: min(e.timeout, 60*time.Second)},
 		Observer:     e.requests.Observe,
 		UserAgent:    exporterName + "/" + version.Version,
+
+		// What Twilio's docs leave open: named by the config, or learnt.
+		PageTokenParam: t.PageTokenParam,
+		Learned:        logLearned(e.logger),
 	})
 }
 
@@ -131,6 +138,7 @@ func (e *exporter) apply() error {
 			return err
 		}
 		fetcher = client
+		e.encInfo.client.Store(client) // it learns the transport afresh
 	}
 	e.cache.Update(fetcher, newCollectorGroups(cfg))
 	e.cfg = cfg

@@ -43,6 +43,7 @@ const defaultListenAddress = ":10117"
 type options struct {
 	configFile    string
 	configCheck   bool
+	probe         bool
 	demo          bool
 	telemetryPath string
 	scrapeTimeout time.Duration
@@ -67,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var o options
 	app.Flag("config.file", "Path to the YAML configuration file.").Default(exporterName + ".yml").StringVar(&o.configFile)
 	app.Flag("config.check", "Validate the configuration, print it with secrets masked, and exit.").BoolVar(&o.configCheck)
+	app.Flag("twilio.probe", "First contact: load the configuration, ask the token endpoint and every billing group how the Usage API answers, print the findings and the config lines to use, and exit (0 only when every group answered).").BoolVar(&o.probe)
 	app.Flag("demo", "Run against a built-in simulated Usage API on loopback with demo billing groups; no config file or credentials needed.").BoolVar(&o.demo)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.telemetryPath)
 	app.Flag("web.scrape-timeout", "How long a scrape waits for refreshes when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&o.scrapeTimeout)
@@ -100,7 +102,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		stopDemo = d.close
 		load = d.load
-		if !o.configCheck {
+		if !o.configCheck && !o.probe {
 			level.Info(logger).Log("msg", "Demo mode: exporting made-up usage from a simulated Usage API on loopback; no credentials are used",
 				"simulated_api", d.inst.URL, "metrics", metricsURL((*o.webFlags.WebListenAddresses)[0], o.telemetryPath))
 		}
@@ -119,6 +121,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%s\n", cfg)
 		return 0
+	}
+	if o.probe {
+		return runProbe(load, o.twilioTimeout, stdout, stderr)
 	}
 
 	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info())
@@ -199,7 +204,7 @@ func (o *options) check() error {
 	case "/-/healthy", "/-/ready", "/-/reload":
 		return fmt.Errorf("--web.telemetry-path=%q is one of the exporter's own endpoints", o.telemetryPath)
 	}
-	if f := *o.webFlags.WebConfigFile; f != "" && !o.configCheck {
+	if f := *o.webFlags.WebConfigFile; f != "" && !o.configCheck && !o.probe {
 		if err := web.Validate(f); err != nil {
 			return fmt.Errorf("--web.config.file=%s: %w", f, err)
 		}

@@ -316,8 +316,9 @@ func TestPeriodsFromConfig(t *testing.T) {
 		}
 	}
 	// THIS_MONTH for both groups and LAST_MONTH for one: records requests
-	// come from exactly three snapshots.
-	wantRequests := 0
+	// come from exactly three snapshots, and one more learns the request
+	// encoding (auto, the default), which a JSON body answers at once.
+	wantRequests := 1
 	for _, x := range []struct {
 		id, period string
 	}{{g[0].ID, "THIS_MONTH"}, {g[1].ID, "THIS_MONTH"}, {g[0].ID, "LAST_MONTH"}} {
@@ -355,7 +356,8 @@ func TestReloadAppliesPageSize(t *testing.T) {
 	group := "  - id: " + usagesim.DemoGroups()[1].ID + "\n    periods: {yesterday: {enabled: false}, last_month: {enabled: false}}\n"
 	writeConfig(t, path, inst, group)
 	withPageSize := func(n int) {
-		beforeGroups(t, path, fmt.Sprintf("  page_size: %d\n", n))
+		// An explicit encoding: auto would send pageSize 1 to learn it.
+		beforeGroups(t, path, fmt.Sprintf("  request_encoding: json\n  page_size: %d\n", n))
 	}
 	withPageSize(5)
 	o := testOptions()

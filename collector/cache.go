@@ -440,7 +440,7 @@ func (c *Cache) refresh(k entryKey) {
 	started := c.opts.Now()
 	ctx, cancel := context.WithTimeout(c.base, c.opts.RefreshTimeout)
 	defer cancel()
-	usage, err := fetcher.FetchRecords(ctx, k.id, twilio.Query{TimePeriod: k.period.timePeriod()})
+	usage, err := fetcher.FetchRecords(ctx, k.id, k.period.Query())
 	finished := c.opts.Now()
 	if errors.Is(err, context.Canceled) && c.base.Err() != nil {
 		return // shutting down

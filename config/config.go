@@ -18,14 +18,19 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
 
 // Defaults applied to keys the file leaves out.
 const (
 	// DefaultTokenURL is Twilio's OAuth 2.0 token endpoint.
 	DefaultTokenURL = "https://oauth.twilio.com/v2/token"
-	// DefaultRequestEncoding is where request parameters travel by default.
-	DefaultRequestEncoding = RequestEncodingJSON
+	// DefaultRequestEncoding is where request parameters travel by default:
+	// learnt from the API.
+	DefaultRequestEncoding = RequestEncodingAuto
+	// DefaultPageTokenParam is the parameter that sends meta.nextToken back.
+	DefaultPageTokenParam = "pageToken"
 	// DefaultPageSize is the number of usage records asked for per page.
 	DefaultPageSize = 100
 	// MaxPageSize is the largest page_size accepted.
@@ -37,6 +42,9 @@ const (
 // Values of twilio.request_encoding: where the Usage API request parameters
 // travel. Twilio's public docs do not say, so it is configurable.
 const (
+	// RequestEncodingAuto learns the encoding from the API's answers, once
+	// per client (at start and when the twilio section changes).
+	RequestEncodingAuto = "auto"
 	// RequestEncodingJSON sends the parameters as a JSON request body.
 	RequestEncodingJSON = "json"
 	// RequestEncodingQuery sends the parameters in the URL query string.
@@ -93,6 +101,9 @@ type Twilio struct {
 	Scopes []string `yaml:"scopes,omitempty"`
 	// RequestEncoding is one of the RequestEncoding* constants.
 	RequestEncoding string `yaml:"request_encoding"`
+	// PageTokenParam is the request parameter that sends meta.nextToken
+	// back; DefaultPageTokenParam if unset.
+	PageTokenParam string `yaml:"page_token_param"`
 	// PageSize is the number of records asked for per page, 1..MaxPageSize.
 	PageSize int `yaml:"page_size"`
 	// MaxPages bounds how many pages one refresh follows, so that a token
@@ -165,6 +176,7 @@ func parse(data []byte, dir string, lookupEnv func(string) (string, bool), readF
 	cfg := &Config{Twilio: Twilio{
 		TokenURL:        DefaultTokenURL,
 		RequestEncoding: DefaultRequestEncoding,
+		PageTokenParam:  DefaultPageTokenParam,
 		PageSize:        DefaultPageSize,
 		MaxPages:        DefaultMaxPages,
 	}}
@@ -277,10 +289,13 @@ func (t *Twilio) check(dir string, lookupEnv func(string) (string, bool), readFi
 	}
 
 	switch t.RequestEncoding {
-	case RequestEncodingJSON, RequestEncodingQuery, RequestEncodingForm:
+	case RequestEncodingAuto, RequestEncodingJSON, RequestEncodingQuery, RequestEncodingForm:
 	default:
-		errs = append(errs, keyError("twilio.request_encoding", "%q is not one of %s, %s, %s",
-			t.RequestEncoding, RequestEncodingJSON, RequestEncodingQuery, RequestEncodingForm))
+		errs = append(errs, keyError("twilio.request_encoding", "%q is not one of %s, %s, %s, %s",
+			t.RequestEncoding, RequestEncodingAuto, RequestEncodingJSON, RequestEncodingQuery, RequestEncodingForm))
+	}
+	if err := twilio.ValidatePageTokenParam(t.PageTokenParam); err != nil {
+		errs = append(errs, keyError("twilio.page_token_param", "%v", err))
 	}
 	if t.PageSize < 1 || t.PageSize > MaxPageSize {
 		errs = append(errs, keyError("twilio.page_size", "must be between 1 and %d, got %d", MaxPageSize, t.PageSize))

@@ -75,7 +75,9 @@ func TestLoadBadFiles(t *testing.T) {
 		"client-secret-file-missing.yml": `config: twilio.client_secret_file: cannot read: open ` + filepath.Join("testdata", "bad", "does-not-exist.txt") + `: no such file or directory`,
 		"client-secret-file-empty.yml":   `config: twilio.client_secret_file: "` + filepath.Join("testdata", "bad", "empty-secret.txt") + `" is empty (want the client secret)`,
 		"scope-with-space.yml":           `config: twilio.scopes[0]: "a b" must not contain spaces (list each scope separately)`,
-		"bad-request-encoding.yml":       `config: twilio.request_encoding: "xml" is not one of json, query, form`,
+		"bad-request-encoding.yml":       `config: twilio.request_encoding: "xml" is not one of auto, json, query, form`,
+		"bad-page-token-param.yml":       `config: twilio.page_token_param: "page token" is not a parameter name (want up to 64 letters, digits, _ - or ., starting with a letter)`,
+		"page-token-param-taken.yml":     `config: twilio.page_token_param: "timePeriod" is a query parameter already`,
 		"page-size-zero.yml":             `config: twilio.page_size: must be between 1 and 1000, got 0`,
 		"page-size-too-big.yml":          `config: twilio.page_size: must be between 1 and 1000, got 1001`,
 		"max-pages-zero.yml":             `config: twilio.max_pages: must be at least 1, got 0`,
@@ -99,7 +101,7 @@ config: line 5: twilio.page_size: want an integer, got "abc"
 config: line 8: unknown key "period" in billing_groups[0].budget`,
 		"several-mistakes.yml": `config: twilio.api_url: required (the base URL of the Usage API)
 config: twilio.client_id: required (set it in the file or in TWILIO_CLIENT_ID)
-config: twilio.request_encoding: "xml" is not one of json, query, form
+config: twilio.request_encoding: "xml" is not one of auto, json, query, form
 config: twilio.page_size: must be between 1 and 1000, got 0
 config: billing_groups[1].id: "commerce_billingprofile_ABC123" is already used by billing_groups[0]`,
 	}
@@ -159,7 +161,8 @@ func TestLoadMinimalAppliesDefaults(t *testing.T) {
 		{"client_secret", tw.ClientSecret.Reveal(), inlineSecret},
 		{"client_secret_file", tw.ClientSecretFile, ""},
 		{"scopes", len(tw.Scopes), 0},
-		{"request_encoding", tw.RequestEncoding, "json"},
+		{"request_encoding", tw.RequestEncoding, "auto"},
+		{"page_token_param", tw.PageTokenParam, "pageToken"},
 		{"page_size", tw.PageSize, 100},
 		{"max_pages", tw.MaxPages, 1000},
 		{"billing_groups", len(cfg.BillingGroups), 1},
@@ -193,6 +196,7 @@ func TestLoadFull(t *testing.T) {
   scopes:
     - twilio/billing-insights/usage/read
   request_encoding: form
+  page_token_param: nextPageToken
   page_size: 250
   max_pages: 50
 billing_groups:

@@ -47,7 +47,8 @@ func TestPeriodsDump(t *testing.T) {
   token_url: https://oauth.twilio.com/v2/token
   client_id: id
   client_secret: <secret>
-  request_encoding: json
+  request_encoding: auto
+  page_token_param: pageToken
   page_size: 100
   max_pages: 1000
 periods:

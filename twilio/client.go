@@ -66,6 +66,7 @@ type Config struct {
 	// Scopes are requested with the token; none are sent when empty.
 	Scopes []string
 	// Encoding says where request parameters travel; default EncodingJSON.
+	// EncodingAuto learns it from the API once per Client.
 	Encoding Encoding
 	// PageTokenParam is the request parameter that carries meta.nextToken
 	// back; default DefaultPageTokenParam.
@@ -92,6 +93,10 @@ type Config struct {
 	Observer RequestObserver
 	// UserAgent is sent with every request; default DefaultUserAgent.
 	UserAgent string
+	// Learned, if set, is told what the client learnt about the API's
+	// transport: once when EncodingAuto has found the encoding, and once
+	// when continuations start sending the page token alone.
+	Learned func(Learned)
 
 	// Sleep waits d or until ctx ends, returning ctx's error in that case.
 	// Default a timer; tests replace it to avoid real waits.
@@ -119,6 +124,8 @@ type Client struct {
 	maxBackoff  time.Duration
 	observe     RequestObserver
 	userAgent   string
+	learned     func(Learned)
+	transport   transportState
 	sleep       func(ctx context.Context, d time.Duration) error
 	jitter      func(n time.Duration) time.Duration
 	now         func() time.Time
@@ -159,12 +166,15 @@ func New(cfg Config) (*Client, error) {
 	switch cfg.Encoding {
 	case "":
 		cfg.Encoding = EncodingJSON
-	case EncodingJSON, EncodingQuery, EncodingForm:
+	case EncodingJSON, EncodingQuery, EncodingForm, EncodingAuto:
 	default:
-		return nil, fmt.Errorf("twilio: config: unknown Encoding %q (want %s, %s or %s)",
-			cfg.Encoding, EncodingJSON, EncodingQuery, EncodingForm)
+		return nil, fmt.Errorf("twilio: config: unknown Encoding %q (want %s, %s, %s or %s)",
+			cfg.Encoding, EncodingAuto, EncodingJSON, EncodingQuery, EncodingForm)
 	}
 	setDefault(&cfg.PageTokenParam, DefaultPageTokenParam)
+	if err := ValidatePageTokenParam(cfg.PageTokenParam); err != nil {
+		return nil, fmt.Errorf("twilio: config: PageTokenParam: %w", err)
+	}
 	setDefault(&cfg.MaxPages, DefaultMaxPages)
 	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&cfg.MaxAttempts, DefaultMaxAttempts)
@@ -179,6 +189,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = func(string, int, time.Duration) {}
+	}
+	if cfg.Learned == nil {
+		cfg.Learned = func(Learned) {}
 	}
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepContext
@@ -226,6 +239,8 @@ func New(cfg Config) (*Client, error) {
 		maxBackoff:  cfg.MaxBackoff,
 		observe:     cfg.Observer,
 		userAgent:   cfg.UserAgent,
+		learned:     cfg.Learned,
+		transport:   transportState{detecting: make(chan struct{}, 1)},
 		sleep:       cfg.Sleep,
 		jitter:      cfg.Jitter,
 		now:         cfg.Now,
@@ -302,12 +317,18 @@ func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 	if q.AggregationPeriod == "" {
 		q.AggregationPeriod = q.defaultAggregation()
 	}
+	enc, err := c.requestEncoding(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
+	}
 	target := recordsURL(c.apiURL, id)
 	usage := &Usage{Records: []Record{}}
 	seen := map[string]int{} // nextToken -> page that returned it
 	pageToken := ""
 	for n := 1; ; n++ {
-		body, err := c.fetchPage(ctx, target, q, pageToken)
+		body, err := c.continuePage(ctx, id, target, pageRequest{
+			q: q, enc: enc, tokenParam: c.tokenParam, token: pageToken,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("twilio: records for %s: page %d: %w", id, n, err)
 		}
@@ -340,10 +361,10 @@ func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 // fetchPage returns the body of one successful Records response, retrying
 // throttling, server and transport errors with backoff and refreshing the
 // token once on 401.
-func (c *Client) fetchPage(ctx context.Context, target *url.URL, q Query, pageToken string) ([]byte, error) {
+func (c *Client) fetchPage(ctx context.Context, target *url.URL, pr pageRequest) ([]byte, error) {
 	refreshed := false
 	for attempt := 1; ; {
-		body, tok, err := c.attempt(ctx, target, q, pageToken)
+		body, tok, err := c.attempt(ctx, target, pr)
 		if err == nil {
 			return body, nil
 		}
@@ -438,12 +459,12 @@ func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
 
 // attempt makes one Records request with the current token. It returns the
 // token used, so that a 401 can discard exactly that token.
-func (c *Client) attempt(ctx context.Context, target *url.URL, q Query, pageToken string) ([]byte, *oauth2.Token, error) {
+func (c *Client) attempt(ctx context.Context, target *url.URL, pr pageRequest) ([]byte, *oauth2.Token, error) {
 	tok, err := c.tokens.token(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("get OAuth token: %w", err)
 	}
-	req, err := c.newRequest(ctx, target, q, pageToken)
+	req, err := c.newRequest(ctx, target, pr)
 	if err != nil {
 		return nil, tok, err
 	}
@@ -479,20 +500,25 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, q Query, pageToke
 	return body, tok, nil
 }
 
-// newRequest builds the Records POST, placing the parameters as the
-// configured encoding says.
-func (c *Client) newRequest(ctx context.Context, target *url.URL, q Query, pageToken string) (*http.Request, error) {
+// newRequest builds the Records POST, placing the parameters as pr's
+// encoding says. A continuation sent with the token alone carries no other
+// parameter.
+func (c *Client) newRequest(ctx context.Context, target *url.URL, pr pageRequest) (*http.Request, error) {
 	u := *target
 	var body []byte
 	contentType := ""
-	switch c.encoding {
+	q := pr.q
+	if pr.alone && pr.token != "" {
+		q = Query{}
+	}
+	switch pr.enc {
 	case EncodingQuery:
-		u.RawQuery = q.values(c.tokenParam, pageToken).Encode()
+		u.RawQuery = q.values(pr.tokenParam, pr.token).Encode()
 	case EncodingForm:
-		body = []byte(q.values(c.tokenParam, pageToken).Encode())
+		body = []byte(q.values(pr.tokenParam, pr.token).Encode())
 		contentType = "application/x-www-form-urlencoded"
 	default:
-		b, err := q.jsonBody(c.tokenParam, pageToken)
+		b, err := q.jsonBody(pr.tokenParam, pr.token)
 		if err != nil {
 			return nil, fmt.Errorf("encode request: %w", err)
 		}

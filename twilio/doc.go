@@ -21,10 +21,13 @@
 //   - Config.Encoding: the docs do not say whether the POST carries its
 //     parameters as a JSON object body (EncodingJSON, the default; pageSize
 //     is a JSON number), in the query string (EncodingQuery, empty body) or
-//     as a form body (EncodingForm).
+//     as a form body (EncodingForm). EncodingAuto learns it once per Client
+//     from the API's answers to a page size of 1 in each (Client.Detect).
 //   - Config.PageTokenParam: the parameter that sends meta.nextToken back is
 //     not documented; it defaults to "pageToken", the name Twilio's newer
-//     APIs use.
+//     APIs use. Continuations repeat the query's parameters beside the
+//     token; a continuation the API refuses (HTTP 400) is sent again with
+//     the token alone, and when that works every later one is.
 //   - Query.PageSize: the maximum page size is not published, so no upper
 //     bound is enforced; zero leaves it to the server.
 //   - Rate limits are not published: 429 (Twilio code 20429) and 5xx answers

@@ -34,6 +34,9 @@ const (
 	EncodingJSON  Encoding = "json"  // JSON object in the request body (default)
 	EncodingQuery Encoding = "query" // URL query string, empty body
 	EncodingForm  Encoding = "form"  // application/x-www-form-urlencoded body
+	// EncodingAuto learns the encoding from the API's answers the first
+	// time the client fetches records; see Client.Detect.
+	EncodingAuto Encoding = "auto"
 )
 
 // DateLayout is the layout of every date the Usage API sends or accepts (UTC).

@@ -10,7 +10,13 @@
 // the collector and the end-to-end tests use it as a stand-in for Twilio.
 //
 // Where the public description of the API is silent, the simulator makes one
-// choice and documents it: request parameters are accepted from a JSON body, a
-// form body or the query string; the page token travels as pageToken; the
-// largest pageSize is 1000.
+// choice by default and documents it: request parameters are accepted from a
+// JSON body, a form body or the query string; the page token travels as
+// pageToken beside the query's parameters; the largest pageSize is 1000. The
+// other answers the docs allow are Options, so that a client's guesses are
+// tested against something other than themselves: parameters read from one
+// place only (Options.Params), the page token under another name
+// (Options.PageTokenParam), continuations that must carry the token alone
+// (Options.TokenAlone), and a request naming no period answered for a default
+// one (Options.DefaultTimePeriod).
 package usagesim

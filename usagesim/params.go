@@ -79,12 +79,12 @@ type query struct {
 
 // readParams collects the request parameters from the query string and from
 // a JSON or form body; body values win over query string values. Empty and
-// null values count as absent.
-func readParams(r *http.Request, body []byte) (map[string]string, *reply) {
+// null values count as absent. Parameter k travels under the name wire(k).
+func readParams(r *http.Request, body []byte, wire func(k string) string) (map[string]string, *reply) {
 	out := map[string]string{}
 	q := r.URL.Query()
 	for _, k := range knownParams {
-		if v := q.Get(k); v != "" {
+		if v := q.Get(wire(k)); v != "" {
 			out[k] = v
 		}
 	}
@@ -102,7 +102,7 @@ func readParams(r *http.Request, body []byte) (map[string]string, *reply) {
 			return nil, &rp
 		}
 		for _, k := range knownParams {
-			switch v := m[k].(type) {
+			switch v := m[wire(k)].(type) {
 			case nil:
 			case string:
 				if v != "" {
@@ -126,7 +126,7 @@ func readParams(r *http.Request, body []byte) (map[string]string, *reply) {
 			return nil, &rp
 		}
 		for _, k := range knownParams {
-			if v := f.Get(k); v != "" {
+			if v := f.Get(wire(k)); v != "" {
 				out[k] = v
 			}
 		}

@@ -33,6 +33,22 @@ type Options struct {
 	Now func() time.Time
 	// Shapes are the ways answers differ from the docs' example.
 	Shapes Shapes
+	// Params says where the records endpoint reads its parameters from;
+	// default ParamsAnywhere.
+	Params ParamSource
+	// PageTokenParam is the name of the page token parameter; default
+	// "pageToken".
+	PageTokenParam string
+	// TokenAlone refuses (400) a continuation that sends any parameter
+	// beside its page token, and continues the token's query when it comes
+	// alone.
+	TokenAlone bool
+	// DefaultTimePeriod, if set, answers a request that names no period
+	// (no timePeriod, startDate or endDate) for this timePeriod instead of
+	// refusing it (400). With ParamsQueryOnly, a client sending a JSON body
+	// then gets this period's first page whatever it asks for, page token
+	// included.
+	DefaultTimePeriod string
 }
 
 // Default option values.
@@ -81,6 +97,7 @@ type Server struct {
 	mu     sync.Mutex
 	shapes Shapes
 	tokens map[string]issuedToken
+	issued map[string]map[string]string // query hash -> its parameters, for TokenAlone
 	faults []*activeFault
 	stats  Stats
 }
@@ -124,6 +141,7 @@ func New(opts Options) *Server {
 		shapes: opts.Shapes,
 		groups: map[string]*groupData{},
 		tokens: map[string]issuedToken{},
+		issued: map[string]map[string]string{},
 		stats:  Stats{ByGroup: map[string]int{}},
 	}
 	for _, g := range opts.Groups {
@@ -364,7 +382,7 @@ func (s *Server) serveRecords(w http.ResponseWriter, r *http.Request, groupID st
 		}
 		return
 	}
-	params, perr := readParams(r, body)
+	params, perr := s.readTransport(r, body)
 	page := 0
 	if perr == nil {
 		page = pageHint(params)
@@ -410,6 +428,10 @@ func (s *Server) recordsAnswer(r *http.Request, groupID string, params map[strin
 	if perr != nil {
 		return *perr
 	}
+	params, perr = s.tokenAlone(params)
+	if perr != nil {
+		return *perr
+	}
 	q, rp := parseQuery(groupID, params, s.opts.DefaultPageSize)
 	if rp != nil {
 		return *rp
@@ -436,6 +458,7 @@ func (s *Server) recordsAnswer(r *http.Request, groupID string, params map[strin
 	if hi < len(all) {
 		next := encodePageToken(q.page+1, hash)
 		page.Meta.NextToken = &next
+		s.issue(hash, params)
 	}
 	if f != nil {
 		switch f.Kind {

@@ -1,0 +1,134 @@
+package collector
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+)
+
+// TestTransportVariants runs the cache over a client set to learn the
+// request encoding (the exporter's default) against simulators that read
+// their parameters from one place only, name the page token otherwise, or
+// want continuations to carry the token alone. Every variant must export
+// exactly what the plain simulator gives a plain client, and learning must
+// cost a few requests once, never on every refresh.
+func TestTransportVariants(t *testing.T) {
+	start := time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)
+	var groups []Group
+	for _, g := range usagesim.DemoGroups() {
+		groups = append(groups, Group{ID: g.ID, Label: g.Name})
+	}
+	// served runs one refresh of every group and returns the series that
+	// carry the API's figures, and the records requests it took.
+	served := func(t *testing.T, clk *clock, sim *usagesim.Server, cache *Cache) (map[string]float64, int) {
+		t.Helper()
+		sim.ResetStats()
+		got := gatherValues(t, New(context.Background(), cache, NewDescs(15*time.Minute)))
+		out := map[string]float64{}
+		for k, v := range got {
+			for _, m := range []string{"twilio_billing_group_cost{", "twilio_billing_group_usage{", "twilio_billing_group_records{", "twilio_billing_group_up{"} {
+				if strings.HasPrefix(k, m) {
+					out[k] = v
+				}
+			}
+		}
+		return out, sim.Stats().RecordsRequests
+	}
+	newCache := func(client *twilio.Client, clk *clock) *Cache {
+		// One refresh at a time, so that the requests learning costs are
+		// exact; twilio's tests cover learning under concurrency.
+		c := NewCache(client, groups, CacheOptions{TTL: 15 * time.Minute, Now: clk.Now, Concurrency: 1})
+		t.Cleanup(c.Close)
+		return c
+	}
+
+	baseClock := &clock{t: start}
+	baseSim := usagesim.New(usagesim.Options{Now: baseClock.Now})
+	want, pages := served(t, baseClock, baseSim, newCache(simClient(t, baseSim, 7), baseClock))
+	if len(want) < 3*3 || pages <= len(groups) {
+		t.Fatalf("baseline: %d series in %d requests; the test needs several pages per group", len(want), pages)
+	}
+	for _, g := range groups {
+		if want[`twilio_billing_group_up{billing_group="`+g.Label+`"}`] != 1 {
+			t.Fatalf("baseline: %s is not up: %v", g.Label, want)
+		}
+	}
+	// Usage grows with the clock: the second refresh's baseline.
+	baseClock.Add(15 * time.Minute)
+	wantLater, pagesLater := served(t, baseClock, baseSim, newCache(simClient(t, baseSim, 7), baseClock))
+
+	for _, tc := range []struct {
+		name   string
+		sim    func(*usagesim.Options)
+		client func(*twilio.Config)
+		// learn is the requests learning costs: detection's, plus one
+		// refused continuation.
+		learn int
+		enc   twilio.Encoding
+	}{
+		{"query-only", func(o *usagesim.Options) { o.Params = usagesim.ParamsQueryOnly }, nil, 2, twilio.EncodingQuery},
+		{"query-only, no period means this month", func(o *usagesim.Options) {
+			o.Params = usagesim.ParamsQueryOnly
+			o.DefaultTimePeriod = "THIS_MONTH"
+			o.DefaultPageSize = 10
+		}, nil, 2, twilio.EncodingQuery},
+		{"json-only", func(o *usagesim.Options) { o.Params = usagesim.ParamsJSONOnly }, nil, 1, twilio.EncodingJSON},
+		{"form-only", func(o *usagesim.Options) { o.Params = usagesim.ParamsFormOnly }, nil, 3, twilio.EncodingForm},
+		{"page token named otherwise", func(o *usagesim.Options) { o.PageTokenParam = "nextPageToken" },
+			func(c *twilio.Config) { c.PageTokenParam = "nextPageToken" }, 1, twilio.EncodingJSON},
+		{"continuation carries the token alone", func(o *usagesim.Options) { o.TokenAlone = true }, nil, 1 + 1, twilio.EncodingJSON},
+		{"query-only, token alone", func(o *usagesim.Options) {
+			o.Params = usagesim.ParamsQueryOnly
+			o.TokenAlone = true
+		}, nil, 2 + 1, twilio.EncodingQuery},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &clock{t: start}
+			opts := usagesim.Options{Now: clk.Now}
+			tc.sim(&opts)
+			sim := usagesim.New(opts)
+			inst, err := usagesim.Start(sim, "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = inst.Close() })
+			cfg := twilio.Config{
+				APIURL: inst.URL, TokenURL: inst.TokenURL,
+				ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret,
+				MaxAttempts: 1, PageSize: 7, Encoding: twilio.EncodingAuto,
+			}
+			if tc.client != nil {
+				tc.client(&cfg)
+			}
+			client, err := twilio.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cache := newCache(client, clk)
+
+			got, n := served(t, clk, sim, cache)
+			if d := diffSeries(got, want); d != "" {
+				t.Errorf("first refresh:%s", d)
+			}
+			if n != pages+tc.learn {
+				t.Errorf("first refresh: %d records requests, want %d pages and %d to learn", n, pages, tc.learn)
+			}
+			if tr := client.Transport(); tr.Encoding != tc.enc {
+				t.Errorf("learnt %+v, want %s", tr, tc.enc)
+			}
+
+			clk.Add(15 * time.Minute)
+			got, n = served(t, clk, sim, cache)
+			if d := diffSeries(got, wantLater); d != "" {
+				t.Errorf("second refresh:%s", d)
+			}
+			if n != pagesLater {
+				t.Errorf("second refresh: %d records requests, want the %d pages only", n, pagesLater)
+			}
+		})
+	}
+}

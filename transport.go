@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
+)
+
+// Values of the detection label of twilio_exporter_request_encoding_info.
+const (
+	detectionConfigured   = "configured"    // an explicit encoding, no detection
+	detectionPending      = "pending"       // auto, nothing learnt yet
+	detectionFound        = "found"         // auto learnt an encoding the API honours
+	detectionNoneHonoured = "none_honoured" // auto found none; JSON is sent
+)
+
+// transportInfo exports how the current client sends its requests, as
+// twilio_exporter_request_encoding_info. A reload that changes the twilio
+// section swaps the client, and the new one learns again.
+type transportInfo struct {
+	desc   *prometheus.Desc
+	client atomic.Pointer[twilio.Client]
+}
+
+func newTransportInfo() *transportInfo {
+	return &transportInfo{desc: prometheus.NewDesc(
+		"twilio_exporter_request_encoding_info",
+		"Where the Usage API request parameters travel: setting is twilio.request_encoding; encoding is the one in use (unknown until auto has learnt it); detection is configured, pending, found or none_honoured (no encoding was honoured and JSON is sent).",
+		[]string{"setting", "encoding", "detection"}, nil,
+	)}
+}
+
+// Describe implements prometheus.Collector.
+func (t *transportInfo) Describe(ch chan<- *prometheus.Desc) { ch <- t.desc }
+
+// Collect implements prometheus.Collector.
+func (t *transportInfo) Collect(ch chan<- prometheus.Metric) {
+	c := t.client.Load()
+	if c == nil {
+		return
+	}
+	tr := c.Transport()
+	encoding, detection := string(tr.Encoding), detectionConfigured
+	if tr.Setting == twilio.EncodingAuto {
+		switch d := tr.Detection; {
+		case d == nil:
+			encoding, detection = "unknown", detectionPending
+		case d.Honoured:
+			detection = detectionFound
+		default:
+			detection = detectionNoneHonoured
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(t.desc, prometheus.GaugeValue, 1, string(tr.Setting), encoding, detection)
+}
+
+// logLearned logs what a client learnt about the API's transport: once per
+// client for the encoding, once for continuations sending the token alone.
+func logLearned(logger log.Logger) func(twilio.Learned) {
+	return func(l twilio.Learned) {
+		logger := log.With(logger, "billing_group_id", l.BillingGroup)
+		switch d := l.Detection; {
+		case d != nil && d.Honoured:
+			level.Info(logger).Log("msg", "Learnt where the Usage API reads request parameters",
+				"request_encoding", d.Encoding, "answers", trials(d))
+		case d != nil:
+			level.Warn(logger).Log("msg", "The Usage API honoured the request parameters in no encoding; sending them as JSON. Run --twilio.probe and set twilio.request_encoding",
+				"answers", trials(d))
+		case l.TokenAlone:
+			level.Info(logger).Log("msg", "The Usage API refused a continuation that repeated the query's parameters; continuations send the page token alone from now on",
+				"refusal", l.Refusal)
+		}
+	}
+}
+
+// trials describes detection's answers on one line.
+func trials(d *twilio.Detection) string {
+	parts := make([]string, 0, len(d.Trials))
+	for _, t := range d.Trials {
+		parts = append(parts, fmt.Sprintf("%s: %s", t.Encoding, t.Detail))
+	}
+	return strings.Join(parts, "; ")
+}

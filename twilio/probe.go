@@ -1,0 +1,91 @@
+package twilio
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// What a first contact with the API needs beyond FetchRecords: the token
+// endpoint's answer, and single pages sent exactly as asked.
+
+// TokenInfo is what the token endpoint answered, without the token itself.
+type TokenInfo struct {
+	// Type is the token type, e.g. "Bearer".
+	Type string
+	// Expiry is when the token expires; zero when the endpoint did not say.
+	Expiry time.Time
+	// Scope is the granted scope, when the endpoint returned one.
+	Scope string
+}
+
+// CheckToken gets a token (the cached one while it is valid) and reports the
+// token endpoint's answer. Its errors are those of a fetch: an *AuthError
+// when the credentials are refused.
+func (c *Client) CheckToken(ctx context.Context) (TokenInfo, error) {
+	tok, err := c.tokens.token(ctx)
+	if err != nil {
+		return TokenInfo{}, fmt.Errorf("twilio: get OAuth token: %w", err)
+	}
+	info := TokenInfo{Type: tok.Type(), Expiry: tok.Expiry}
+	if s, ok := tok.Extra("scope").(string); ok {
+		info.Scope = s
+	}
+	return info, nil
+}
+
+// PageOptions say how FetchPage sends its request.
+type PageOptions struct {
+	// Encoding is where the parameters travel; the client's (learnt) one
+	// when empty.
+	Encoding Encoding
+	// TokenParam carries Token; the client's when empty.
+	TokenParam string
+	// Token is the page token of a continuation; empty for a first page.
+	Token string
+	// TokenAlone sends the token without the query's parameters.
+	TokenAlone bool
+}
+
+// Page is one decoded Records page.
+type Page struct {
+	AsOf      time.Time
+	Records   []Record
+	NextToken string
+}
+
+// FetchPage fetches one page of billing group id's records, with the
+// client's retries but sent exactly as o says: no detection, no resending
+// of a refused continuation. An answer the API refused is an *APIError.
+func (c *Client) FetchPage(ctx context.Context, id string, q Query, o PageOptions) (*Page, error) {
+	if err := ValidateBillingGroupID(id); err != nil {
+		return nil, err
+	}
+	if err := q.validate(); err != nil {
+		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
+	}
+	if q.AggregationPeriod == "" {
+		q.AggregationPeriod = q.defaultAggregation()
+	}
+	if o.Encoding == "" || o.Encoding == EncodingAuto {
+		enc, err := c.requestEncoding(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
+		}
+		o.Encoding = enc
+	}
+	if o.TokenParam == "" {
+		o.TokenParam = c.tokenParam
+	}
+	body, err := c.fetchPage(ctx, recordsURL(c.apiURL, id), pageRequest{
+		q: q, enc: o.Encoding, tokenParam: o.TokenParam, token: o.Token, alone: o.TokenAlone,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
+	}
+	p, err := decodePage(body)
+	if err != nil {
+		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
+	}
+	return &Page{AsOf: p.asOf, Records: p.records, NextToken: p.nextToken}, nil
+}
