@@ -50,6 +50,8 @@ func TestPeriodsDump(t *testing.T) {
   request_encoding: json
   page_size: 100
   max_pages: 1000
+  max_records: 100000
+  max_series: 10000
 periods:
   last_month:
     enabled: true
