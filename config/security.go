@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/url"
 	"os"
-	"strings"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
 
 // checkTransport returns what is wrong with sending what (the client secret,
@@ -16,20 +16,10 @@ import (
 // address, which the simulated API of --demo and the tests use.
 func checkTransport(raw, what string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || IsLoopback(u.Hostname()) {
+	if err != nil || u.Scheme != "http" || twilio.IsLoopbackHost(u.Hostname()) {
 		return ""
 	}
 	return fmt.Sprintf("%q uses plain http, which would send %s in clear: use https (plain http is accepted only for loopback addresses such as 127.0.0.1)", raw, what)
-}
-
-// IsLoopback reports whether host (a URL's Hostname) is localhost or a
-// loopback IP address.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // readError says why a file could not be read without naming the file: the

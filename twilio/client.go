@@ -76,6 +76,9 @@ type Config struct {
 	// MaxPages bounds the pages of one fetch; a fetch needing more fails.
 	// Default DefaultMaxPages.
 	MaxPages int
+	// MaxRecords bounds the records of one fetch, however many pages carry
+	// them; a fetch needing more fails. Default DefaultMaxRecords.
+	MaxRecords int
 	// MaxBodyBytes bounds each response body; a larger body fails the
 	// fetch. Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -113,6 +116,7 @@ type Client struct {
 	tokenParam  string
 	pageSize    int
 	maxPages    int
+	maxRecords  int
 	maxBody     int64
 	maxAttempts int
 	minBackoff  time.Duration
@@ -147,6 +151,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("twilio: config: PageSize %d is negative", cfg.PageSize)
 	case cfg.MaxPages < 0:
 		return nil, fmt.Errorf("twilio: config: MaxPages %d is negative", cfg.MaxPages)
+	case cfg.MaxRecords < 0:
+		return nil, fmt.Errorf("twilio: config: MaxRecords %d is negative", cfg.MaxRecords)
 	case cfg.MaxBodyBytes < 0:
 		return nil, fmt.Errorf("twilio: config: MaxBodyBytes %d is negative", cfg.MaxBodyBytes)
 	case cfg.MaxAttempts < 0:
@@ -166,6 +172,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	setDefault(&cfg.PageTokenParam, DefaultPageTokenParam)
 	setDefault(&cfg.MaxPages, DefaultMaxPages)
+	setDefault(&cfg.MaxRecords, DefaultMaxRecords)
 	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&cfg.MaxAttempts, DefaultMaxAttempts)
 	setDefault(&cfg.MinBackoff, DefaultMinBackoff)
@@ -220,6 +227,7 @@ func New(cfg Config) (*Client, error) {
 		tokenParam:  cfg.PageTokenParam,
 		pageSize:    cfg.PageSize,
 		maxPages:    cfg.MaxPages,
+		maxRecords:  cfg.MaxRecords,
 		maxBody:     cfg.MaxBodyBytes,
 		maxAttempts: cfg.MaxAttempts,
 		minBackoff:  cfg.MinBackoff,
@@ -255,6 +263,11 @@ func parseBaseURL(name, raw string) (*url.URL, error) {
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("twilio: config: %s %q must not have a query or fragment", name, u.Redacted())
+	}
+	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
+		// The token request carries the client secret, every Records
+		// request the bearer token.
+		return nil, fmt.Errorf("twilio: config: %s %q uses plain http, which would send credentials in clear (use https; http is accepted for loopback addresses only)", name, u.Redacted())
 	}
 	return u, nil
 }
@@ -301,7 +314,7 @@ func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 	}
 	target := recordsURL(c.apiURL, id)
 	usage := &Usage{Records: []Record{}}
-	seen := map[string]int{} // nextToken -> page that returned it
+	seen := map[tokenKey]int{} // hash of nextToken -> page that returned it
 	pageToken := ""
 	for n := 1; ; n++ {
 		body, err := c.fetchPage(ctx, target, q, pageToken)
@@ -312,6 +325,10 @@ func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 		if err != nil {
 			return nil, fmt.Errorf("twilio: records for %s: page %d: %w", id, n, err)
 		}
+		if err := checkRecordBudget(len(usage.Records), len(p.records), q.PageSize, c.maxRecords, n); err != nil {
+			return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
+		}
+		cleanRecords(p.records)
 		usage.Records = append(usage.Records, p.records...)
 		usage.Pages = n
 		if p.asOf.After(usage.AsOf) {
@@ -320,13 +337,14 @@ func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 		if p.nextToken == "" {
 			return usage, nil
 		}
-		if prev, ok := seen[p.nextToken]; ok {
+		key := keyOf(p.nextToken)
+		if prev, ok := seen[key]; ok {
 			return nil, fmt.Errorf("twilio: records for %s: page %d: meta.nextToken repeats the one page %d returned; stopping to avoid an endless loop", id, n, prev)
 		}
 		if n >= c.maxPages {
 			return nil, fmt.Errorf("twilio: records for %s: more than %d pages (MaxPages)", id, c.maxPages)
 		}
-		seen[p.nextToken] = n
+		seen[key] = n
 		pageToken = p.nextToken
 	}
 }
@@ -461,7 +479,11 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, q Query, pageToke
 		return nil, tok, &transportError{fmt.Errorf("read response: %w", err)}
 	}
 	c.observe(EndpointRecords, resp.StatusCode, time.Since(start))
+	// An API that echoes the bearer token must not put it in an error or a
+	// log line: nothing derived from the body holds it after redactBytes,
+	// which comes before any cut.
 	if !success {
+		body = redactBytes(body, tok.AccessToken)
 		if int64(len(body)) > limit {
 			body = body[:limit]
 		}
@@ -470,7 +492,7 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, q Query, pageToke
 	if int64(len(body)) > limit {
 		return nil, tok, fmt.Errorf("response body exceeds %d bytes (MaxBodyBytes)", limit)
 	}
-	return body, tok, nil
+	return redactBytes(body, tok.AccessToken), tok, nil
 }
 
 // newRequest builds the Records POST, placing the parameters as the

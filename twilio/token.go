@@ -79,30 +79,25 @@ func (tc *tokenCache) classify(err error) error {
 	}
 	rejected := status == http.StatusBadRequest || status == http.StatusUnauthorized ||
 		re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client"
+	// The secret is redacted from the whole text before it is cut to a
+	// snippet: cut first, a secret echoed across the cut would keep its
+	// first characters.
+	code := snippet(redactBytes([]byte(re.ErrorCode), tc.conf.ClientSecret))
 	if !rejected {
-		msg := re.ErrorCode
+		msg := code
 		if msg == "" {
-			msg = snippet(re.Body)
+			msg = snippet(redactBytes(re.Body, tc.conf.ClientSecret))
 		}
 		if msg == "" {
 			msg = http.StatusText(status)
 		}
-		return &tokenHTTPError{statusCode: status, message: tc.redact(msg), err: err}
+		return &tokenHTTPError{statusCode: status, message: msg, err: err}
 	}
-	reason := re.ErrorCode
+	reason := code
 	if re.ErrorDescription != "" {
-		reason = strings.TrimSpace(reason + " " + snippet([]byte(re.ErrorDescription)))
+		reason = strings.TrimSpace(reason + " " + snippet(redactBytes([]byte(re.ErrorDescription), tc.conf.ClientSecret)))
 	}
-	return &AuthError{ClientID: tc.conf.ClientID, StatusCode: status, Reason: tc.redact(reason), Err: err}
-}
-
-// redact removes the client secret from text that came from the token
-// endpoint, in case the endpoint echoes it.
-func (tc *tokenCache) redact(s string) string {
-	if tc.conf.ClientSecret == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, tc.conf.ClientSecret, "[redacted]")
+	return &AuthError{ClientID: tc.conf.ClientID, StatusCode: status, Reason: reason, Err: err}
 }
 
 // observingTransport reports each round trip to the observer under a fixed
