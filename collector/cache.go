@@ -42,6 +42,9 @@ type Group struct {
 	// Yesterday and LastMonth are the cache lifetimes of those periods'
 	// snapshots; 0 means the period is not fetched for this group.
 	Yesterday, LastMonth time.Duration
+	// MaxSeries bounds the series of one snapshot (see checkSeries); 0 means
+	// no bound.
+	MaxSeries int
 }
 
 // ttl is the cache lifetime of period p for g; 0 means p is not fetched.
@@ -481,6 +484,9 @@ func (c *Cache) refresh(k entryKey) {
 		// Built before taking the lock, so scrapes and other refreshes
 		// are not held up by it.
 		snap = newSnapshot(group, usage, start, end, finished)
+		if err = checkSeries(group, snap); err != nil {
+			snap = nil
+		}
 	}
 
 	c.mu.Lock()
