@@ -86,6 +86,7 @@ func newExporter(o options, load func() (*config.Config, error), reg *prometheus
 func (e *exporter) newClient(cfg *config.Config) (*twilio.Client, error) {
 	t := cfg.Twilio
 	return twilio.New(twilio.Config{
+		SecretSource: secretSource(t.ClientSecretFile),
 		APIURL:       t.APIURL,
 		TokenURL:     t.TokenURL,
 		ClientID:     t.ClientID,

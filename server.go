@@ -54,3 +54,16 @@ func logWarnings(logger log.Logger, cfg *config.Config) {
 		level.Warn(logger).Log("msg", w)
 	}
 }
+
+// secretSource returns the client secret read from file, again for every new
+// token, so that a Secret rotated in place is used without a restart or a
+// reload; nil when the secret does not come from a file.
+func secretSource(file string) func() (string, error) {
+	if file == "" {
+		return nil
+	}
+	return func() (string, error) {
+		s, err := config.ReadSecretFile(file)
+		return s.Reveal(), err
+	}
+}

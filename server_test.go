@@ -204,3 +204,43 @@ func TestLabelValuesFromAPICleaned(t *testing.T) {
 		}
 	}
 }
+
+// TestRotatedSecretFileUsedWithoutReload: the client secret file is read
+// again for every new token, so a Secret rotated in place (Kubernetes
+// updates a mounted Secret volume) is picked up without a restart or reload.
+func TestRotatedSecretFileUsedWithoutReload(t *testing.T) {
+	_, inst := simulator(t)
+	dir := t.TempDir()
+	path, secretPath := filepath.Join(dir, "config.yml"), filepath.Join(dir, "secret")
+	if err := os.WriteFile(secretPath, []byte("the-old-revoked-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf("twilio:\n  api_url: %s\n  token_url: %s\n  client_id: test-client\n  client_secret_file: %s\nbilling_groups:\n%s",
+		inst.URL, inst.TokenURL, secretPath, groupsAB)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := testOptions()
+	o.cacheTTL = 200 * time.Millisecond // and so the retry interval
+	ex := newTestExporterWith(t, path, o)
+	if _, body, _ := request(t, http.MethodGet, ex.server.URL+"/metrics"); !strings.Contains(body, `twilio_billing_group_up{billing_group="support"} 0`) {
+		t.Fatalf("with a rejected secret, want support up 0:\n%s", grepTwilio(body))
+	}
+	if err := os.WriteFile(secretPath, []byte(testSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body, _ := request(t, http.MethodGet, ex.server.URL+"/metrics")
+		if strings.Contains(body, `twilio_billing_group_up{billing_group="support"} 1`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rotated secret was not used within 10s:\n%s", grepTwilio(body))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if strings.Contains(ex.logs.String(), "Reloaded") {
+		t.Errorf("a reload happened; the test means to show none is needed")
+	}
+}

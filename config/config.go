@@ -268,14 +268,11 @@ func (t *Twilio) check(dir string, lookupEnv func(string) (string, bool), readFi
 		// Neither the path nor the content is ever quoted: an operator who
 		// pastes the secret itself here must not see it echoed by
 		// --config.check, a log line or POST /-/reload.
-		data, err := readFile(t.ClientSecretFile)
-		switch secret := strings.TrimSpace(string(data)); {
-		case err != nil:
-			errs = append(errs, keyError("twilio.client_secret_file", "cannot read the file: %s (the value must be the path of a file holding the client secret)", readError(err)))
-		case secret == "":
-			errs = append(errs, keyError("twilio.client_secret_file", "the file is empty (want the client secret)"))
-		default:
-			t.ClientSecret = Secret(secret)
+		secret, err := readSecret(readFile, t.ClientSecretFile)
+		if err != nil {
+			errs = append(errs, keyError("twilio.client_secret_file", "%v", err))
+		} else {
+			t.ClientSecret = secret
 		}
 	case t.ClientSecret == "":
 		if v, ok := lookupEnv(EnvClientSecret); ok {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"strings"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
@@ -20,6 +21,25 @@ func checkTransport(raw, what string) string {
 		return ""
 	}
 	return fmt.Sprintf("%q uses plain http, which would send %s in clear: use https (plain http is accepted only for loopback addresses such as 127.0.0.1)", raw, what)
+}
+
+// ReadSecretFile reads the client secret from path, as loading does for
+// client_secret_file: trimmed, and an error if empty. Errors never name the
+// file nor quote its content.
+func ReadSecretFile(path string) (Secret, error) {
+	return readSecret(os.ReadFile, path)
+}
+
+func readSecret(readFile func(string) ([]byte, error), path string) (Secret, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the file: %s (the value must be the path of a file holding the client secret)", readError(err))
+	}
+	secret := strings.TrimSpace(string(data))
+	if secret == "" {
+		return "", errors.New("the file is empty (want the client secret)")
+	}
+	return Secret(secret), nil
 }
 
 // readError says why a file could not be read without naming the file: the

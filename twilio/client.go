@@ -63,6 +63,11 @@ type Config struct {
 	// credentials. Both are required.
 	ClientID     string
 	ClientSecret string
+	// SecretSource, if set, returns the client secret before each
+	// token request, in place of ClientSecret, so that a secret rotated
+	// where it is stored is used without a restart. Its errors must not
+	// contain the secret.
+	SecretSource func() (string, error)
 	// Scopes are requested with the token; none are sent when empty.
 	Scopes []string
 	// Encoding says where request parameters travel; default EncodingJSON.
@@ -222,7 +227,7 @@ func New(cfg Config) (*Client, error) {
 	return &Client{
 		apiURL:      apiURL,
 		http:        &apiHTTP,
-		tokens:      newTokenCache(cc, &tokenHTTP),
+		tokens:      newTokenCache(cc, cfg.SecretSource, &tokenHTTP),
 		encoding:    cfg.Encoding,
 		tokenParam:  cfg.PageTokenParam,
 		pageSize:    cfg.PageSize,

@@ -179,3 +179,61 @@ func TestUpstreamTextRedactedThenBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretSourceReadForEachToken: with a SecretSource, each
+// token request sends the secret as it is then (a rotated secret is used
+// without a new client), a cached token is reused without reading it, and a
+// source error fails the request without naming the secret.
+func TestSecretSourceReadForEachToken(t *testing.T) {
+	f := newFakeAPI(t)
+	f.records = func(n int, _ seenRequest) reply {
+		if n == 3 {
+			return reply{status: http.StatusUnauthorized, body: `{"code":20003,"message":"Authenticate"}`}
+		}
+		return reply{body: pageJSON("2025-01-31", "")}
+	}
+	var current string
+	var sourceErr error
+	reads := 0
+	c, _ := newTestClient(t, f, func(c *Config) {
+		c.SecretSource = func() (string, error) { reads++; return current, sourceErr }
+	})
+	fetch := func() error { _, err := c.FetchRecords(context.Background(), testID, thisMonth); return err }
+	current = "first-secret"
+	if err := fetch(); err != nil {
+		t.Fatal(err)
+	}
+	current = "rotated-secret"
+	if err := fetch(); err != nil { // the cached token: no token request
+		t.Fatal(err)
+	}
+	if err := fetch(); err != nil { // 401, then a fresh token with the rotated secret
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	var sent []string
+	for _, r := range f.tokenReqs {
+		for _, kv := range strings.Split(r.Body, "&") {
+			if v, ok := strings.CutPrefix(kv, "client_secret="); ok {
+				sent = append(sent, v)
+			}
+		}
+	}
+	f.mu.Unlock()
+	if got := strings.Join(sent, " "); got != "first-secret rotated-secret" || reads != 2 {
+		t.Errorf("token requests sent secrets %q after %d reads, want first-secret rotated-secret after 2", got, reads)
+	}
+
+	f.tokenReply = func(int) reply { return reply{status: http.StatusUnauthorized, body: "bad " + current} }
+	c, _ = newTestClient(t, f, func(c *Config) {
+		c.SecretSource = func() (string, error) { return current, nil }
+	})
+	if err := fetch(); err == nil || strings.Contains(err.Error(), current) {
+		t.Errorf("rejected credentials: error %v, want one without the secret", err)
+	}
+	sourceErr = fmt.Errorf("the file is empty")
+	c, _ = newTestClient(t, f, func(c *Config) {
+		c.SecretSource = func() (string, error) { return "", sourceErr }
+	})
+	assertErr(t, fetch(), "twilio: records for "+testID+": page 1: get OAuth token: read the client secret: the file is empty")
+}
