@@ -244,3 +244,30 @@ func TestRotatedSecretFileUsedWithoutReload(t *testing.T) {
 		t.Errorf("a reload happened; the test means to show none is needed")
 	}
 }
+
+// TestConfigCheckWarnsAboutReadableSecretFile: --config.check accepts a
+// configuration whose secret file every user may read, with a warning on
+// stderr that names the key and the mode but not the file's content.
+func TestConfigCheckWarnsAboutReadableSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	path, secretPath := filepath.Join(dir, "config.yml"), filepath.Join(dir, "secret")
+	if err := os.WriteFile(secretPath, []byte(testSecret), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(secretPath, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	cfg := "twilio:\n  api_url: https://usage.example.com\n  client_id: c\n  client_secret_file: " + secretPath +
+		"\nbilling_groups:\n  - id: commerce_billingprofile_A1\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	if code := run([]string{"--config.check", "--config.file", path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	want := "warning: twilio.client_secret_file is readable by every user of this machine (mode 0644): restrict it, e.g. chmod 600 or 640\n"
+	if stderr.String() != want || strings.Contains(stdout.String()+stderr.String(), testSecret) {
+		t.Errorf("stderr %q, want %q (and no secret anywhere)", stderr.String(), want)
+	}
+}
