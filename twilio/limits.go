@@ -61,7 +61,7 @@ func unsafeRune(r rune) bool {
 // byte, with U+FFFD. The same input always gives the same output, so records
 // that differ only in such characters end up in the same series.
 func cleanText(s string) string {
-	if strings.IndexFunc(s, unsafeRune) < 0 && utf8.ValidString(s) {
+	if printableASCII(s) || (strings.IndexFunc(s, unsafeRune) < 0 && utf8.ValidString(s)) {
 		return s
 	}
 	var b strings.Builder
@@ -73,6 +73,17 @@ func cleanText(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// printableASCII reports whether s is all printable ASCII, as nearly every
+// value from the API is: the fast path of cleanText.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // cleanRecords cleans every text field of records that becomes a label value.
@@ -95,7 +106,11 @@ func redactBytes(b []byte, secret string) []byte {
 	if secret == "" {
 		return b
 	}
-	for _, form := range []string{secret, strings.ReplaceAll(secret, "/", `\/`)} {
+	forms := []string{secret}
+	if strings.Contains(secret, "/") {
+		forms = append(forms, strings.ReplaceAll(secret, "/", `\/`))
+	}
+	for _, form := range forms {
 		if bytes.Contains(b, []byte(form)) {
 			b = bytes.ReplaceAll(b, []byte(form), []byte(redactedText))
 		}
