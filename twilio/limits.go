@@ -117,11 +117,3 @@ func redactBytes(b []byte, secret string) []byte {
 	}
 	return b
 }
-
-// redactString is redactBytes for a string.
-func redactString(s, secret string) string {
-	if secret == "" || !strings.Contains(s, secret) {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, redactedText)
-}
