@@ -22,7 +22,11 @@ RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath \
       -o /out/twilio_billing_exporter .
 
 # Static binary on a distroless base: no shell, no package manager, non-root.
-FROM gcr.io/distroless/static-debian12:nonroot
+# Pinned by the digest of the multi-platform :nonroot tag, so that a rebuild
+# gets the same base until the pin is changed on purpose. To update it:
+#   docker buildx imagetools inspect gcr.io/distroless/static-debian12:nonroot
+# and copy the "Digest:" line (the index, not a per-platform manifest) here.
+FROM gcr.io/distroless/static-debian12:nonroot@sha256:d093aa3e30dbadd3efe1310db061a14da60299baff8450a17fe0ccc514a16639
 ARG VERSION=dev
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="twilio_billing_exporter" \

@@ -67,6 +67,7 @@ func newExporter(o options, load func() (*config.Config, error), reg *prometheus
 	}
 	e.encInfo = newTransportInfo()
 	reg.MustRegister(e.reloadOK, e.reloadTime, e.encInfo)
+	logWarnings(logger, cfg)
 	client, err := e.newClient(cfg)
 	if err != nil {
 		return nil, err
@@ -88,6 +89,7 @@ func newExporter(o options, load func() (*config.Config, error), reg *prometheus
 func (e *exporter) newClient(cfg *config.Config) (*twilio.Client, error) {
 	t := cfg.Twilio
 	return twilio.New(twilio.Config{
+		SecretSource: secretSource(t.ClientSecretFile),
 		APIURL:       t.APIURL,
 		TokenURL:     t.TokenURL,
 		ClientID:     t.ClientID,
@@ -96,6 +98,7 @@ func (e *exporter) newClient(cfg *config.Config) (*twilio.Client, error) {
 		Encoding:     twilio.Encoding(t.RequestEncoding),
 		PageSize:     t.PageSize,
 		MaxPages:     t.MaxPages,
+		MaxRecords:   t.MaxRecords,
 		HTTPClient:   &http.Client{Timeout: min(e.timeout, 60*time.Second)},
 		Observer:     e.requests.Observe,
 		UserAgent:    exporterName + "/" + version.Version,
@@ -142,6 +145,7 @@ func (e *exporter) apply() error {
 	}
 	e.cache.Update(fetcher, newCollectorGroups(cfg))
 	e.cfg = cfg
+	logWarnings(e.logger, cfg)
 	e.cache.Refresh()
 	return nil
 }
@@ -150,7 +154,7 @@ func (e *exporter) apply() error {
 // and reload.
 func (e *exporter) routes(o options) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
-	mux.Handle(o.telemetryPath, e.metricsHandler(o.scrapeTimeout, o.timeoutOffset))
+	mux.Handle(o.telemetryPath, e.metricsHandler(o.scrapeTimeout, o.timeoutOffset, o.longestScrapeWait()))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})
@@ -161,6 +165,10 @@ func (e *exporter) routes(o options) (*http.ServeMux, error) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "This endpoint requires a POST request.", http.StatusMethodNotAllowed)
+			return
+		}
+		if !o.lifecycle {
+			http.Error(w, "Lifecycle API is not enabled: start with --web.enable-lifecycle, or send SIGHUP.", http.StatusForbidden)
 			return
 		}
 		if err := e.reload(); err != nil {
@@ -194,14 +202,15 @@ func (e *exporter) routes(o options) (*http.ServeMux, error) {
 
 // metricsHandler serves one scrape: the process-wide metrics plus a billing
 // group collector bounded by the scrape's deadline, read from
-// X-Prometheus-Scrape-Timeout-Seconds less offset, or fallback.
-func (e *exporter) metricsHandler(fallback, offset time.Duration) http.Handler {
+// X-Prometheus-Scrape-Timeout-Seconds less offset, or fallback, and never
+// longer than longest, which the server's WriteTimeout allows for.
+func (e *exporter) metricsHandler(fallback, offset, longest time.Duration) http.Handler {
 	opts := promhttp.HandlerOpts{
 		ErrorLog:      promhttpLogger{e.logger},
 		ErrorHandling: promhttp.ContinueOnError,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), scrapeTimeout(r, fallback, offset))
+		ctx, cancel := context.WithTimeout(r.Context(), min(scrapeTimeout(r, fallback, offset), longest))
 		defer cancel()
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collector.New(ctx, e.cache, e.descs))

@@ -41,7 +41,7 @@ func BenchmarkScrape(b *testing.B) {
 func benchmarkScrape(b *testing.B, groups, categories int) {
 	ex, cleanup := newBenchExporter(b, groups, categories)
 	defer cleanup()
-	exporterH := ex.metricsHandler(10*time.Second, 500*time.Millisecond)
+	exporterH := ex.metricsHandler(10*time.Second, 500*time.Millisecond, 2*time.Minute)
 	baselineH := newBaselineHandler(b, ex)
 
 	// The baseline must serve exactly what the exporter serves.

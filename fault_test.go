@@ -86,12 +86,12 @@ func TestFaultBadConfig(t *testing.T) {
 		{
 			name:   "unreadable secret file",
 			config: strings.Replace(good, "client_secret: "+testSecret, "client_secret_file: "+dir, 1),
-			want:   "config: twilio.client_secret_file: cannot read: read " + dir + ": is a directory",
+			want:   "config: twilio.client_secret_file: cannot read the file: is a directory (the value must be the path of a file holding the client secret)",
 		},
 		{
 			name:   "missing secret file",
 			config: strings.Replace(good, "client_secret: "+testSecret, "client_secret_file: no-such-secret", 1),
-			want:   "config: twilio.client_secret_file: cannot read: open " + filepath.Join(dir, "no-such-secret") + ": no such file or directory",
+			want:   "config: twilio.client_secret_file: cannot read the file: no such file or directory (the value must be the path of a file holding the client secret)",
 		},
 		{
 			name:   "bad regex",

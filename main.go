@@ -51,6 +51,7 @@ type options struct {
 	cacheTTL      time.Duration
 	twilioTimeout time.Duration
 	concurrency   int
+	lifecycle     bool
 	logLevel      string
 	logFormat     string
 	webFlags      *web.FlagConfig
@@ -70,6 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	app.Flag("config.check", "Validate the configuration, print it with secrets masked, and exit.").BoolVar(&o.configCheck)
 	app.Flag("twilio.probe", "First contact: load the configuration, ask the token endpoint and every billing group how the Usage API answers, print the findings and the config lines to use, and exit (0 only when every group answered).").BoolVar(&o.probe)
 	app.Flag("demo", "Run against a built-in simulated Usage API on loopback with demo billing groups; no config file or credentials needed.").BoolVar(&o.demo)
+	app.Flag("web.enable-lifecycle", "Enable reloading the configuration with POST /-/reload. SIGHUP always reloads.").BoolVar(&o.lifecycle)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.telemetryPath)
 	app.Flag("web.scrape-timeout", "How long a scrape waits for refreshes when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&o.scrapeTimeout)
 	app.Flag("web.scrape-timeout-offset", "Subtracted from the scrape timeout Prometheus sends, to leave time to write the response.").Default("500ms").DurationVar(&o.timeoutOffset)
@@ -119,6 +121,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintln(stderr, "warning: "+w)
+		}
 		fmt.Fprintf(stdout, "%s\n", cfg)
 		return 0
 	}
@@ -148,7 +153,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		level.Error(logger).Log("msg", "Cannot build the landing page", "err", err)
 		return 1
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(mux, o)
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
@@ -263,6 +268,7 @@ func newCollectorGroups(cfg *config.Config) []collector.Group {
 	for _, bg := range cfg.BillingGroups {
 		g := collector.Group{ID: bg.ID, Label: bg.Label()}
 		g.Yesterday, g.LastMonth = cfg.PeriodTTLs(bg)
+		g.MaxSeries = cfg.Twilio.MaxSeries
 		if bg.Budget != nil {
 			g.Budget = &collector.Budget{Amount: bg.Budget.Amount, Currency: bg.Budget.Currency}
 		}

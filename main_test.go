@@ -64,7 +64,7 @@ func beforeGroups(t *testing.T, path, text string) {
 
 func testOptions() options {
 	return options{
-		telemetryPath: "/metrics", scrapeTimeout: 5 * time.Second, timeoutOffset: 500 * time.Millisecond,
+		telemetryPath: "/metrics", scrapeTimeout: 5 * time.Second, timeoutOffset: 500 * time.Millisecond, lifecycle: true,
 		cacheTTL: 15 * time.Minute, twilioTimeout: 10 * time.Second, concurrency: 2,
 	}
 }

@@ -39,6 +39,9 @@ type Group struct {
 	// Yesterday and LastMonth are the cache lifetimes of those periods'
 	// snapshots; 0 means the period is not fetched for this group.
 	Yesterday, LastMonth time.Duration
+	// MaxSeries bounds the series of one snapshot (see checkSeries); 0 means
+	// no bound.
+	MaxSeries int
 }
 
 // ttl is the cache lifetime of period p for g; 0 means p is not fetched.
@@ -459,6 +462,9 @@ func (c *Cache) refresh(k entryKey) {
 			err = fmt.Errorf("collector: %s: %w", k.period, err)
 		} else {
 			snap = newSnapshot(group, usage, t, start, end, finished)
+			if err = checkSeries(group, snap); err != nil {
+				snap = nil
+			}
 		}
 	}
 

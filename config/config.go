@@ -37,6 +37,12 @@ const (
 	MaxPageSize = 1000
 	// DefaultMaxPages bounds how many pages one refresh follows.
 	DefaultMaxPages = 1000
+	// DefaultMaxRecords bounds the records one refresh of one billing group
+	// and period may return (see limits.go).
+	DefaultMaxRecords = 100_000
+	// DefaultMaxSeries bounds the cost, usage and product series one billing
+	// group and period may produce (see limits.go).
+	DefaultMaxSeries = 10_000
 )
 
 // Values of twilio.request_encoding: where the Usage API request parameters
@@ -109,6 +115,12 @@ type Twilio struct {
 	// MaxPages bounds how many pages one refresh follows, so that a token
 	// that never ends cannot loop forever.
 	MaxPages int `yaml:"max_pages"`
+	// MaxRecords bounds the records one refresh of one billing group and
+	// period may return, however the API pages them.
+	MaxRecords int `yaml:"max_records"`
+	// MaxSeries bounds the distinct cost, usage and product series one
+	// billing group and period may produce.
+	MaxSeries int `yaml:"max_series"`
 }
 
 // BillingGroup is one Twilio billing group to export.
@@ -179,6 +191,8 @@ func parse(data []byte, dir string, lookupEnv func(string) (string, bool), readF
 		PageTokenParam:  DefaultPageTokenParam,
 		PageSize:        DefaultPageSize,
 		MaxPages:        DefaultMaxPages,
+		MaxRecords:      DefaultMaxRecords,
+		MaxSeries:       DefaultMaxSeries,
 	}}
 	// Defaults are set before decoding so that a key present with a bad
 	// value (page_size: 0) is an error rather than silently defaulted.
@@ -238,8 +252,12 @@ func (t *Twilio) check(dir string, lookupEnv func(string) (string, bool), readFi
 		errs = append(errs, keyError("twilio.api_url", "required (the base URL of the Usage API)"))
 	} else if msg := checkURL(t.APIURL); msg != "" {
 		errs = append(errs, keyError("twilio.api_url", "%s", msg))
+	} else if msg := checkTransport(t.APIURL, "the bearer token"); msg != "" {
+		errs = append(errs, keyError("twilio.api_url", "%s", msg))
 	}
 	if msg := checkURL(t.TokenURL); msg != "" {
+		errs = append(errs, keyError("twilio.token_url", "%s", msg))
+	} else if msg := checkTransport(t.TokenURL, "the client secret"); msg != "" {
 		errs = append(errs, keyError("twilio.token_url", "%s", msg))
 	}
 
@@ -259,15 +277,14 @@ func (t *Twilio) check(dir string, lookupEnv func(string) (string, bool), readFi
 		if dir != "" && !filepath.IsAbs(t.ClientSecretFile) {
 			t.ClientSecretFile = filepath.Join(dir, t.ClientSecretFile)
 		}
-		// The read error names the path only; the content is never quoted.
-		data, err := readFile(t.ClientSecretFile)
-		switch secret := strings.TrimSpace(string(data)); {
-		case err != nil:
-			errs = append(errs, keyError("twilio.client_secret_file", "cannot read: %v", err))
-		case secret == "":
-			errs = append(errs, keyError("twilio.client_secret_file", "%q is empty (want the client secret)", t.ClientSecretFile))
-		default:
-			t.ClientSecret = Secret(secret)
+		// Neither the path nor the content is ever quoted: an operator who
+		// pastes the secret itself here must not see it echoed by
+		// --config.check, a log line or POST /-/reload.
+		secret, err := readSecret(readFile, t.ClientSecretFile)
+		if err != nil {
+			errs = append(errs, keyError("twilio.client_secret_file", "%v", err))
+		} else {
+			t.ClientSecret = secret
 		}
 	case t.ClientSecret == "":
 		if v, ok := lookupEnv(EnvClientSecret); ok {
@@ -302,6 +319,12 @@ func (t *Twilio) check(dir string, lookupEnv func(string) (string, bool), readFi
 	}
 	if t.MaxPages < 1 {
 		errs = append(errs, keyError("twilio.max_pages", "must be at least 1, got %d", t.MaxPages))
+	}
+	if t.MaxRecords < 1 {
+		errs = append(errs, keyError("twilio.max_records", "must be at least 1, got %d", t.MaxRecords))
+	}
+	if t.MaxSeries < 1 {
+		errs = append(errs, keyError("twilio.max_series", "must be at least 1, got %d", t.MaxSeries))
 	}
 	return errs
 }

@@ -72,8 +72,8 @@ func TestLoadBadFiles(t *testing.T) {
 		"missing-client-id.yml":          `config: twilio.client_id: required (set it in the file or in TWILIO_CLIENT_ID)`,
 		"missing-client-secret.yml":      `config: twilio.client_secret: required (set client_secret, client_secret_file or TWILIO_CLIENT_SECRET)`,
 		"client-secret-and-file.yml":     `config: twilio.client_secret_file: cannot be used together with client_secret (set only one)`,
-		"client-secret-file-missing.yml": `config: twilio.client_secret_file: cannot read: open ` + filepath.Join("testdata", "bad", "does-not-exist.txt") + `: no such file or directory`,
-		"client-secret-file-empty.yml":   `config: twilio.client_secret_file: "` + filepath.Join("testdata", "bad", "empty-secret.txt") + `" is empty (want the client secret)`,
+		"client-secret-file-missing.yml": `config: twilio.client_secret_file: cannot read the file: no such file or directory (the value must be the path of a file holding the client secret)`,
+		"client-secret-file-empty.yml":   `config: twilio.client_secret_file: the file is empty (want the client secret)`,
 		"scope-with-space.yml":           `config: twilio.scopes[0]: "a b" must not contain spaces (list each scope separately)`,
 		"bad-request-encoding.yml":       `config: twilio.request_encoding: "xml" is not one of auto, json, query, form`,
 		"bad-page-token-param.yml":       `config: twilio.page_token_param: "page token" is not a parameter name (want up to 64 letters, digits, _ - or ., starting with a letter)`,
@@ -81,18 +81,26 @@ func TestLoadBadFiles(t *testing.T) {
 		"page-size-zero.yml":             `config: twilio.page_size: must be between 1 and 1000, got 0`,
 		"page-size-too-big.yml":          `config: twilio.page_size: must be between 1 and 1000, got 1001`,
 		"max-pages-zero.yml":             `config: twilio.max_pages: must be at least 1, got 0`,
-		"missing-billing-groups.yml":     `config: billing_groups: at least one billing group is required`,
-		"empty-billing-groups.yml":       `config: billing_groups: at least one billing group is required`,
-		"missing-id.yml":                 `config: billing_groups[0].id: required (want commerce_billingprofile_ followed by letters and digits)`,
-		"bad-id.yml":                     `config: billing_groups[1].id: "commerce_billingprofile_x-1" is not a billing group ID (want commerce_billingprofile_ followed by letters and digits)`,
-		"duplicate-id.yml":               `config: billing_groups[1].id: "commerce_billingprofile_ABC123" is already used by billing_groups[0]`,
-		"duplicate-name.yml":             `config: billing_groups[2].name: "marketing" is already used by billing_groups[0]`,
-		"name-is-another-id.yml":         `config: billing_groups[1].name: "commerce_billingprofile_A1" is already used by billing_groups[0]`,
-		"id-is-another-name.yml":         `config: billing_groups[1].id: "commerce_billingprofile_B2" is already the name of billing_groups[0] (both would get the same billing_group label; give one of them a different name)`,
-		"budget-amount-negative.yml":     `config: billing_groups[0].budget.amount: must be a number greater than 0, got -5`,
-		"budget-amount-missing.yml":      `config: billing_groups[0].budget.amount: must be a number greater than 0, got 0`,
-		"budget-currency-lower-case.yml": `config: billing_groups[0].budget.currency: "usd" is not a currency code (want 3 upper-case letters, e.g. USD)`,
-		"budget-currency-missing.yml":    `config: billing_groups[0].budget.currency: required (3 upper-case letters, e.g. USD)`,
+		"max-records-zero.yml":           `config: twilio.max_records: must be at least 1, got 0`,
+		"max-series-negative.yml":        `config: twilio.max_series: must be at least 1, got -1`,
+		"token-url-plain-http.yml":       `config: twilio.token_url: "http://oauth.example.net/v2/token" uses plain http, which would send the client secret in clear: use https (plain http is accepted only for loopback addresses such as 127.0.0.1)`,
+		"api-url-plain-http.yml":         `config: twilio.api_url: "http://usage.example.com" uses plain http, which would send the bearer token in clear: use https (plain http is accepted only for loopback addresses such as 127.0.0.1)`,
+		// An operator who pastes the secret where its path belongs never
+		// sees it echoed (assertNoSecret below checks every message).
+		"client-secret-file-holds-secret.yml": `config: twilio.client_secret_file: cannot read the file: no such file or directory (the value must be the path of a file holding the client secret)`,
+		"wrong-tag-client-secret-file.yml":    `config: line 4: twilio.client_secret_file: cannot decode a value as !!int`,
+		"missing-billing-groups.yml":          `config: billing_groups: at least one billing group is required`,
+		"empty-billing-groups.yml":            `config: billing_groups: at least one billing group is required`,
+		"missing-id.yml":                      `config: billing_groups[0].id: required (want commerce_billingprofile_ followed by letters and digits)`,
+		"bad-id.yml":                          `config: billing_groups[1].id: "commerce_billingprofile_x-1" is not a billing group ID (want commerce_billingprofile_ followed by letters and digits)`,
+		"duplicate-id.yml":                    `config: billing_groups[1].id: "commerce_billingprofile_ABC123" is already used by billing_groups[0]`,
+		"duplicate-name.yml":                  `config: billing_groups[2].name: "marketing" is already used by billing_groups[0]`,
+		"name-is-another-id.yml":              `config: billing_groups[1].name: "commerce_billingprofile_A1" is already used by billing_groups[0]`,
+		"id-is-another-name.yml":              `config: billing_groups[1].id: "commerce_billingprofile_B2" is already the name of billing_groups[0] (both would get the same billing_group label; give one of them a different name)`,
+		"budget-amount-negative.yml":          `config: billing_groups[0].budget.amount: must be a number greater than 0, got -5`,
+		"budget-amount-missing.yml":           `config: billing_groups[0].budget.amount: must be a number greater than 0, got 0`,
+		"budget-currency-lower-case.yml":      `config: billing_groups[0].budget.currency: "usd" is not a currency code (want 3 upper-case letters, e.g. USD)`,
+		"budget-currency-missing.yml":         `config: billing_groups[0].budget.currency: required (3 upper-case letters, e.g. USD)`,
 		// Every problem is reported, one per line: all decoding problems in
 		// line order, or, if decoding succeeded, all validation problems
 		// in key order.
@@ -165,6 +173,8 @@ func TestLoadMinimalAppliesDefaults(t *testing.T) {
 		{"page_token_param", tw.PageTokenParam, "pageToken"},
 		{"page_size", tw.PageSize, 100},
 		{"max_pages", tw.MaxPages, 1000},
+		{"max_records", tw.MaxRecords, 100000},
+		{"max_series", tw.MaxSeries, 10000},
 		{"billing_groups", len(cfg.BillingGroups), 1},
 		{"billing_groups[0].id", cfg.BillingGroups[0].ID, "commerce_billingprofile_ABC123"},
 		{"billing_groups[0] label", cfg.BillingGroups[0].Label(), "commerce_billingprofile_ABC123"},
@@ -199,6 +209,8 @@ func TestLoadFull(t *testing.T) {
   page_token_param: nextPageToken
   page_size: 250
   max_pages: 50
+  max_records: 20000
+  max_series: 500
 billing_groups:
   - id: commerce_billingprofile_ABC123
     name: marketing
@@ -353,10 +365,10 @@ func TestSecretFile(t *testing.T) {
 	}{
 		{name: "trimmed", path: write("padded", "\n\t "+fileSecret+" \r\n"), want: fileSecret},
 		{name: "no newline", path: write("bare", fileSecret), want: fileSecret},
-		{name: "empty", path: write("empty", ""), wantErr: `config: twilio.client_secret_file: "` + filepath.Join(dir, "empty") + `" is empty (want the client secret)`},
-		{name: "blank", path: write("blank", " \n\n"), wantErr: `config: twilio.client_secret_file: "` + filepath.Join(dir, "blank") + `" is empty (want the client secret)`},
-		{name: "missing", path: filepath.Join(dir, "missing"), wantErr: "config: twilio.client_secret_file: cannot read: open " + filepath.Join(dir, "missing") + ": no such file or directory"},
-		{name: "directory", path: dir, wantErr: "config: twilio.client_secret_file: cannot read: read " + dir + ": is a directory"},
+		{name: "empty", path: write("empty", ""), wantErr: `config: twilio.client_secret_file: the file is empty (want the client secret)`},
+		{name: "blank", path: write("blank", " \n\n"), wantErr: `config: twilio.client_secret_file: the file is empty (want the client secret)`},
+		{name: "missing", path: filepath.Join(dir, "missing"), wantErr: "config: twilio.client_secret_file: cannot read the file: no such file or directory (the value must be the path of a file holding the client secret)"},
+		{name: "directory", path: dir, wantErr: "config: twilio.client_secret_file: cannot read the file: is a directory (the value must be the path of a file holding the client secret)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -394,8 +406,16 @@ func TestSecretFile(t *testing.T) {
 		t.Errorf("Load did not read the secret file beside the config file (read %q)", cfg.Twilio.ClientSecretFile)
 	}
 	_, err = Parse(config("relative-secret"), nil)
-	if want := "config: twilio.client_secret_file: cannot read: open relative-secret: no such file or directory"; err == nil || err.Error() != want {
+	if want := "config: twilio.client_secret_file: cannot read the file: no such file or directory (the value must be the path of a file holding the client secret)"; err == nil || err.Error() != want {
 		t.Errorf("Parse error:\n got %v\nwant %s", err, want)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	if cfg, err := Parse(config("relative-secret"), nil); err != nil || cfg.Twilio.ClientSecret.Reveal() != fileSecret {
+		t.Errorf("Parse in the secret file's directory (from %s): err %v, want the secret read relative to the working directory", wd, err)
 	}
 }
 

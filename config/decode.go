@@ -213,7 +213,7 @@ func (ix *nodeIndex) walk(n *yaml.Node, t reflect.Type, path string) {
 	entry := indexedValue{path, n, t}
 	ix.values = append(ix.values, entry)
 	ix.byLine[n.Line] = append(ix.byLine[n.Line], entry)
-	if t == secretType && n.Kind == yaml.ScalarNode && n.Value != "" {
+	if hidesValue(t, path) && n.Kind == yaml.ScalarNode && n.Value != "" {
 		ix.secrets = append(ix.secrets, n.Value, strings.Trim(strconv.Quote(n.Value), `"`))
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerIface) {
@@ -255,6 +255,13 @@ func (ix *nodeIndex) walk(n *yaml.Node, t reflect.Type, path string) {
 			ix.errs = append(ix.errs, decodeError{n.Line, fmt.Sprintf("%s: want an integer, got %s", path, describe(n))})
 		}
 	}
+}
+
+// hidesValue reports whether the value at path, of type t, is never quoted in
+// a message: the client secret, and client_secret_file, where an operator
+// may paste the secret instead of a path.
+func hidesValue(t reflect.Type, path string) bool {
+	return t == secretType || path == "twilio.client_secret_file"
 }
 
 // fieldByKey returns the field of struct type t whose yaml tag names key.
@@ -330,7 +337,7 @@ func (ix *nodeIndex) rewrite(msg string) decodeError {
 		}
 		if match != nil {
 			got := describe(match.node)
-			if match.typ == secretType && match.node.Kind == yaml.ScalarNode {
+			if hidesValue(match.typ, match.path) && match.node.Kind == yaml.ScalarNode {
 				got = "a value" // never quote what may be the secret
 			}
 			return decodeError{line, fmt.Sprintf("%s: want %s, got %s", match.path, want(match.typ), got)}
@@ -369,7 +376,7 @@ func (ix *nodeIndex) otherError(err error) error {
 		n := v.node
 		if n.Kind == yaml.ScalarNode && n.Tag != "" && n.ShortTag() == m[3] && n.Value == m[2] {
 			got := strconv.Quote(n.Value)
-			if v.typ == secretType {
+			if hidesValue(v.typ, v.path) {
 				got = "a value"
 			}
 			return fmt.Errorf("config: line %d: %s: cannot decode %s as %s", n.Line, v.path, got, m[3])

@@ -51,6 +51,8 @@ func TestPeriodsDump(t *testing.T) {
   page_token_param: pageToken
   page_size: 100
   max_pages: 1000
+  max_records: 100000
+  max_series: 10000
 periods:
   last_month:
     enabled: true

@@ -157,9 +157,11 @@ func TestSecuritySecretsNeverInOutput(t *testing.T) {
 		api.URL, api.URL, securityClientSecret, groups[0].ID, groups[1].ID)
 	fromFile := strings.Replace(inline, "client_secret: "+securityClientSecret, "client_secret_file: "+secretPath, 1)
 	// Mistakes that put the secret next to the key in error: an unknown key
-	// holding it, a wrong type, and a missing client_id beside it.
+	// holding it, a wrong type, a missing client_id beside it, and the
+	// secret pasted where the path of its file belongs.
 	badConfigs := []string{
 		strings.Replace(inline, "client_secret:", "client_secret_typo:", 1),
+		strings.Replace(inline, "client_secret:", "client_secret_file:", 1),
 		strings.Replace(inline, "client_secret: "+securityClientSecret, "client_secret: ["+securityClientSecret+"]", 1),
 		strings.Replace(inline, "  client_id: security-client\n", "", 1),
 	}
@@ -188,7 +190,7 @@ func TestSecuritySecretsNeverInOutput(t *testing.T) {
 
 	writeTestFile(t, cfgPath, inline)
 	addr := freeAddr(t)
-	p := start(t, bin, "--config.file="+cfgPath, "--web.config.file="+webPath, "--web.listen-address="+addr,
+	p := start(t, bin, "--config.file="+cfgPath, "--web.config.file="+webPath, "--web.listen-address="+addr, "--web.enable-lifecycle",
 		"--log.level=debug", "--cache.ttl=1s")
 	base := "http://" + addr
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -396,7 +398,7 @@ func TestSecurityWebConfigTLSAndBasicAuth(t *testing.T) {
 		certPath, keyPath, securityWebUser, bcryptHash(t, securityWebPassword)))
 
 	addr := freeAddr(t)
-	p := start(t, bin, "--demo", "--web.config.file="+webPath, "--web.listen-address="+addr)
+	p := start(t, bin, "--demo", "--web.config.file="+webPath, "--web.listen-address="+addr, "--web.enable-lifecycle")
 	base := "https://" + addr
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca.pem)
@@ -532,7 +534,7 @@ func TestSecurityRunsAsNonRootWithoutWritableFiles(t *testing.T) {
 	}
 
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "--demo", "--web.listen-address="+addr)
+	cmd := exec.Command(bin, "--demo", "--web.listen-address="+addr, "--web.enable-lifecycle")
 	cmd.Dir = work
 	cmd.Env = []string{"HOME=/nonexistent", "TMPDIR=/nonexistent", "PATH=/nonexistent"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65532, Gid: 65532}}

@@ -63,6 +63,11 @@ type Config struct {
 	// credentials. Both are required.
 	ClientID     string
 	ClientSecret string
+	// SecretSource, if set, returns the client secret before each
+	// token request, in place of ClientSecret, so that a secret rotated
+	// where it is stored is used without a restart. Its errors must not
+	// contain the secret.
+	SecretSource func() (string, error)
 	// Scopes are requested with the token; none are sent when empty.
 	Scopes []string
 	// Encoding says where request parameters travel; default EncodingJSON.
@@ -77,6 +82,9 @@ type Config struct {
 	// MaxPages bounds the pages of one fetch; a fetch needing more fails.
 	// Default DefaultMaxPages.
 	MaxPages int
+	// MaxRecords bounds the records of one fetch, however many pages carry
+	// them; a fetch needing more fails. Default DefaultMaxRecords.
+	MaxRecords int
 	// MaxBodyBytes bounds each response body; a larger body fails the
 	// fetch. Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -118,6 +126,7 @@ type Client struct {
 	tokenParam  string
 	pageSize    int
 	maxPages    int
+	maxRecords  int
 	maxBody     int64
 	maxAttempts int
 	minBackoff  time.Duration
@@ -154,6 +163,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("twilio: config: PageSize %d is negative", cfg.PageSize)
 	case cfg.MaxPages < 0:
 		return nil, fmt.Errorf("twilio: config: MaxPages %d is negative", cfg.MaxPages)
+	case cfg.MaxRecords < 0:
+		return nil, fmt.Errorf("twilio: config: MaxRecords %d is negative", cfg.MaxRecords)
 	case cfg.MaxBodyBytes < 0:
 		return nil, fmt.Errorf("twilio: config: MaxBodyBytes %d is negative", cfg.MaxBodyBytes)
 	case cfg.MaxAttempts < 0:
@@ -176,6 +187,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("twilio: config: PageTokenParam: %w", err)
 	}
 	setDefault(&cfg.MaxPages, DefaultMaxPages)
+	setDefault(&cfg.MaxRecords, DefaultMaxRecords)
 	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&cfg.MaxAttempts, DefaultMaxAttempts)
 	setDefault(&cfg.MinBackoff, DefaultMinBackoff)
@@ -228,11 +240,12 @@ func New(cfg Config) (*Client, error) {
 	return &Client{
 		apiURL:      apiURL,
 		http:        &apiHTTP,
-		tokens:      newTokenCache(cc, &tokenHTTP),
+		tokens:      newTokenCache(cc, cfg.SecretSource, &tokenHTTP),
 		encoding:    cfg.Encoding,
 		tokenParam:  cfg.PageTokenParam,
 		pageSize:    cfg.PageSize,
 		maxPages:    cfg.MaxPages,
+		maxRecords:  cfg.MaxRecords,
 		maxBody:     cfg.MaxBodyBytes,
 		maxAttempts: cfg.MaxAttempts,
 		minBackoff:  cfg.MinBackoff,
@@ -270,6 +283,11 @@ func parseBaseURL(name, raw string) (*url.URL, error) {
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("twilio: config: %s %q must not have a query or fragment", name, u.Redacted())
+	}
+	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
+		// The token request carries the client secret, every Records
+		// request the bearer token.
+		return nil, fmt.Errorf("twilio: config: %s %q uses plain http, which would send credentials in clear (use https; http is accepted for loopback addresses only)", name, u.Redacted())
 	}
 	return u, nil
 }
@@ -323,7 +341,7 @@ func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 	}
 	target := recordsURL(c.apiURL, id)
 	usage := &Usage{Records: []Record{}}
-	seen := map[string]int{} // nextToken -> page that returned it
+	seen := map[tokenKey]int{} // hash of nextToken -> page that returned it
 	pageToken := ""
 	for n := 1; ; n++ {
 		body, err := c.continuePage(ctx, id, target, pageRequest{
@@ -336,6 +354,10 @@ func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 		if err != nil {
 			return nil, fmt.Errorf("twilio: records for %s: page %d: %w", id, n, err)
 		}
+		if err := checkRecordBudget(len(usage.Records), len(p.records), q.PageSize, c.maxRecords, n); err != nil {
+			return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
+		}
+		cleanRecords(p.records)
 		for i := range p.records {
 			p.records[i].Page = n
 		}
@@ -347,13 +369,14 @@ func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 		if p.nextToken == "" {
 			return usage, nil
 		}
-		if prev, ok := seen[p.nextToken]; ok {
+		key := keyOf(p.nextToken)
+		if prev, ok := seen[key]; ok {
 			return nil, fmt.Errorf("twilio: records for %s: page %d: meta.nextToken repeats the one page %d returned; stopping to avoid an endless loop", id, n, prev)
 		}
 		if n >= c.maxPages {
 			return nil, fmt.Errorf("twilio: records for %s: more than %d pages (MaxPages)", id, c.maxPages)
 		}
-		seen[p.nextToken] = n
+		seen[key] = n
 		pageToken = p.nextToken
 	}
 }
@@ -488,7 +511,11 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, pr pageRequest) (
 		return nil, tok, &transportError{fmt.Errorf("read response: %w", err)}
 	}
 	c.observe(EndpointRecords, resp.StatusCode, time.Since(start))
+	// An API that echoes the bearer token must not put it in an error or a
+	// log line: nothing derived from the body holds it after redactBytes,
+	// which comes before any cut.
 	if !success {
+		body = redactBytes(body, tok.AccessToken)
 		if int64(len(body)) > limit {
 			body = body[:limit]
 		}
@@ -497,7 +524,7 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, pr pageRequest) (
 	if int64(len(body)) > limit {
 		return nil, tok, fmt.Errorf("response body exceeds %d bytes (MaxBodyBytes)", limit)
 	}
-	return body, tok, nil
+	return redactBytes(body, tok.AccessToken), tok, nil
 }
 
 // newRequest builds the Records POST, placing the parameters as pr's

@@ -38,11 +38,23 @@
 // # Safety limits
 //
 // A fetch returns every record of every page or an error, never a partial
-// result. It fails when a page's meta.nextToken repeats an earlier one, when
-// more than Config.MaxPages pages would be needed, when a response body is
-// larger than Config.MaxBodyBytes, and when any record is malformed; errors
-// name the page (counted from 1), the record (its 0-based index in that
-// page's records array) and the field.
+// result. It fails when a page's meta.nextToken repeats an earlier one (only
+// a hash of each token is kept), when more than Config.MaxPages pages would be
+// needed, when the records add up to more than Config.MaxRecords (a page may
+// hold more records than asked for; they count like any other), when a
+// response body is larger than Config.MaxBodyBytes, and when any record is
+// malformed; errors name the page (counted from 1), the record (its 0-based
+// index in that page's records array) and the field.
+//
+// # Hostile input
+//
+// The credentials never travel over plain http except to a loopback address.
+// Control, bidirectional-control and line-separator characters in a record's
+// text fields (which become label values) are replaced by U+FFFD, the same
+// way every time. Upstream text quoted in an error (Twilio's message, a body
+// snippet, the token endpoint's reason) has the client secret and the bearer
+// token redacted first, then is cut to one bounded line without control
+// characters.
 //
 // # Decoding
 //

@@ -88,8 +88,8 @@ func newAPIError(status int, header http.Header, body []byte, now time.Time) *AP
 	var w wireError
 	if err := json.Unmarshal(body, &w); err == nil && (w.Code != 0 || w.Message != "") {
 		e.Code = w.Code
-		e.Message = w.Message
-		e.MoreInfo = w.MoreInfo
+		e.Message = snippet([]byte(w.Message))
+		e.MoreInfo = snippet([]byte(w.MoreInfo))
 		e.Params = w.Params
 		e.UserError = w.UserError
 		return e
@@ -102,10 +102,11 @@ func newAPIError(status int, header http.Header, body []byte, now time.Time) *AP
 }
 
 // snippet returns body as one trimmed, valid UTF-8 line of at most maxSnippet
-// bytes, for error messages.
+// bytes without control characters, for error messages and logs. Callers
+// redact credentials first: a cut through a credential would keep its start.
 func snippet(body []byte) string {
 	s := strings.ToValidUTF8(string(body), "\uFFFD")
-	s = strings.Join(strings.Fields(s), " ")
+	s = cleanText(strings.Join(strings.Fields(s), " "))
 	if len(s) <= maxSnippet {
 		return s
 	}

@@ -87,5 +87,6 @@ func (c *Client) FetchPage(ctx context.Context, id string, q Query, o PageOption
 	if err != nil {
 		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
 	}
+	cleanRecords(p.records)
 	return &Page{AsOf: p.asOf, Records: p.records, NextToken: p.nextToken}, nil
 }

@@ -3,6 +3,7 @@ package twilio
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -20,13 +21,38 @@ const tokenEarlyExpiry = time.Minute
 // It is safe for concurrent use; at most one token request runs at a time.
 type tokenCache struct {
 	conf   *clientcredentials.Config
-	client *http.Client  // the observed token HTTP client
-	lock   chan struct{} // a mutex that can be abandoned when ctx ends
-	tok    *oauth2.Token // guarded by lock
+	secret func() (string, error) // the current client secret; nil: conf's
+	client *http.Client           // the observed token HTTP client
+	lock   chan struct{}          // a mutex that can be abandoned when ctx ends
+	tok    *oauth2.Token          // guarded by lock
+	sent   string                 // the secret of the latest token request, guarded by lock
 }
 
-func newTokenCache(conf *clientcredentials.Config, client *http.Client) *tokenCache {
-	return &tokenCache{conf: conf, client: client, lock: make(chan struct{}, 1)}
+func newTokenCache(conf *clientcredentials.Config, secret func() (string, error), client *http.Client) *tokenCache {
+	return &tokenCache{conf: conf, secret: secret, client: client, lock: make(chan struct{}, 1), sent: conf.ClientSecret}
+}
+
+// secretTokenSource requests a token with the client secret as it is now,
+// so that a secret rotated in place (a Kubernetes Secret volume, say) is
+// used from the next token request on, without a restart. Callers hold
+// tc.lock.
+type secretTokenSource struct {
+	tc  *tokenCache
+	ctx context.Context
+}
+
+// Token implements oauth2.TokenSource.
+func (s secretTokenSource) Token() (*oauth2.Token, error) {
+	conf := *s.tc.conf
+	if s.tc.secret != nil {
+		secret, err := s.tc.secret()
+		if err != nil {
+			return nil, fmt.Errorf("read the client secret: %w", err)
+		}
+		conf.ClientSecret = secret
+	}
+	s.tc.sent = conf.ClientSecret
+	return conf.TokenSource(s.ctx).Token()
 }
 
 // token returns a valid token, reusing the cached one until tokenEarlyExpiry
@@ -40,7 +66,7 @@ func (tc *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 	defer func() { <-tc.lock }()
 	// The source is rebuilt on each call so that the request uses this
 	// call's ctx; the cached token carries the reuse across calls.
-	src := tc.conf.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, tc.client))
+	src := secretTokenSource{tc, context.WithValue(ctx, oauth2.HTTPClient, tc.client)}
 	tok, err := oauth2.ReuseTokenSourceWithExpiry(tc.tok, src, tokenEarlyExpiry).Token()
 	if err != nil {
 		return nil, tc.classify(err)
@@ -79,30 +105,25 @@ func (tc *tokenCache) classify(err error) error {
 	}
 	rejected := status == http.StatusBadRequest || status == http.StatusUnauthorized ||
 		re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client"
+	// The secret is redacted from the whole text before it is cut to a
+	// snippet: cut first, a secret echoed across the cut would keep its
+	// first characters.
+	code := snippet(redactBytes([]byte(re.ErrorCode), tc.sent))
 	if !rejected {
-		msg := re.ErrorCode
+		msg := code
 		if msg == "" {
-			msg = snippet(re.Body)
+			msg = snippet(redactBytes(re.Body, tc.sent))
 		}
 		if msg == "" {
 			msg = http.StatusText(status)
 		}
-		return &tokenHTTPError{statusCode: status, message: tc.redact(msg), err: err}
+		return &tokenHTTPError{statusCode: status, message: msg, err: err}
 	}
-	reason := re.ErrorCode
+	reason := code
 	if re.ErrorDescription != "" {
-		reason = strings.TrimSpace(reason + " " + snippet([]byte(re.ErrorDescription)))
+		reason = strings.TrimSpace(reason + " " + snippet(redactBytes([]byte(re.ErrorDescription), tc.sent)))
 	}
-	return &AuthError{ClientID: tc.conf.ClientID, StatusCode: status, Reason: tc.redact(reason), Err: err}
-}
-
-// redact removes the client secret from text that came from the token
-// endpoint, in case the endpoint echoes it.
-func (tc *tokenCache) redact(s string) string {
-	if tc.conf.ClientSecret == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, tc.conf.ClientSecret, "[redacted]")
+	return &AuthError{ClientID: tc.conf.ClientID, StatusCode: status, Reason: reason, Err: err}
 }
 
 // observingTransport reports each round trip to the observer under a fixed

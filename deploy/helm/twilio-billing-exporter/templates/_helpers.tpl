@@ -50,6 +50,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 /etc/twilio_billing_exporter/secret
 {{- end }}
 
+{{/* Where the Secret of webConfig.existingSecret is mounted. */}}
+{{- define "twilio-billing-exporter.webConfigDir" -}}
+/etc/twilio_billing_exporter/web
+{{- end }}
+
 {{/* Key of the client ID in the Secret, or empty when the config carries it. */}}
 {{- define "twilio-billing-exporter.clientIdKey" -}}
 {{- if .Values.twilio.clientIdKey }}

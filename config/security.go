@@ -1,0 +1,66 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
+)
+
+// checkTransport returns what is wrong with sending what (the client secret,
+// the bearer token) to raw, a URL checkURL accepted, or "". Plain http would
+// hand it to anyone on the path, so it is refused except to a loopback
+// address, which the simulated API of --demo and the tests use.
+func checkTransport(raw, what string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || twilio.IsLoopbackHost(u.Hostname()) {
+		return ""
+	}
+	return fmt.Sprintf("%q uses plain http, which would send %s in clear: use https (plain http is accepted only for loopback addresses such as 127.0.0.1)", raw, what)
+}
+
+// ReadSecretFile reads the client secret from path, as loading does for
+// client_secret_file: trimmed, and an error if empty. Errors never name the
+// file nor quote its content.
+func ReadSecretFile(path string) (Secret, error) {
+	return readSecret(os.ReadFile, path)
+}
+
+func readSecret(readFile func(string) ([]byte, error), path string) (Secret, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the file: %s (the value must be the path of a file holding the client secret)", readError(err))
+	}
+	secret := strings.TrimSpace(string(data))
+	if secret == "" {
+		return "", errors.New("the file is empty (want the client secret)")
+	}
+	return Secret(secret), nil
+}
+
+// readError says why a file could not be read without naming the file: the
+// value of client_secret_file may be the secret itself, pasted by mistake.
+func readError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return "read failed"
+}
+
+// Warnings returns what is risky but valid in c, one sentence each, for the
+// caller to log at every (re)load: today, a client_secret_file that every
+// user of the machine may read.
+func (c *Config) Warnings() []string {
+	var ws []string
+	if f := c.Twilio.ClientSecretFile; f != "" {
+		if fi, err := os.Stat(f); err == nil && fi.Mode().Perm()&0o004 != 0 {
+			ws = append(ws, fmt.Sprintf("twilio.client_secret_file is readable by every user of this machine (mode %04o): restrict it, e.g. chmod 600 or 640", fi.Mode().Perm()))
+		}
+	}
+	return ws
+}

@@ -1,0 +1,74 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPlainHTTPOnlyToLoopback: token_url and api_url may use plain http only
+// towards a loopback address; any other host is refused with an error naming
+// the key, and https is accepted everywhere.
+func TestPlainHTTPOnlyToLoopback(t *testing.T) {
+	parse := func(apiURL, tokenURL string) error {
+		_, err := Parse([]byte("twilio:\n  api_url: "+apiURL+"\n  token_url: "+tokenURL+
+			"\n  client_id: OQ1\n  client_secret: "+inlineSecret+"\nbilling_groups:\n  - id: commerce_billingprofile_A1\n"), nil)
+		return err
+	}
+	for _, u := range []string{
+		"http://127.0.0.1:8080", "http://127.1.2.3", "http://[::1]:9000/base", "http://localhost:1234",
+		"http://LOCALHOST", "https://usage.example.com", "https://10.0.0.1:8443",
+	} {
+		if err := parse(u, u+"/v2/token"); err != nil {
+			t.Errorf("%s: %v, want accepted", u, err)
+		}
+	}
+	for _, u := range []string{
+		"http://usage.example.com", "http://10.0.0.1", "http://[::ffff:10.0.0.1]", "http://0.0.0.0:80",
+		"http://localhost.example.com", "http://127.0.0.1.nip.io", "HTTP://usage.example.com",
+	} {
+		err := parse(u, u+"/v2/token")
+		if err == nil {
+			t.Errorf("%s: accepted, want refused", u)
+			continue
+		}
+		lines := strings.Split(err.Error(), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "config: twilio.api_url: ") || !strings.HasPrefix(lines[1], "config: twilio.token_url: ") ||
+			!strings.Contains(lines[0], "bearer token in clear") || !strings.Contains(lines[1], "client secret in clear") {
+			t.Errorf("%s: error\n%v\nwant one line each for api_url and token_url", u, err)
+		}
+	}
+}
+
+// TestWarningsSecretFileReadableByOthers: a client_secret_file every user may
+// read gives one warning naming the key and the mode; 0600 and 0640 give none.
+func TestWarningsSecretFileReadableByOthers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "secret")
+	if err := os.WriteFile(path, []byte(fileSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		mode os.FileMode
+		want string
+	}{
+		{0o600, ""},
+		{0o640, ""},
+		{0o644, "twilio.client_secret_file is readable by every user of this machine (mode 0644): restrict it, e.g. chmod 600 or 640"},
+		{0o604, "twilio.client_secret_file is readable by every user of this machine (mode 0604): restrict it, e.g. chmod 600 or 640"},
+	} {
+		if err := os.Chmod(path, tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Parse([]byte("twilio:\n  api_url: https://usage.example.com\n  client_id: OQ1\n  client_secret_file: "+path+
+			"\nbilling_groups:\n  - id: commerce_billingprofile_A1\n"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(cfg.Warnings(), "\n"); got != tc.want {
+			t.Errorf("mode %04o: warnings %q, want %q", tc.mode, got, tc.want)
+		}
+		assertNoSecret(t, "warnings", strings.Join(cfg.Warnings(), "\n"))
+	}
+}

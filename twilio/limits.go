@@ -1,0 +1,119 @@
+package twilio
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"net"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// DefaultMaxRecords bounds the records of one fetch when Config.MaxRecords is
+// zero: far above any real billing group's month (records are per product,
+// or per product and day), far below what would exhaust memory.
+const DefaultMaxRecords = 100_000
+
+// tokenKey is what loop detection keeps of a page token: a token may be up to
+// MaxBodyBytes long, and a hostile API could send a new one on every page.
+type tokenKey [sha256.Size]byte
+
+func keyOf(token string) tokenKey { return sha256.Sum256([]byte(token)) }
+
+// checkRecordBudget fails a fetch whose records would exceed max once page n,
+// holding got records where pageSize were asked for, is added to have. The
+// API may send more records per page than asked; they are kept, and counted.
+func checkRecordBudget(have, got, pageSize, max, n int) error {
+	if have+got <= max {
+		return nil
+	}
+	more := ""
+	if pageSize > 0 && got > pageSize {
+		more = fmt.Sprintf("; the page held %d records where %d were asked for", got, pageSize)
+	}
+	return fmt.Errorf("page %d: more than %d records (MaxRecords, twilio.max_records)%s", n, max, more)
+}
+
+// IsLoopbackHost reports whether host (a URL's Hostname) is localhost or a
+// loopback IP address: the only hosts plain http may carry credentials to.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// replacement stands for each character cleanText removes.
+const replacement = '\uFFFD'
+
+// unsafeRune reports whether r has no business in a label value or a log
+// line: a C0 or C1 control (NUL, BEL, ESC, CR, LF, DEL...), a bidirectional
+// control (U+202E RIGHT-TO-LEFT OVERRIDE and its kin, which reorder what a
+// dashboard or notification shows), or a line or paragraph separator.
+func unsafeRune(r rune) bool {
+	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r) ||
+		unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r)
+}
+
+// cleanText replaces each unsafe character of s, and each invalid UTF-8
+// byte, with U+FFFD. The same input always gives the same output, so records
+// that differ only in such characters end up in the same series.
+func cleanText(s string) string {
+	if printableASCII(s) || (strings.IndexFunc(s, unsafeRune) < 0 && utf8.ValidString(s)) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range strings.ToValidUTF8(s, string(replacement)) {
+		if unsafeRune(r) {
+			r = replacement
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// printableASCII reports whether s is all printable ASCII, as nearly every
+// value from the API is: the fast path of cleanText.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanRecords cleans every text field of records that becomes a label value.
+func cleanRecords(records []Record) {
+	for i := range records {
+		r := &records[i]
+		r.ProductName = cleanText(r.ProductName)
+		r.ProductCategory = cleanText(r.ProductCategory)
+		r.UsageUnit = cleanText(r.UsageUnit)
+		r.Currency = cleanText(r.Currency)
+	}
+}
+
+// redactedText replaces a credential found in upstream text.
+const redactedText = "[redacted]"
+
+// redactBytes replaces every occurrence of secret in b, as sent and as JSON
+// may escape it, with [redacted]. It returns b itself when secret is absent.
+func redactBytes(b []byte, secret string) []byte {
+	if secret == "" {
+		return b
+	}
+	forms := []string{secret}
+	if strings.Contains(secret, "/") {
+		forms = append(forms, strings.ReplaceAll(secret, "/", `\/`))
+	}
+	for _, form := range forms {
+		if bytes.Contains(b, []byte(form)) {
+			b = bytes.ReplaceAll(b, []byte(form), []byte(redactedText))
+		}
+	}
+	return b
+}

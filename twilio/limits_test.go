@@ -1,0 +1,241 @@
+package twilio
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestNewRefusesPlainHTTPToOtherHosts: the client itself never sends the
+// client secret or the bearer token over plain http to a non-loopback host.
+func TestNewRefusesPlainHTTPToOtherHosts(t *testing.T) {
+	for _, tc := range []struct{ api, token, want string }{
+		{"http://usage.example.com", "https://oauth.example.com/v2/token",
+			`twilio: config: APIURL "http://usage.example.com" uses plain http, which would send credentials in clear (use https; http is accepted for loopback addresses only)`},
+		{"https://usage.example.com", "http://oauth.example.com/v2/token",
+			`twilio: config: TokenURL "http://oauth.example.com/v2/token" uses plain http, which would send credentials in clear (use https; http is accepted for loopback addresses only)`},
+		{"http://127.0.0.1:1", "http://localhost:1/v2/token", ""},
+		{"http://[::1]:1", "https://oauth.example.com/v2/token", ""},
+	} {
+		_, err := New(Config{APIURL: tc.api, TokenURL: tc.token, ClientID: testClient, ClientSecret: testSecret})
+		want := tc.want
+		if want == "" {
+			want = "<nil>"
+		}
+		assertErr(t, err, want)
+	}
+}
+
+// TestLabelTextCleaned: control, bidi-control and separator characters in
+// every text field of a record are replaced by U+FFFD, the same way every
+// time, and ordinary text (accents, CJK, emoji, spaces) is left alone.
+func TestLabelTextCleaned(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"sms-outbound", "sms-outbound"},
+		{"Téléphonie 電話 📞 a b", "Téléphonie 電話 📞 a b"},
+		{"esc\x1b[31mred", "esc\uFFFD[31mred"},
+		{"nul\x00bel\x07cr\rlf\ntab\tdel\x7f", "nul\uFFFDbel\uFFFDcr\uFFFDlf\uFFFDtab\uFFFDdel\uFFFD"},
+		{"c1\u0085\u009b", "c1\uFFFD\uFFFD"},
+		{"rlo\u202egpj.exe", "rlo\uFFFDgpj.exe"},
+		{"\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069", strings.Repeat("\uFFFD", 11)},
+		{"line\u2028para\u2029", "line\uFFFDpara\uFFFD"},
+		{"bad\xffutf8", "bad\uFFFDutf8"},
+	} {
+		if got := cleanText(tc.in); got != tc.want {
+			t.Errorf("cleanText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if again := cleanText(cleanText(tc.in)); again != tc.want {
+			t.Errorf("cleanText twice (%q) = %q, want %q", tc.in, again, tc.want)
+		}
+	}
+
+	// Through the client: every field that becomes a label value. (A
+	// currency is refused unless it is an ISO 4217 code, so it never
+	// carries such characters.)
+	f := newFakeAPI(t)
+	f.records = func(int, seenRequest) reply {
+		return reply{body: pageJSON("2025-01-31", "",
+			`{"productName":"Evil\u202e\u0007","productCategory":"sms\u001b[2J","usage":{"amount":"1","unit":"seg\r\nments"},"price":{"amount":1,"currency":"USD"}}`)}
+	}
+	c, _ := newTestClient(t, f, nil)
+	u, err := c.FetchRecords(context.Background(), testID, thisMonth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := u.Records[0]
+	got := fmt.Sprintf("%+q %+q %+q %+q", r.ProductName, r.ProductCategory, r.UsageUnit, r.Currency)
+	if want := `"Evil\ufffd\ufffd" "sms\ufffd[2J" "seg\ufffd\ufffdments" "USD"`; got != want {
+		t.Errorf("record text %s, want %s", got, want)
+	}
+}
+
+// TestRecordBudget: a page may hold more records than page_size asks for
+// (they are kept), but the records of one fetch never exceed MaxRecords,
+// however they are paged: the fetch fails with an error naming the limit.
+func TestRecordBudget(t *testing.T) {
+	records := func(n int) []string {
+		rs := make([]string, n)
+		for i := range rs {
+			rs[i] = recordJSON(fmt.Sprintf("cat-%d", i), "1", "1")
+		}
+		return rs
+	}
+	big := pageJSON("2025-01-31", "", records(5000)...)
+
+	// 5,000 records on one page where 100 were asked: kept.
+	f := newFakeAPI(t)
+	f.records = func(int, seenRequest) reply { return reply{body: big} }
+	c, _ := newTestClient(t, f, func(c *Config) { c.PageSize = 100 })
+	u, err := c.FetchRecords(context.Background(), testID, thisMonth)
+	if err != nil || len(u.Records) != 5000 {
+		t.Fatalf("one oversized page: %d records, err %v; want 5000", len(u.Records), err)
+	}
+
+	// The same page over a budget of 4,999.
+	c, _ = newTestClient(t, f, func(c *Config) { c.PageSize = 100; c.MaxRecords = 4999 })
+	_, err = c.FetchRecords(context.Background(), testID, thisMonth)
+	assertErr(t, err, "twilio: records for "+testID+": page 1: more than 4999 records (MaxRecords, twilio.max_records); the page held 5000 records where 100 were asked for")
+
+	// Pages of the size asked for, adding up past the budget.
+	f = newFakeAPI(t)
+	f.records = func(n int, _ seenRequest) reply {
+		return reply{body: pageJSON("2025-01-31", fmt.Sprintf("t%d", n), records(10)...)}
+	}
+	c, _ = newTestClient(t, f, func(c *Config) { c.PageSize = 10; c.MaxRecords = 25 })
+	_, err = c.FetchRecords(context.Background(), testID, thisMonth)
+	assertErr(t, err, "twilio: records for "+testID+": page 3: more than 25 records (MaxRecords, twilio.max_records)")
+	if _, n := f.counts(); n != 3 {
+		t.Errorf("%d records requests, want 3 (none after the budget ran out)", n)
+	}
+}
+
+// TestPageTokenLoopDetectedOnHashes: a repeated token is still caught when
+// tokens are long (only their hashes are kept).
+func TestPageTokenLoopDetectedOnHashes(t *testing.T) {
+	long := strings.Repeat("x", 1<<20)
+	f := newFakeAPI(t)
+	f.records = func(n int, _ seenRequest) reply {
+		tok := long + fmt.Sprint(n)
+		if n == 4 {
+			tok = long + "2"
+		}
+		return reply{body: pageJSON("2025-01-31", tok)}
+	}
+	c, _ := newTestClient(t, f, func(c *Config) { c.Encoding = EncodingJSON })
+	_, err := c.FetchRecords(context.Background(), testID, thisMonth)
+	assertErr(t, err, "twilio: records for "+testID+": page 4: meta.nextToken repeats the one page 2 returned; stopping to avoid an endless loop")
+}
+
+// TestUpstreamTextRedactedThenBounded: an error body echoing the bearer token
+// or the client secret never shows any of it, not even the part before a
+// cut, and every upstream text in an error is one bounded line.
+func TestUpstreamTextRedactedThenBounded(t *testing.T) {
+	// The Usage API echoes the bearer token in a 60 KB message.
+	f := newFakeAPI(t)
+	f.records = func(int, seenRequest) reply {
+		msg := strings.Repeat("a", 250) + " token tok-1 \x1b[2J " + strings.Repeat("b\n", 15000)
+		m, _ := json.Marshal(msg)
+		return reply{status: http.StatusBadRequest, body: fmt.Sprintf(`{"code":20001,"message":%s}`, m)}
+	}
+	c, _ := newTestClient(t, f, nil)
+	_, err := c.FetchRecords(context.Background(), testID, thisMonth)
+	text := errText(err)
+	if strings.Contains(text, "tok-") || strings.ContainsAny(text, "\x1b\n") || len(text) > 400 || !strings.Contains(text, "code 20001: aaa") {
+		t.Errorf("Usage API error (%d bytes) holds the token, a control character or too much text:\n%q", len(text), text)
+	}
+
+	// A non-JSON error body echoing the bearer token right at the cut.
+	f.records = func(int, seenRequest) reply {
+		return reply{status: http.StatusForbidden, body: strings.Repeat("c", maxSnippet-4) + "tok-1"}
+	}
+	_, err = c.FetchRecords(context.Background(), testID, thisMonth)
+	if text := errText(err); strings.Contains(text, "tok") || !strings.Contains(text, "[red") {
+		t.Errorf("error %q: want the token redacted before the cut", text)
+	}
+
+	// The token endpoint echoes the client secret where the snippet is cut.
+	for _, status := range []int{http.StatusInternalServerError, http.StatusUnauthorized} {
+		f = newFakeAPI(t)
+		f.tokenReply = func(int) reply {
+			return reply{status: status, header: map[string]string{"Content-Type": "text/plain"},
+				body: strings.Repeat("d", maxSnippet-6) + testSecret + "\x07"}
+		}
+		c, _ = newTestClient(t, f, func(c *Config) { c.MaxAttempts = 1 })
+		_, err = c.FetchRecords(context.Background(), testID, thisMonth)
+		text := errText(err)
+		if strings.Contains(text, testSecret[:4]) || strings.Contains(text, "\x07") || len(text) > 600 {
+			t.Errorf("HTTP %d: token endpoint error holds the start of the secret, a control character or too much text:\n%q", status, text)
+		}
+		// Described errors are redacted before their cut too.
+		f.tokenReply = func(int) reply {
+			return reply{status: status, header: map[string]string{"Content-Type": "application/json"},
+				body: `{"error":"invalid_client","error_description":"` + strings.Repeat("e", maxSnippet-6) + testSecret + `"}`}
+		}
+		c, _ = newTestClient(t, f, func(c *Config) { c.MaxAttempts = 1 })
+		_, err = c.FetchRecords(context.Background(), testID, thisMonth)
+		if text := errText(err); strings.Contains(text, testSecret[:4]) || !strings.Contains(text, "eeee") {
+			t.Errorf("HTTP %d: described token endpoint error %q: want the description without the secret", status, text)
+		}
+	}
+}
+
+// TestSecretSourceReadForEachToken: with a SecretSource, each
+// token request sends the secret as it is then (a rotated secret is used
+// without a new client), a cached token is reused without reading it, and a
+// source error fails the request without naming the secret.
+func TestSecretSourceReadForEachToken(t *testing.T) {
+	f := newFakeAPI(t)
+	f.records = func(n int, _ seenRequest) reply {
+		if n == 3 {
+			return reply{status: http.StatusUnauthorized, body: `{"code":20003,"message":"Authenticate"}`}
+		}
+		return reply{body: pageJSON("2025-01-31", "")}
+	}
+	var current string
+	var sourceErr error
+	reads := 0
+	c, _ := newTestClient(t, f, func(c *Config) {
+		c.SecretSource = func() (string, error) { reads++; return current, sourceErr }
+	})
+	fetch := func() error { _, err := c.FetchRecords(context.Background(), testID, thisMonth); return err }
+	current = "first-secret"
+	if err := fetch(); err != nil {
+		t.Fatal(err)
+	}
+	current = "rotated-secret"
+	if err := fetch(); err != nil { // the cached token: no token request
+		t.Fatal(err)
+	}
+	if err := fetch(); err != nil { // 401, then a fresh token with the rotated secret
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	var sent []string
+	for _, r := range f.tokenReqs {
+		for _, kv := range strings.Split(r.Body, "&") {
+			if v, ok := strings.CutPrefix(kv, "client_secret="); ok {
+				sent = append(sent, v)
+			}
+		}
+	}
+	f.mu.Unlock()
+	if got := strings.Join(sent, " "); got != "first-secret rotated-secret" || reads != 2 {
+		t.Errorf("token requests sent secrets %q after %d reads, want first-secret rotated-secret after 2", got, reads)
+	}
+
+	f.tokenReply = func(int) reply { return reply{status: http.StatusUnauthorized, body: "bad " + current} }
+	c, _ = newTestClient(t, f, func(c *Config) {
+		c.SecretSource = func() (string, error) { return current, nil }
+	})
+	if err := fetch(); err == nil || strings.Contains(err.Error(), current) {
+		t.Errorf("rejected credentials: error %v, want one without the secret", err)
+	}
+	sourceErr = fmt.Errorf("the file is empty")
+	c, _ = newTestClient(t, f, func(c *Config) {
+		c.SecretSource = func() (string, error) { return "", sourceErr }
+	})
+	assertErr(t, fetch(), "twilio: records for "+testID+": page 1: get OAuth token: read the client secret: the file is empty")
+}
