@@ -53,6 +53,10 @@ type options struct {
 	logLevel      string
 	logFormat     string
 	webFlags      *web.FlagConfig
+
+	// now is the cache's clock; nil means time.Now. Not a flag: tests set
+	// it to drive cache lifetimes by count instead of by waiting.
+	now func() time.Time
 }
 
 func main() {
