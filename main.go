@@ -239,9 +239,10 @@ func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 	slogLevel := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[lvl]
 	logger = level.NewFilter(logger, allow)
 	// slog records carry their own time and source, so the bridge gets the
-	// logger before ts and caller are added.
-	bridge := slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
-	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), bridge
+	// logger before caller and time are added; both then write lines as
+	// level, caller, time (UTC), msg.
+	bridge := slog.New(utcHandler{sloggokit.NewGoKitHandler(logger, slogLevel)})
+	return log.With(logger, "caller", log.DefaultCaller, "time", log.DefaultTimestampUTC), bridge
 }
 
 // metricsURL is where a person finds the metrics of a listen address.
