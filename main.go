@@ -60,6 +60,7 @@ type options struct {
 }
 
 func main() {
+	setBuildInfo()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
