@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"log/slog"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,12 +19,8 @@ import (
 // TestOneLogLineFormat: the exporter's own lines and exporter-toolkit's
 // (which log through the slog bridge) share one shape in both formats: keys
 // level, caller, time, msg first and in that order, one time key and no ts,
-// the time in UTC RFC 3339 even where the local zone is not UTC.
+// the time in UTC RFC 3339 even when the record's time is in another zone.
 func TestOneLogLineFormat(t *testing.T) {
-	local := time.Local
-	time.Local = time.FixedZone("CET", 3600)
-	t.Cleanup(func() { time.Local = local })
-
 	for _, format := range []string{"logfmt", "json"} {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
@@ -29,9 +28,17 @@ func TestOneLogLineFormat(t *testing.T) {
 			before := time.Now()
 			level.Info(logger).Log("msg", "Starting twilio_billing_exporter", "version", "x")
 			slogger.Info("Listening on", "address", "127.0.0.1:10117") // as exporter-toolkit logs
+			// A record stamped in a zone other than UTC, as slog stamps
+			// them on a machine whose local zone is not UTC.
+			var pcs [1]uintptr
+			runtime.Callers(1, pcs[:])
+			r := slog.NewRecord(time.Now().In(time.FixedZone("CET", 3600)), slog.LevelInfo, "TLS is disabled.", pcs[0])
+			if err := slogger.Handler().Handle(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
 			lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-			if len(lines) != 2 {
-				t.Fatalf("want 2 lines, got:\n%s", buf.String())
+			if len(lines) != 3 {
+				t.Fatalf("want 3 lines, got:\n%s", buf.String())
 			}
 			for i, line := range lines {
 				keys, values := logKeyvals(t, format, line)
