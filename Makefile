@@ -26,16 +26,22 @@ AMTOOL               := $(CURDIR)/.tools/alertmanager-$(ALERTMANAGER_VERSION)/am
 DOCKERFILE_LINT      := $(CURDIR)/.tools/dockerfile-lint/dockerfile-lint
 CHART                := deploy/helm/twilio-billing-exporter
 
+# The linter `make lint` runs besides gofmt and go vet, pinned like the tools
+# above.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK         := $(CURDIR)/.tools/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+
 .PHONY: build test lint tools chart-sync dashboards bench fuzz clean
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BINARY) .
 
-lint:
+lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	$(STATICCHECK) ./...
 
-tools: $(PROMETHEUS) $(PROMTOOL) $(HELM) $(AMTOOL) $(DOCKERFILE_LINT)
+tools: $(PROMETHEUS) $(PROMTOOL) $(HELM) $(AMTOOL) $(DOCKERFILE_LINT) $(STATICCHECK)
 
 $(PROMETHEUS) $(PROMTOOL) &:
 	GOBIN=$(TOOLS_DIR) GOFLAGS=-buildvcs=false go install \
@@ -44,6 +50,9 @@ $(PROMETHEUS) $(PROMTOOL) &:
 
 $(HELM):
 	GOBIN=$(dir $@) GOFLAGS=-buildvcs=false go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+$(STATICCHECK):
+	GOBIN=$(dir $@) GOFLAGS=-buildvcs=false go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 $(AMTOOL):
 	GOBIN=$(dir $@) GOFLAGS=-buildvcs=false go install github.com/prometheus/alertmanager/cmd/amtool@$(ALERTMANAGER_VERSION)

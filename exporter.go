@@ -77,6 +77,7 @@ func newExporter(o options, load func() (*config.Config, error), reg *prometheus
 		TTL:            o.cacheTTL,
 		RefreshTimeout: o.twilioTimeout,
 		Concurrency:    o.concurrency,
+		Now:            o.now,
 		Logger:         logger,
 	})
 	e.reloadOK.Set(1)

@@ -55,9 +55,14 @@ type options struct {
 	logLevel      string
 	logFormat     string
 	webFlags      *web.FlagConfig
+
+	// now is the cache's clock; nil means time.Now. Not a flag: tests set
+	// it to drive cache lifetimes by count instead of by waiting.
+	now func() time.Time
 }
 
 func main() {
+	setBuildInfo()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -245,9 +250,10 @@ func newLoggers(w io.Writer, lvl, format string) (log.Logger, *slog.Logger) {
 	slogLevel := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[lvl]
 	logger = level.NewFilter(logger, allow)
 	// slog records carry their own time and source, so the bridge gets the
-	// logger before ts and caller are added.
-	bridge := slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
-	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), bridge
+	// logger before caller and time are added; both then write lines as
+	// level, caller, time (UTC), msg.
+	bridge := slog.New(utcHandler{sloggokit.NewGoKitHandler(logger, slogLevel)})
+	return log.With(logger, "caller", log.DefaultCaller, "time", log.DefaultTimestampUTC), bridge
 }
 
 // metricsURL is where a person finds the metrics of a listen address.

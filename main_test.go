@@ -62,10 +62,13 @@ func beforeGroups(t *testing.T, path, text string) {
 	}
 }
 
+// testOptions are the flags of the exporters under test. A scrape waits for
+// the refreshes it starts, and a refresh for the simulator, for up to a
+// minute: the bounds only catch a hang, so that a slow machine fails no test.
 func testOptions() options {
 	return options{
-		telemetryPath: "/metrics", scrapeTimeout: 5 * time.Second, timeoutOffset: 500 * time.Millisecond, lifecycle: true,
-		cacheTTL: 15 * time.Minute, twilioTimeout: 10 * time.Second, concurrency: 2,
+		telemetryPath: "/metrics", scrapeTimeout: time.Minute, timeoutOffset: 500 * time.Millisecond, lifecycle: true,
+		cacheTTL: 15 * time.Minute, twilioTimeout: time.Minute, concurrency: 2,
 	}
 }
 
@@ -360,8 +363,10 @@ func TestReloadAppliesPageSize(t *testing.T) {
 		beforeGroups(t, path, fmt.Sprintf("  request_encoding: json\n  page_size: %d\n", n))
 	}
 	withPageSize(5)
+	clk := &testClock{t: time.Now()}
 	o := testOptions()
-	o.cacheTTL = time.Millisecond // every scrape refreshes
+	o.now = clk.Now
+	o.cacheTTL = time.Second // the simulator's data is dated by the real clock
 	ex := newTestExporterWith(t, path, o)
 	request(t, http.MethodGet, ex.server.URL+"/metrics")
 	writeConfig(t, path, inst, group)
@@ -369,6 +374,7 @@ func TestReloadAppliesPageSize(t *testing.T) {
 	if code, body, _ := request(t, http.MethodPost, ex.server.URL+"/-/reload"); code != http.StatusOK {
 		t.Fatalf("reload: %d %s", code, body)
 	}
+	clk.Add(o.cacheTTL) // the next scrape refreshes
 	request(t, http.MethodGet, ex.server.URL+"/metrics")
 	mu.Lock()
 	defer mu.Unlock()

@@ -18,9 +18,10 @@ import (
 
 // TestSecurityScrapeInputCannotRedirect: nothing a scraper sends (query
 // parameters, headers, Host, paths, methods) makes the exporter call a URL or
-// a billing group that is not in its config. The cache lifetime is a
-// millisecond, so every scrape refreshes every group: any input that could
-// steer the client would show up in the simulators' request counts.
+// a billing group that is not in its config. The test clock passes a cache
+// lifetime before each probe, so every scrape refreshes every group: any
+// input that could steer the client would show up in the simulators'
+// request counts.
 func TestSecurityScrapeInputCannotRedirect(t *testing.T) {
 	checkLeaks(t)
 	sim, inst := simulator(t)
@@ -28,8 +29,10 @@ func TestSecurityScrapeInputCannotRedirect(t *testing.T) {
 	groups := usagesim.DemoGroups()
 	path := filepath.Join(t.TempDir(), "config.yml")
 	writeConfig(t, path, inst, groupsAB)
+	clk := &testClock{t: time.Now()}
 	o := testOptions()
-	o.cacheTTL = time.Millisecond
+	o.now = clk.Now
+	o.cacheTTL = time.Second // the simulators' data is dated by the real clock
 	srv := newTestExporterWith(t, path, o).server
 
 	other := groups[2].ID // a real group of the simulator, not configured
@@ -66,6 +69,7 @@ func TestSecurityScrapeInputCannotRedirect(t *testing.T) {
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	defer client.CloseIdleConnections()
 	for _, p := range probes {
+		clk.Add(o.cacheTTL)
 		req, err := http.NewRequest(p.method, srv.URL+p.target, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -145,8 +145,10 @@ func newHarness(t *testing.T, groups []Group) *harness {
 	return h
 }
 
-// expose collects one scrape with a deadline of d and returns the exposition
-// of the named metrics.
+// scrape collects one scrape with a deadline of d and compares the
+// exposition of the named metrics with want. The scrape waits for the
+// refreshes it starts, which the fake answers at once: tests that expect the
+// data pass a minute, which only bounds a hang, so a slow machine fails none.
 func (h *harness) scrape(t *testing.T, d time.Duration, want string, names ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
@@ -166,7 +168,7 @@ const upHelp = "# HELP twilio_billing_group_up 1 if the latest refresh of the bi
 func TestCollectSumsCollidingRecords(t *testing.T) {
 	h := newHarness(t, []Group{groupA})
 	h.fake.set(idA, usageA("2026-11-26"), nil)
-	h.scrape(t, time.Second, costHelp+`
+	h.scrape(t, time.Minute, costHelp+`
 twilio_billing_group_cost{billing_group="marketing",currency="USD",product_category="recordings"} 0.55
 twilio_billing_group_cost{billing_group="marketing",currency="USD",product_category="sms-outbound"} 12.05
 `+usageHelp+`
@@ -215,7 +217,7 @@ func TestCategoryFilters(t *testing.T) {
 	g.Exclude = regexp.MustCompile("^recordings$")
 	h := newHarness(t, []Group{g})
 	h.fake.set(idA, usageA("2026-11-26"), nil)
-	h.scrape(t, time.Second, costHelp+`
+	h.scrape(t, time.Minute, costHelp+`
 twilio_billing_group_cost{billing_group="marketing",currency="USD",product_category="sms-outbound"} 12.05
 `, "twilio_billing_group_cost")
 }
@@ -224,7 +226,7 @@ func TestFailingGroupBesideHealthyOne(t *testing.T) {
 	h := newHarness(t, []Group{groupA, groupB})
 	h.fake.set(idA, nil, errors.New("twilio: HTTP 404: code 20404: not found"))
 	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
-	h.scrape(t, time.Second, costHelp+`
+	h.scrape(t, time.Minute, costHelp+`
 twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currency="EUR",product_category="verify"} 1.5
 `+upHelp+`
 twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
@@ -238,7 +240,7 @@ twilio_billing_group_budget{billing_group="marketing",currency="USD"} 5000
 func TestStaleOnError(t *testing.T) {
 	h := newHarness(t, []Group{groupB})
 	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
-	h.scrape(t, time.Second, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
+	h.scrape(t, time.Minute, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
 `, "twilio_billing_group_up")
 
 	h.clock.Add(16 * time.Minute) // past the TTL: the next scrape refreshes, and that fails
@@ -250,20 +252,20 @@ twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currenc
 # TYPE twilio_billing_group_last_success_timestamp_seconds gauge
 twilio_billing_group_last_success_timestamp_seconds{billing_group="commerce_billingprofile_BBB222"} 1.7956890e+09
 `
-	h.scrape(t, time.Second, want, "twilio_billing_group_cost", "twilio_billing_group_up", "twilio_billing_group_last_success_timestamp_seconds")
+	h.scrape(t, time.Minute, want, "twilio_billing_group_cost", "twilio_billing_group_up", "twilio_billing_group_last_success_timestamp_seconds")
 	if got := h.fake.count(idB); got != 2 {
 		t.Fatalf("fetches = %d, want 2", got)
 	}
 	// Within the retry interval a failed group is not fetched on every scrape.
 	h.clock.Add(30 * time.Second)
-	h.scrape(t, time.Second, want, "twilio_billing_group_cost", "twilio_billing_group_up", "twilio_billing_group_last_success_timestamp_seconds")
+	h.scrape(t, time.Minute, want, "twilio_billing_group_cost", "twilio_billing_group_up", "twilio_billing_group_last_success_timestamp_seconds")
 	if got := h.fake.count(idB); got != 2 {
 		t.Fatalf("fetches within the retry interval = %d, want 2", got)
 	}
 	// After it, the group is retried and recovers.
 	h.clock.Add(31 * time.Second)
 	h.fake.set(idB, usageB("2026-11-26", 2.25), nil)
-	h.scrape(t, time.Second, costHelp+`
+	h.scrape(t, time.Minute, costHelp+`
 twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currency="EUR",product_category="verify"} 2.25
 `+upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
 `, "twilio_billing_group_cost", "twilio_billing_group_up")
@@ -273,7 +275,7 @@ func TestMonthRolloverNeverServesLastMonth(t *testing.T) {
 	h := newHarness(t, []Group{groupB})
 	h.clock.Set(time.Date(2026, 11, 30, 23, 59, 0, 0, time.UTC))
 	h.fake.set(idB, usageB("2026-11-30", 900), nil)
-	h.scrape(t, time.Second, costHelp+`
+	h.scrape(t, time.Minute, costHelp+`
 twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currency="EUR",product_category="verify"} 900
 `, "twilio_billing_group_cost")
 
@@ -281,13 +283,13 @@ twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currenc
 	// November's 900 must not appear as December's cost.
 	h.clock.Set(time.Date(2026, 12, 1, 0, 1, 0, 0, time.UTC))
 	h.fake.set(idB, nil, errors.New("twilio: records: HTTP 500"))
-	h.scrape(t, time.Second, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 0
+	h.scrape(t, time.Minute, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 0
 `, "twilio_billing_group_cost", "twilio_billing_group_up", "twilio_billing_group_period_start_timestamp_seconds")
 
 	// When the API answers, December's bounds and cost appear.
 	h.clock.Add(2 * time.Minute)
 	h.fake.set(idB, usageB("2026-12-01", 0.05), nil)
-	h.scrape(t, time.Second, costHelp+`
+	h.scrape(t, time.Minute, costHelp+`
 twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currency="EUR",product_category="verify"} 0.05
 # HELP twilio_billing_group_period_start_timestamp_seconds Start of the billing month the cost covers (00:00 UTC on the 1st), as a Unix timestamp.
 # TYPE twilio_billing_group_period_start_timestamp_seconds gauge
@@ -308,7 +310,7 @@ func TestConcurrentScrapesRefreshOnce(t *testing.T) {
 	errs := make(chan error, scrapers)
 	for range scrapers {
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			n, err := testutil.GatherAndCount(registryFor(New(ctx, h.cache, h.descs)), "twilio_billing_group_cost")
 			if err == nil && n != 3 {
@@ -335,7 +337,7 @@ func TestConcurrentScrapesRefreshOnce(t *testing.T) {
 	}
 	// Fresh snapshots are served from memory.
 	h.clock.Add(14 * time.Minute)
-	h.scrape(t, time.Second, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
+	h.scrape(t, time.Minute, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
 twilio_billing_group_up{billing_group="marketing"} 1
 `, "twilio_billing_group_up")
 	if a, b := h.fake.count(idA), h.fake.count(idB); a != 1 || b != 1 {
@@ -346,7 +348,7 @@ twilio_billing_group_up{billing_group="marketing"} 1
 func TestScrapeDeadlineServesLastGoodSnapshot(t *testing.T) {
 	h := newHarness(t, []Group{groupB})
 	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
-	h.scrape(t, time.Second, costHelp+`
+	h.scrape(t, time.Minute, costHelp+`
 twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currency="EUR",product_category="verify"} 1.5
 `, "twilio_billing_group_cost")
 
@@ -368,7 +370,7 @@ twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currenc
 		st := h.cache.state(h.clock.Now())
 		return st.Groups[0].Snapshot != nil && st.Groups[0].Snapshot.Costs[0].Value == 3
 	})
-	h.scrape(t, time.Second, costHelp+`
+	h.scrape(t, time.Minute, costHelp+`
 twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currency="EUR",product_category="verify"} 3
 `, "twilio_billing_group_cost")
 	if got := h.fake.count(idB); got != 2 {
@@ -380,7 +382,7 @@ func TestUpdateKeepsUnchangedGroupsCache(t *testing.T) {
 	h := newHarness(t, []Group{groupA, groupB})
 	h.fake.set(idA, usageA("2026-11-26"), nil)
 	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
-	h.scrape(t, time.Second, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
+	h.scrape(t, time.Minute, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
 twilio_billing_group_up{billing_group="marketing"} 1
 `, "twilio_billing_group_up")
 
@@ -392,7 +394,7 @@ twilio_billing_group_up{billing_group="marketing"} 1
 	b := groupB
 	b.Exclude = regexp.MustCompile("^nothing$")
 	h.cache.Update(h.fake, []Group{b, a})
-	h.scrape(t, time.Second, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
+	h.scrape(t, time.Minute, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
 twilio_billing_group_up{billing_group="growth"} 1
 # HELP twilio_billing_group_budget Monthly budget configured for the billing group.
 # TYPE twilio_billing_group_budget gauge
@@ -403,7 +405,7 @@ twilio_billing_group_budget{billing_group="growth",currency="USD"} 100
 	}
 	// Removing a group drops its series and its products.
 	h.cache.Update(h.fake, []Group{b})
-	h.scrape(t, time.Second, `# HELP twilio_billing_group_product_info Human-readable name of a product seen in a product category; always 1.
+	h.scrape(t, time.Minute, `# HELP twilio_billing_group_product_info Human-readable name of a product seen in a product category; always 1.
 # TYPE twilio_billing_group_product_info gauge
 twilio_billing_group_product_info{product="Verify-SMS",product_category="verify"} 1
 `, "twilio_billing_group_product_info")
@@ -440,12 +442,13 @@ func registryFor(c prometheus.Collector) *prometheus.Registry {
 	return r
 }
 
+// waitFor polls cond until it holds; the minute only bounds a hang.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
+			t.Fatal("condition not met within a minute")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -78,7 +78,8 @@ func (h *periodHarness) serveDefaults() {
 
 func (h *periodHarness) scrape(t *testing.T, want string, names ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	// The scrape waits for the refreshes it starts; a minute only bounds a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := testutil.CollectAndCompare(New(ctx, h.cache, h.descs), strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)

@@ -31,12 +31,12 @@ func TestUpdateDuringRefreshStartsANewOne(t *testing.T) {
 	h.fake.gates[idB] = nil // the new refresh is not held
 	h.fake.mu.Unlock()
 	h.fake.set(idB, usageB("2026-11-26", 2.5), nil)
-	h.scrape(t, time.Second, costHelp+`
+	h.scrape(t, time.Minute, costHelp+`
 twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currency="EUR",product_category="verify"} 2.5
 `, "twilio_billing_group_cost")
 	close(gate) // the old refresh ends; its result must not replace the new one
 	waitFor(t, func() bool { return h.fake.count(idB) == 2 })
-	h.scrape(t, time.Second, costHelp+`
+	h.scrape(t, time.Minute, costHelp+`
 twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currency="EUR",product_category="verify"} 2.5
 `, "twilio_billing_group_cost")
 }
@@ -46,12 +46,12 @@ twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currenc
 func TestUpdateWithNewFetcherRetriesAtOnce(t *testing.T) {
 	h := newHarness(t, []Group{groupB})
 	h.fake.set(idB, nil, errors.New("twilio: token endpoint rejected the credentials"))
-	h.scrape(t, time.Second, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 0
+	h.scrape(t, time.Minute, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 0
 `, "twilio_billing_group_up")
 	fixed := newFake()
 	fixed.set(idB, usageB("2026-11-26", 1.5), nil)
 	h.cache.Update(fixed, []Group{groupB})
-	h.scrape(t, time.Second, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
+	h.scrape(t, time.Minute, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
 `, "twilio_billing_group_up")
 }
 
@@ -62,9 +62,9 @@ func TestRetryIntervalFromTheEndOfAFailure(t *testing.T) {
 	h.fake.set(idB, nil, errors.New("twilio: HTTP 503"))
 	slow := &clockAdvancingFetcher{Fetcher: h.fake, clock: h.clock, by: 2 * time.Minute}
 	h.cache.Update(slow, []Group{groupB})
-	h.scrape(t, time.Second, "", "no_such_metric")
+	h.scrape(t, time.Minute, "", "no_such_metric")
 	h.clock.Add(30 * time.Second)
-	h.scrape(t, time.Second, "", "no_such_metric")
+	h.scrape(t, time.Minute, "", "no_such_metric")
 	if got := h.fake.count(idB); got != 1 {
 		t.Fatalf("fetches = %d, want 1: the failure ended 30s ago, within the 1m retry interval", got)
 	}
@@ -141,11 +141,11 @@ func TestProductInfoOnlyFromServedSnapshots(t *testing.T) {
 	h.clock.Set(time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC))
 	h.fake.set(idB, usageB("2026-11-30", 9), nil)
 	const info = "# HELP twilio_billing_group_product_info Human-readable name of a product seen in a product category; always 1.\n# TYPE twilio_billing_group_product_info gauge\n"
-	h.scrape(t, time.Second, info+`twilio_billing_group_product_info{product="Verify-SMS",product_category="verify"} 1
+	h.scrape(t, time.Minute, info+`twilio_billing_group_product_info{product="Verify-SMS",product_category="verify"} 1
 `, "twilio_billing_group_product_info")
 	h.clock.Set(time.Date(2026, 12, 1, 0, 5, 0, 0, time.UTC))
 	h.fake.set(idB, nil, errors.New("twilio: HTTP 503"))
-	h.scrape(t, time.Second, "", "twilio_billing_group_product_info")
+	h.scrape(t, time.Minute, "", "twilio_billing_group_product_info")
 }
 
 func errText(err error) string {

@@ -505,10 +505,12 @@ func TestParseRetryAfter(t *testing.T) {
 func TestContextDeadlineStopsRetries(t *testing.T) {
 	f := newFakeAPI(t)
 	f.records = func(int, seenRequest) reply {
-		return reply{status: 429, header: map[string]string{"Retry-After": "20"}, body: `{"code":20429,"message":"Too Many Requests"}`}
+		return reply{status: 429, header: map[string]string{"Retry-After": "3600"}, body: `{"code":20429,"message":"Too Many Requests"}`}
 	}
-	c, s := newTestClient(t, f, nil)
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	// The wait the API asks for (an hour) outlasts the deadline (a minute)
+	// however long the first attempt takes.
+	c, s := newTestClient(t, f, func(c *Config) { c.MaxBackoff = 2 * time.Hour })
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	_, err := c.FetchRecords(ctx, testID, thisMonth)
 	assertErr(t, err, "twilio: records for "+testID+": page 1: giving up after 1 attempt: the next retry would pass "+
@@ -528,11 +530,14 @@ func TestCancelStopsPromptly(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		c, _ := newTestClient(t, f, func(c *Config) {
-			c.Sleep = nil // the real timer-based sleep
+			// The real timer-based sleep, cancelled once it has begun.
+			c.Sleep = func(ctx context.Context, d time.Duration) error {
+				cancel()
+				return sleepContext(ctx, d)
+			}
 			c.MinBackoff = time.Hour
 			c.MaxBackoff = time.Hour
 		})
-		time.AfterFunc(50*time.Millisecond, cancel)
 		start := time.Now()
 		_, err := c.FetchRecords(ctx, testID, thisMonth)
 		assertErr(t, err, "twilio: records for "+testID+": page 1: giving up after 1 attempt: context canceled while waiting to retry: HTTP 503: busy")
@@ -559,12 +564,15 @@ func TestCancelStopsPromptly(t *testing.T) {
 	})
 	t.Run("during request", func(t *testing.T) {
 		release := make(chan struct{})
+		arrived := make(chan struct{}, 1)
 		f := newFakeAPI(t)
-		f.records = func(int, seenRequest) reply { <-release; return reply{status: 500} }
+		f.records = func(int, seenRequest) reply { arrived <- struct{}{}; <-release; return reply{status: 500} }
 		defer close(release)
 		c, _ := newTestClient(t, f, nil)
-		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-		defer cancel()
+		// The deadline passes once the request has reached the API, not
+		// after a time that a slow token fetch could outlast.
+		ctx := NewTriggeredDeadline(t.Context())
+		go func() { <-arrived; ctx.Fire() }()
 		start := time.Now()
 		_, err := c.FetchRecords(ctx, testID, thisMonth)
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {

@@ -194,3 +194,35 @@ func assertErr(t *testing.T, err error, want string) {
 		t.Errorf("error:\n got: %s\nwant: %s", got, want)
 	}
 }
+
+// TriggeredDeadline is a context whose deadline passes when Fire is called
+// rather than at a time, so a test can end a fetch at the step it chooses
+// (say, once the request is in flight) however fast the machine is. Err then
+// reports context.DeadlineExceeded, as a real deadline does. Exported for the
+// twilio_test package's tests.
+type TriggeredDeadline struct {
+	context.Context
+	done chan struct{}
+	once sync.Once
+}
+
+// NewTriggeredDeadline returns a TriggeredDeadline under parent.
+func NewTriggeredDeadline(parent context.Context) *TriggeredDeadline {
+	return &TriggeredDeadline{Context: parent, done: make(chan struct{})}
+}
+
+// Fire makes the deadline pass.
+func (d *TriggeredDeadline) Fire() { d.once.Do(func() { close(d.done) }) }
+
+// Done implements context.Context.
+func (d *TriggeredDeadline) Done() <-chan struct{} { return d.done }
+
+// Err implements context.Context.
+func (d *TriggeredDeadline) Err() error {
+	select {
+	case <-d.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}

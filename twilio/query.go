@@ -116,14 +116,7 @@ type wireQuery struct {
 // jsonBody returns the JSON object carrying q and, when not empty, the page
 // token under the parameter name tokenParam.
 func (q Query) jsonBody(tokenParam, pageToken string) ([]byte, error) {
-	base, err := json.Marshal(wireQuery{
-		TimePeriod:        q.TimePeriod,
-		StartDate:         q.StartDate,
-		EndDate:           q.EndDate,
-		ProductCategory:   q.ProductCategory,
-		AggregationPeriod: q.AggregationPeriod,
-		PageSize:          q.PageSize,
-	})
+	base, err := json.Marshal(wireQuery(q))
 	if err != nil || pageToken == "" {
 		return base, err
 	}

@@ -493,12 +493,12 @@ func TestSimulatorFaults(t *testing.T) {
 	p := "twilio: records for " + supportID + ": "
 	const moreInfo = " (more info: https://www.twilio.com/docs/errors/"
 	tests := []struct {
-		name    string
-		faults  []usagesim.Fault
-		group   string // default supportID
-		query   twilio.Query
-		edit    func(*twilio.Config)
-		timeout time.Duration // context deadline of the fetch; 0 means none
+		name   string
+		faults []usagesim.Fault
+		group  string // default supportID
+		query  twilio.Query
+		edit   func(*twilio.Config)
+		expire bool // the fetch's deadline passes once its first records request reached the API (not at a time a slow token fetch could outlast); false: no deadline
 
 		wantErr    string           // "" expects the complete result; {URL} is the simulator's
 		wantAPI    *twilio.APIError // the *APIError in the chain; nil means none
@@ -554,8 +554,8 @@ func TestSimulatorFaults(t *testing.T) {
 		},
 		{
 			name:       "Slow beyond the context deadline",
-			faults:     []usagesim.Fault{{Kind: usagesim.Slow, Delay: 5 * time.Second}},
-			timeout:    150 * time.Millisecond,
+			faults:     []usagesim.Fault{{Kind: usagesim.Slow, Delay: time.Minute}},
+			expire:     true,
 			wantErr:    p + `page 1: Post "{URL}/v2/Usage/BillingGroups/` + supportID + `/Records": context deadline exceeded`,
 			wantCtxErr: true, wantToken: 1, wantRecs: 1, wantFaults: 1,
 		},
@@ -676,15 +676,24 @@ func TestSimulatorFaults(t *testing.T) {
 			if q == (twilio.Query{}) {
 				q = twilio.Query{TimePeriod: twilio.ThisMonth, PageSize: size}
 			}
-			ctx := t.Context()
-			if tt.timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
-				defer cancel()
+			var ctx context.Context = t.Context()
+			fired := make(chan time.Time, 1)
+			if tt.expire {
+				d := twilio.NewTriggeredDeadline(ctx)
+				ctx = d
+				go func() {
+					defer d.Fire() // also when the fetch ended first
+					for in.Server.Stats().RecordsRequests == 0 && d.Err() == nil {
+						time.Sleep(time.Millisecond)
+					}
+					fired <- time.Now()
+				}()
 			}
-			start := time.Now()
 			u, err := c.FetchRecords(ctx, group, q)
-			elapsed := time.Since(start)
+			returned := time.Now()
+			if d, ok := ctx.(*twilio.TriggeredDeadline); ok {
+				d.Fire()
+			}
 
 			if tt.wantErr == "" {
 				if err != nil {
@@ -708,8 +717,12 @@ func TestSimulatorFaults(t *testing.T) {
 			if got := errors.Is(err, context.DeadlineExceeded); got != tt.wantCtxErr {
 				t.Errorf("errors.Is(err, context.DeadlineExceeded) = %v, want %v", got, tt.wantCtxErr)
 			}
-			if tt.timeout > 0 && elapsed > tt.timeout+time.Second {
-				t.Errorf("fetch took %s with a %s deadline", elapsed, tt.timeout)
+			if tt.expire {
+				// The fault holds the answer for a minute: a fetch that
+				// waited for it ignored the deadline.
+				if waited := returned.Sub(<-fired); waited > 30*time.Second {
+					t.Errorf("fetch returned %s after its deadline passed", waited)
+				}
 			}
 			checkStats(t, in, tt.wantToken, tt.wantRecs, tt.wantFaults)
 			if got := waits.got(); !slices.Equal(got, tt.wantWaits) {
