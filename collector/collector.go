@@ -123,8 +123,11 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect sends the metrics of every configured billing group.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	d := c.descs
-	st := c.cache.Get(c.ctx)
+	collect(c.descs, c.cache.Get(c.ctx), ch)
+}
+
+// collect sends the metrics st reports.
+func collect(d *Descs, st State, ch chan<- prometheus.Metric) {
 	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
 	}
@@ -138,8 +141,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(pd.start, unixSeconds(s.PeriodStart), label)
 		gauge(pd.end, unixSeconds(s.PeriodEnd), label)
-		for _, m := range s.series(pd, label) {
-			ch <- m
+		for _, x := range s.Costs {
+			gauge(pd.cost, x.Value, label, x.Category, x.Second)
+		}
+		for _, x := range s.Usages {
+			gauge(pd.usage, x.Value, label, x.Category, x.Second)
 		}
 		return s
 	}
@@ -167,36 +173,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			period(&d.lastMonth, gs.LastMonth, label)
 		}
 	}
-	for _, m := range c.cache.productMetrics(d.productInfo, st) {
-		ch <- m
+	for _, p := range st.Products {
+		gauge(d.productInfo, 1, p.Category, p.Name)
 	}
-}
-
-// builtSeries are a snapshot's cost and usage metrics for one label and
-// set of descriptors.
-type builtSeries struct {
-	descs   *periodDescs
-	label   string
-	metrics []prometheus.Metric
-}
-
-// series returns the snapshot's cost and usage metrics under label. They are
-// built by the first scrape that needs them and reused while the snapshot is
-// served: a snapshot never changes, and building them was most of the cost
-// of a scrape. A reload that renames the group builds them again.
-func (s *Snapshot) series(d *periodDescs, label string) []prometheus.Metric {
-	if b := s.built.Load(); b != nil && b.descs == d && b.label == label {
-		return b.metrics
-	}
-	ms := make([]prometheus.Metric, 0, len(s.Costs)+len(s.Usages))
-	for _, x := range s.Costs {
-		ms = append(ms, prometheus.MustNewConstMetric(d.cost, prometheus.GaugeValue, x.Value, label, x.Category, x.Second))
-	}
-	for _, x := range s.Usages {
-		ms = append(ms, prometheus.MustNewConstMetric(d.usage, prometheus.GaugeValue, x.Value, label, x.Category, x.Second))
-	}
-	s.built.Store(&builtSeries{descs: d, label: label, metrics: ms})
-	return ms
 }
 
 func boolFloat(b bool) float64 {
