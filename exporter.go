@@ -27,6 +27,7 @@ type exporter struct {
 	gatherer prometheus.Gatherer // process-wide metrics, gathered on every scrape
 	requests *collector.RequestMetrics
 	timeout  time.Duration
+	limit    *scrapeLimit
 	cache    *collector.Cache
 	descs    *collector.Descs
 
@@ -49,6 +50,7 @@ func newExporter(o options, load func() (*config.Config, error), reg *prometheus
 		gatherer: reg,
 		requests: collector.NewRequestMetrics(reg),
 		timeout:  o.twilioTimeout,
+		limit:    newScrapeLimit(o.maxRequests, reg, logger),
 		descs:    collector.NewDescs(o.cacheTTL),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "twilio_exporter_config_last_reload_successful",

@@ -98,6 +98,12 @@ func benchmarkScrape(b *testing.B, groups, categories int, encoding string) {
 // time, so nothing expires while the benchmark runs.
 func newBenchExporter(b testing.TB, groups, categories int) (*exporter, func()) {
 	b.Helper()
+	return newBenchExporterWith(b, testOptions(), log.NewNopLogger(), groups, categories)
+}
+
+// newBenchExporterWith is newBenchExporter with options o, logging to logger.
+func newBenchExporterWith(b testing.TB, o options, logger log.Logger, groups, categories int) (*exporter, func()) {
+	b.Helper()
 	var yml strings.Builder
 	yml.WriteString("twilio:\n  api_url: http://127.0.0.1:1\n  token_url: http://127.0.0.1:1/v2/token\n  client_id: bench\n  client_secret: bench-secret\nbilling_groups:\n")
 	for i := range groups {
@@ -107,8 +113,7 @@ func newBenchExporter(b testing.TB, groups, categories int) (*exporter, func()) 
 		}
 	}
 	load := func() (*config.Config, error) { return config.Parse([]byte(yml.String()), noEnv) }
-	o := testOptions()
-	ex, err := newExporter(o, load, prometheus.NewRegistry(), log.NewNopLogger())
+	ex, err := newExporter(o, load, prometheus.NewRegistry(), logger)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -168,7 +173,7 @@ func newBaselineHandler(b *testing.B, ex *exporter) http.Handler {
 		metrics = append(metrics, m)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prebuilt{metrics: metrics}, ex.reloadOK, ex.reloadTime)
+	reg.MustRegister(prebuilt{metrics: metrics}, ex.reloadOK, ex.reloadTime, ex.limit.rejected)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 

@@ -12,16 +12,17 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 )
 
-// metricsHandler serves one scrape: the billing group metrics, encoded once
-// per cache state and format and shared by every scrape of that state, merged
-// with the process-wide metrics gathered now. The scrape waits for refreshes
+// metricsHandler serves one scrape, at most --web.max-requests at once: the
+// billing group metrics, encoded once per cache state and format and shared
+// by every scrape of that state, merged with the process-wide metrics
+// gathered now. The scrape waits for refreshes
 // no longer than X-Prometheus-Scrape-Timeout-Seconds less offset, or fallback.
 // Format, compression, headers, the name[] filter and error handling are
 // promhttp's (HandlerFor with ContinueOnError), so the body is what
 // client_golang would serve from the same state.
 func (e *exporter) metricsHandler(fallback, offset time.Duration) http.Handler {
 	exposer := collector.NewExposer(e.cache, e.descs)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return e.limit.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), scrapeTimeout(r, fallback, offset))
 		defer cancel()
 		enc := exposer.Get(ctx).Encoded(expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...), acceptsGzip(r.Header))
@@ -56,7 +57,7 @@ func (e *exporter) metricsHandler(fallback, offset time.Duration) http.Handler {
 		if err := collector.Write(w, enc, live, keep); err != nil {
 			level.Error(e.logger).Log("msg", "error encoding and sending metric family: "+err.Error())
 		}
-	})
+	}))
 }
 
 func errOr(a, b error) error {
