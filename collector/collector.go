@@ -123,13 +123,16 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect sends the metrics of every configured billing group.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	collect(c.descs, c.cache.Get(c.ctx), ch)
+	collect(c.descs, c.cache.Get(c.ctx), nil, ch)
 }
 
-// collect sends the metrics st reports.
-func collect(d *Descs, st State, ch chan<- prometheus.Metric) {
+// collect sends the metrics st reports: all of them, or those of desc only.
+func collect(d *Descs, st State, only *prometheus.Desc, ch chan<- prometheus.Metric) {
+	wanted := func(desc *prometheus.Desc) bool { return only == nil || only == desc }
 	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
+		if wanted(desc) {
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
+		}
 	}
 	// period sends what every period has: up, and the snapshot's bounds,
 	// cost and usage while it covers the current period.
@@ -142,9 +145,15 @@ func collect(d *Descs, st State, ch chan<- prometheus.Metric) {
 		gauge(pd.start, unixSeconds(s.PeriodStart), label)
 		gauge(pd.end, unixSeconds(s.PeriodEnd), label)
 		for _, x := range s.Costs {
+			if !wanted(pd.cost) {
+				break
+			}
 			gauge(pd.cost, x.Value, label, x.Category, x.Second)
 		}
 		for _, x := range s.Usages {
+			if !wanted(pd.usage) {
+				break
+			}
 			gauge(pd.usage, x.Value, label, x.Category, x.Second)
 		}
 		return s
@@ -174,6 +183,9 @@ func collect(d *Descs, st State, ch chan<- prometheus.Metric) {
 		}
 	}
 	for _, p := range st.Products {
+		if !wanted(d.productInfo) {
+			break
+		}
 		gauge(d.productInfo, 1, p.Category, p.Name)
 	}
 }

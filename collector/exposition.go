@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -107,54 +109,59 @@ func (e *Exposition) Encoded(format expfmt.Format, gzip bool) *Encoded {
 	return enc
 }
 
-// stateCollector sends the metrics of one state.
-type stateCollector struct {
+// familyCollector sends the metrics of one family of one state.
+type familyCollector struct {
 	descs *Descs
 	state State
+	desc  *prometheus.Desc
 }
 
-func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	(&Collector{descs: c.descs}).Describe(ch)
-}
-func (c stateCollector) Collect(ch chan<- prometheus.Metric) { collect(c.descs, c.state, ch) }
+func (c familyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c familyCollector) Collect(ch chan<- prometheus.Metric) { collect(c.descs, c.state, c.desc, ch) }
 
 // encode gathers st's metrics through a registry, as client_golang would serve
-// them, and encodes each family. The gathered families are dropped one by one
-// as they are encoded.
+// them, and encodes each family. Families are gathered one at a time, so that
+// the memory it takes while encoding is that of the largest family, not of
+// all of them.
 func encode(d *Descs, st State, format expfmt.Format, gzip bool) *Encoded {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(stateCollector{d, st})
-	mfs, err := reg.Gather()
-	enc := &Encoded{Format: format, Gzip: gzip, Families: make([]Segment, 0, len(mfs))}
+	descs := make(chan *prometheus.Desc, 64) // room for every descriptor
+	(&Collector{descs: d}).Describe(descs)
+	close(descs)
 	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
+	enc := &Encoded{Format: format, Gzip: gzip}
 	var buf, zbuf bytes.Buffer
 	var zw *flate.Writer
-	for i, mf := range mfs {
-		buf.Reset()
-		if err := expfmt.NewEncoder(&buf, format).Encode(mf); err != nil {
-			errs = append(errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
-			continue
+	for desc := range descs {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(familyCollector{d, st, desc})
+		mfs, err := reg.Gather()
+		if err != nil {
+			errs = append(errs, err)
 		}
-		mfs[i] = nil
-		seg := Segment{Name: mf.GetName(), Size: buf.Len(), CRC: crc32.ChecksumIEEE(buf.Bytes())}
-		if gzip {
-			zbuf.Reset()
-			if zw == nil {
-				zw, _ = flate.NewWriter(&zbuf, flate.DefaultCompression) // the level is valid
-			} else {
-				zw.Reset(&zbuf)
+		for _, mf := range mfs {
+			buf.Reset()
+			if err := expfmt.NewEncoder(&buf, format).Encode(mf); err != nil {
+				errs = append(errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
+				continue
 			}
-			_, _ = zw.Write(buf.Bytes()) // a bytes.Buffer does not fail
-			_ = zw.Flush()
-			seg.Data = bytes.Clone(zbuf.Bytes())
-		} else {
-			seg.Data = bytes.Clone(buf.Bytes())
+			seg := Segment{Name: mf.GetName(), Size: buf.Len(), CRC: crc32.ChecksumIEEE(buf.Bytes())}
+			if gzip {
+				zbuf.Reset()
+				if zw == nil {
+					zw, _ = flate.NewWriter(&zbuf, flate.DefaultCompression) // the level is valid
+				} else {
+					zw.Reset(&zbuf)
+				}
+				_, _ = zw.Write(buf.Bytes()) // a bytes.Buffer does not fail
+				_ = zw.Flush()
+				seg.Data = bytes.Clone(zbuf.Bytes())
+			} else {
+				seg.Data = bytes.Clone(buf.Bytes())
+			}
+			enc.Families = append(enc.Families, seg)
 		}
-		enc.Families = append(enc.Families, seg)
 	}
+	slices.SortFunc(enc.Families, func(a, b Segment) int { return strings.Compare(a.Name, b.Name) })
 	enc.Err = errors.Join(errs...)
 	return enc
 }
