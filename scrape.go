@@ -25,7 +25,7 @@ func (e *exporter) metricsHandler(fallback, offset time.Duration) http.Handler {
 	return e.limit.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), scrapeTimeout(r, fallback, offset))
 		defer cancel()
-		enc := exposer.Get(ctx).Encoded(expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...), acceptsGzip(r.Header))
+		enc := exposer.Get(ctx, expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...), acceptsGzip(r.Header))
 		live, err := e.gatherer.Gather()
 		if err != nil {
 			level.Error(e.logger).Log("msg", "error gathering metrics: "+err.Error())

@@ -243,7 +243,7 @@ func BenchmarkCacheMemory(b *testing.B) {
 					before := heapInUse()
 					cache := NewCache(f, groups, CacheOptions{TTL: time.Hour, Concurrency: 4})
 					x := NewExposer(cache, descs)
-					enc := x.Get(context.Background()).Encoded(expfmt.NewFormat(expfmt.TypeTextPlain), gz)
+					enc := x.Get(context.Background(), expfmt.NewFormat(expfmt.TypeTextPlain), gz)
 					if enc.Err != nil {
 						b.Fatal(enc.Err)
 					}

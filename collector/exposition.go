@@ -21,11 +21,15 @@ import (
 // Exposer serves the billing group metrics of a Cache encoded once per state:
 // the data changes only when a refresh lands, a reload applies or a period
 // rolls over, while Prometheus scrapes every 15-60 s. Concurrent scrapes of
-// one state share one Exposition and so the same encoded bytes.
+// one state share the same encoded bytes, and encodings are made one at a
+// time: scrapes that find the state changed while another encoding runs wait
+// for it and then serve the latest state, so a storm while refreshes land
+// costs one encoding at a time, not one per scrape.
 type Exposer struct {
-	cache *Cache
-	descs *Descs
-	cur   atomic.Pointer[Exposition]
+	cache    *Cache
+	descs    *Descs
+	cur      atomic.Pointer[exposition]
+	encoding sync.Mutex
 }
 
 // NewExposer returns an Exposer of the cache's metrics, described by descs.
@@ -34,28 +38,40 @@ func NewExposer(cache *Cache, descs *Descs) *Exposer {
 }
 
 // Get answers a scrape as Cache.Get does (stale snapshots are refreshed and
-// waited for until ctx is done) and returns the exposition of the state found,
-// or of a later one another scrape has already seen.
-func (x *Exposer) Get(ctx context.Context) *Exposition {
+// waited for until ctx is done) and returns the billing group families in
+// format, gzip-compressed or not, of the state found or of a later one
+// another scrape has already seen, encoding them if no scrape has yet.
+func (x *Exposer) Get(ctx context.Context, format expfmt.Format, gzip bool) *Encoded {
 	st := x.cache.Get(ctx)
 	for {
 		cur := x.cur.Load()
 		if cur != nil && !st.Version.Newer(cur.version) {
-			return cur
+			break
 		}
-		next := &Exposition{version: st.Version, state: st, descs: x.descs}
-		if x.cur.CompareAndSwap(cur, next) {
-			return next
+		if x.cur.CompareAndSwap(cur, &exposition{version: st.Version, state: st}) {
+			break
 		}
 	}
+	k := encodingKey{format, gzip}
+	if enc := x.cur.Load().lookup(k); enc != nil {
+		return enc
+	}
+	x.encoding.Lock()
+	defer x.encoding.Unlock()
+	cur := x.cur.Load()
+	if enc := cur.lookup(k); enc != nil {
+		return enc
+	}
+	enc := encode(x.descs, cur.state, format, gzip)
+	cur.store(k, enc)
+	return enc
 }
 
-// Exposition is the billing group metrics of one cache state, encoded in each
-// format and encoding the first time a scrape asks for it, then kept.
-type Exposition struct {
+// exposition is one cache state and its encodings, kept as scrapes ask for
+// them.
+type exposition struct {
 	version Version
 	state   State
-	descs   *Descs
 
 	mu      sync.Mutex
 	encoded map[encodingKey]*Encoded
@@ -66,8 +82,20 @@ type encodingKey struct {
 	gzip   bool
 }
 
-// State is the cache state the exposition encodes.
-func (e *Exposition) State() State { return e.state }
+func (e *exposition) lookup(k encodingKey) *Encoded {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.encoded[k]
+}
+
+func (e *exposition) store(k encodingKey, enc *Encoded) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.encoded == nil {
+		e.encoded = map[encodingKey]*Encoded{}
+	}
+	e.encoded[k] = enc
+}
 
 // Encoded is the billing group metric families of one state in one format,
 // one segment per family, in name order.
@@ -89,24 +117,6 @@ type Segment struct {
 	Data []byte
 	Size int    // bytes before compression
 	CRC  uint32 // CRC-32 (IEEE) of those bytes
-}
-
-// Encoded returns the exposition in format, gzip-compressed or not, encoding
-// it if no scrape has asked for it yet. Scrapes asking at the same time wait
-// for one encoding.
-func (e *Exposition) Encoded(format expfmt.Format, gzip bool) *Encoded {
-	k := encodingKey{format, gzip}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if enc, ok := e.encoded[k]; ok {
-		return enc
-	}
-	enc := encode(e.descs, e.state, format, gzip)
-	if e.encoded == nil {
-		e.encoded = map[encodingKey]*Encoded{}
-	}
-	e.encoded[k] = enc
-	return enc
 }
 
 // familyCollector sends the metrics of one family of one state.

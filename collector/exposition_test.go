@@ -43,7 +43,7 @@ func registryBody(t *testing.T, format expfmt.Format, gatherers ...prometheus.Ga
 
 // exposedBody is what Write serves for exp and live in format, decompressed;
 // a gzip body must be exactly one member.
-func exposedBody(t *testing.T, exp *Exposition, live prometheus.Gatherer, format expfmt.Format, gz bool) []byte {
+func exposedBody(t *testing.T, x *Exposer, live prometheus.Gatherer, format expfmt.Format, gz bool) []byte {
 	t.Helper()
 	var mfs []*dto.MetricFamily
 	if live != nil {
@@ -52,7 +52,7 @@ func exposedBody(t *testing.T, exp *Exposition, live prometheus.Gatherer, format
 			t.Fatal(err)
 		}
 	}
-	enc := exp.Encoded(format, gz)
+	enc := x.Get(context.Background(), format, gz)
 	if enc.Err != nil {
 		t.Fatal(enc.Err)
 	}
@@ -96,7 +96,7 @@ func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "twilio_exporter_scrapes_total", Help: "A counter."})
 	c.Add(2)
 	live.MustRegister(c)
-	exp := NewExposer(h.cache, h.descs).Get(context.Background())
+	x := NewExposer(h.cache, h.descs)
 	for _, format := range []expfmt.Format{
 		expfmt.NewFormat(expfmt.TypeTextPlain),
 		expfmt.NewFormat(expfmt.TypeOpenMetrics),
@@ -106,7 +106,7 @@ func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
 	} {
 		want := registryBody(t, format, live, registryFor(New(context.Background(), h.cache, h.descs)))
 		for _, gz := range []bool{false, true} {
-			got := exposedBody(t, exp, live, format, gz)
+			got := exposedBody(t, x, live, format, gz)
 			if !bytes.Equal(got, want) {
 				t.Errorf("%s, gzip %v: %d bytes, registry %d:\n%s\nwant:\n%s", format, gz, len(got), len(want), got, want)
 			}
@@ -129,7 +129,7 @@ func TestExpositionFollowsTheCache(t *testing.T) {
 	text := expfmt.NewFormat(expfmt.TypeTextPlain)
 	check := func(step string, wantIn string) {
 		t.Helper()
-		got := exposedBody(t, x.Get(context.Background()), nil, text, true)
+		got := exposedBody(t, x, nil, text, true)
 		want := registryBody(t, text, registryFor(New(context.Background(), h.cache, h.descs)))
 		if !bytes.Equal(got, want) {
 			t.Fatalf("%s: exposition\n%s\nregistry:\n%s", step, got, want)
@@ -155,7 +155,7 @@ func TestExpositionFollowsTheCache(t *testing.T) {
 	// but it is December and November's snapshots must no longer be served.
 	h.clock.Set(time.Date(2026, 12, 1, 0, 0, 20, 0, time.UTC))
 	check("month rolled over, no refresh", `twilio_billing_group_up{billing_group="marketing"} 0`)
-	if got := exposedBody(t, x.Get(context.Background()), nil, text, false); bytes.Contains(got, []byte("twilio_billing_group_cost{")) {
+	if got := exposedBody(t, x, nil, text, false); bytes.Contains(got, []byte("twilio_billing_group_cost{")) {
 		t.Fatalf("November's cost served in December:\n%s", got)
 	}
 
@@ -165,7 +165,7 @@ func TestExpositionFollowsTheCache(t *testing.T) {
 	renamed.Label, renamed.Budget = "growth", &Budget{Amount: 100, Currency: "USD"}
 	h.cache.Update(nil, []Group{renamed})
 	check("reload renaming a group and removing another", `twilio_billing_group_budget{billing_group="growth",currency="USD"} 100`)
-	if got := exposedBody(t, x.Get(context.Background()), nil, text, false); bytes.Contains(got, []byte("BBB222")) || bytes.Contains(got, []byte("marketing")) {
+	if got := exposedBody(t, x, nil, text, false); bytes.Contains(got, []byte("BBB222")) || bytes.Contains(got, []byte("marketing")) {
 		t.Fatalf("removed or renamed group still served:\n%s", got)
 	}
 }
@@ -177,13 +177,13 @@ func TestExposerSharesOneEncoding(t *testing.T) {
 	h.fake.set(idA, usageA("2026-11-26"), nil)
 	x := NewExposer(h.cache, h.descs)
 	text := expfmt.NewFormat(expfmt.TypeTextPlain)
-	a := x.Get(context.Background()).Encoded(text, true)
-	b := x.Get(context.Background()).Encoded(text, true)
+	a := x.Get(context.Background(), text, true)
+	b := x.Get(context.Background(), text, true)
 	if a != b || &a.Families[0].Data[0] != &b.Families[0].Data[0] {
 		t.Error("two scrapes of one state encoded the exposition twice")
 	}
 	h.clock.Add(16 * time.Minute)
-	if c := x.Get(context.Background()).Encoded(text, true); c == a {
+	if c := x.Get(context.Background(), text, true); c == a {
 		t.Error("a refresh that landed did not replace the encoded exposition")
 	}
 }
@@ -220,7 +220,7 @@ func TestConcurrentScrapesServeOneEncoding(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			encs[i] = x.Get(context.Background()).Encoded(text, i%2 == 0)
+			encs[i] = x.Get(context.Background(), text, i%2 == 0)
 			var b bytes.Buffer
 			if err := Write(&b, encs[i], nil, nil); err != nil {
 				t.Error(err)
