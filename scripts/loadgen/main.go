@@ -150,7 +150,7 @@ func run() error {
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients}, Timeout: time.Minute}
 	metricsURL := "http://" + addr + "/metrics"
-	if err := waitReady(client, "http://"+addr+"/-/ready"); err != nil {
+	if err := waitReady(client, "http://"+addr+"/-/ready", 30*time.Second); err != nil {
 		return err
 	}
 	body, err := scrape(client, metricsURL) // waits for the first refresh
@@ -289,8 +289,8 @@ func scrape(c *http.Client, url string) (string, error) {
 	return string(b), nil
 }
 
-func waitReady(c *http.Client, url string) error {
-	deadline := time.Now().Add(30 * time.Second)
+func waitReady(c *http.Client, url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if resp, err := c.Get(url); err == nil {
 			resp.Body.Close()
@@ -300,7 +300,7 @@ func waitReady(c *http.Client, url string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("exporter not ready at %s after 30s", url)
+	return fmt.Errorf("not ready at %s after %s", url, timeout)
 }
 
 func freeAddr() (string, error) {

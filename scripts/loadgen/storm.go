@@ -234,7 +234,8 @@ func runFloor(url string, pid int, body, dir, what string, clients int, duration
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	floorURL := "http://" + addr + "/metrics"
-	if err := waitReady(http.DefaultClient, floorURL); err != nil {
+	// Parsing and building a million const metrics takes a while.
+	if err := waitReady(http.DefaultClient, floorURL, 10*time.Minute); err != nil {
 		return err
 	}
 	fmt.Printf("exporter: %s\n", what)
