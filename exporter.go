@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -13,8 +11,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
@@ -31,6 +27,7 @@ type exporter struct {
 	gatherer prometheus.Gatherer // process-wide metrics, gathered on every scrape
 	requests *collector.RequestMetrics
 	timeout  time.Duration
+	limit    *scrapeLimit
 	cache    *collector.Cache
 	descs    *collector.Descs
 	encInfo  *transportInfo // the current client's request encoding
@@ -54,6 +51,7 @@ func newExporter(o options, load func() (*config.Config, error), reg *prometheus
 		gatherer: reg,
 		requests: collector.NewRequestMetrics(reg),
 		timeout:  o.twilioTimeout,
+		limit:    newScrapeLimit(o.maxRequests, reg, logger),
 		descs:    collector.NewDescs(o.cacheTTL),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "twilio_exporter_config_last_reload_successful",
@@ -201,64 +199,6 @@ func (e *exporter) routes(o options) (*http.ServeMux, error) {
 	return mux, nil
 }
 
-// metricsHandler serves one scrape: the process-wide metrics plus a billing
-// group collector bounded by the scrape's deadline, read from
-// X-Prometheus-Scrape-Timeout-Seconds less offset, or fallback, and never
-// longer than longest, which the server's WriteTimeout allows for.
-func (e *exporter) metricsHandler(fallback, offset, longest time.Duration) http.Handler {
-	opts := promhttp.HandlerOpts{
-		ErrorLog:      promhttpLogger{e.logger},
-		ErrorHandling: promhttp.ContinueOnError,
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), min(scrapeTimeout(r, fallback, offset), longest))
-		defer cancel()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collector.New(ctx, e.cache, e.descs))
-		promhttp.HandlerFor(disjointGatherers{e.gatherer, reg}, opts).ServeHTTP(w, r)
-	})
-}
-
-// disjointGatherers gathers two registries whose metric names do not overlap
-// (the process-wide one and a scrape's billing group collector) and merges
-// their families, each list already sorted and checked by its registry.
-// prometheus.Gatherers would check and sort every series a second time,
-// which doubles the cost of a large scrape. Should a name occur in both, it
-// falls back to prometheus.Gatherers, which reports the clash.
-type disjointGatherers [2]prometheus.Gatherer
-
-// Gather implements prometheus.Gatherer.
-func (g disjointGatherers) Gather() ([]*dto.MetricFamily, error) {
-	var errs prometheus.MultiError
-	lists := make([][]*dto.MetricFamily, len(g))
-	for i, gatherer := range g {
-		mfs, err := gatherer.Gather()
-		lists[i] = mfs
-		var multi prometheus.MultiError
-		if errors.As(err, &multi) {
-			for _, err := range multi {
-				errs = append(errs, fmt.Errorf("[from Gatherer #%d] %w", i+1, err))
-			}
-		} else if err != nil {
-			errs = append(errs, fmt.Errorf("[from Gatherer #%d] %w", i+1, err))
-		}
-	}
-	a, b := lists[0], lists[1]
-	out := make([]*dto.MetricFamily, 0, len(a)+len(b))
-	for len(a) > 0 && len(b) > 0 {
-		switch na, nb := a[0].GetName(), b[0].GetName(); {
-		case na < nb:
-			out, a = append(out, a[0]), a[1:]
-		case na > nb:
-			out, b = append(out, b[0]), b[1:]
-		default:
-			return prometheus.Gatherers(g[:]).Gather()
-		}
-	}
-	out = append(append(out, a...), b...)
-	return out, errs.MaybeUnwrap()
-}
-
 // minScrapeWait keeps a tiny or negative computed timeout from skipping
 // every refresh.
 const minScrapeWait = 100 * time.Millisecond
@@ -276,11 +216,4 @@ func scrapeTimeout(r *http.Request, fallback, offset time.Duration) time.Duratio
 		}
 	}
 	return max(d, minScrapeWait)
-}
-
-// promhttpLogger adapts go-kit to promhttp's Println logger.
-type promhttpLogger struct{ logger log.Logger }
-
-func (l promhttpLogger) Println(v ...any) {
-	level.Error(l.logger).Log("msg", fmt.Sprint(v...))
 }

@@ -198,6 +198,7 @@ func TestFaultBadFlags(t *testing.T) {
 		{"--web.scrape-timeout=-1s", "--web.scrape-timeout=-1s must be positive"},
 		{"--web.scrape-timeout-offset=-1s", "--web.scrape-timeout-offset=-1s must not be negative"},
 		{"--twilio.concurrency=0", "--twilio.concurrency=0 must be at least 1"},
+		{"--web.max-requests=-1", "--web.max-requests=-1 must not be negative (0 means no limit)"},
 		{"--web.telemetry-path=metrics", `--web.telemetry-path="metrics" must be a path starting with / made of letters, digits and / - . _ ~`},
 		{"--web.telemetry-path=", `--web.telemetry-path="" must be a path starting with / made of letters, digits and / - . _ ~`},
 		{"--web.telemetry-path=/{x", `--web.telemetry-path="/{x" must be a path starting with / made of letters, digits and / - . _ ~`},

@@ -52,6 +52,7 @@ type options struct {
 	twilioTimeout time.Duration
 	concurrency   int
 	lifecycle     bool
+	maxRequests   int
 	logLevel      string
 	logFormat     string
 	webFlags      *web.FlagConfig
@@ -80,6 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.telemetryPath)
 	app.Flag("web.scrape-timeout", "How long a scrape waits for refreshes when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default("10s").DurationVar(&o.scrapeTimeout)
 	app.Flag("web.scrape-timeout-offset", "Subtracted from the scrape timeout Prometheus sends, to leave time to write the response.").Default("500ms").DurationVar(&o.timeoutOffset)
+	app.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").IntVar(&o.maxRequests)
 	app.Flag("cache.ttl", "How long a billing group's usage is served from memory before it is fetched again.").Default("15m").DurationVar(&o.cacheTTL)
 	app.Flag("twilio.timeout", "Upper bound on one refresh of one billing group: every page and retry.").Default("2m").DurationVar(&o.twilioTimeout)
 	app.Flag("twilio.concurrency", "How many billing groups are refreshed at once.").Default("4").IntVar(&o.concurrency)
@@ -203,6 +205,9 @@ func (o *options) check() error {
 	}
 	if o.timeoutOffset < 0 {
 		return fmt.Errorf("--web.scrape-timeout-offset=%s must not be negative", o.timeoutOffset)
+	}
+	if o.maxRequests < 0 {
+		return fmt.Errorf("--web.max-requests=%d must not be negative (0 means no limit)", o.maxRequests)
 	}
 	if o.concurrency < 1 {
 		return fmt.Errorf("--twilio.concurrency=%d must be at least 1", o.concurrency)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
@@ -224,39 +226,44 @@ func BenchmarkColdRefreshHTTP(b *testing.B) {
 
 // BenchmarkCacheMemory reports the heap a warm cache holds per 10,000 series
 // it serves (cost and usage series of G groups x 200 categories, plus the
-// per-group gauges), measured after a full GC, and the heap one scrape of the
-// collector allocates.
+// per-group gauges), measured after a full GC, after one scrape has encoded
+// the exposition in the text format, as it is (identity) or gzip-compressed
+// (what Prometheus asks for).
 func BenchmarkCacheMemory(b *testing.B) {
 	const categories = 200
 	for _, nGroups := range []int{1, 100, 1000} {
-		b.Run(fmt.Sprintf("groups=%d", nGroups), func(b *testing.B) {
-			f := &pagedFetcher{categories: categories, pages: 1}
-			groups := benchGroups(nGroups)
-			descs := NewDescs(15 * time.Minute)
-			var held, series float64
-			for range b.N {
-				before := heapInUse()
-				cache := NewCache(f, groups, CacheOptions{TTL: time.Hour, Concurrency: 4})
-				reg := registryFor(New(context.Background(), cache, descs))
-				mfs, err := reg.Gather()
-				if err != nil {
-					b.Fatal(err)
+		for _, gz := range []bool{false, true} {
+			encoding := map[bool]string{false: "identity", true: "gzip"}[gz]
+			b.Run(fmt.Sprintf("groups=%d/encoding=%s", nGroups, encoding), func(b *testing.B) {
+				f := &pagedFetcher{categories: categories, pages: 1}
+				groups := benchGroups(nGroups)
+				descs := NewDescs(15 * time.Minute)
+				var held, series float64
+				for range b.N {
+					before := heapInUse()
+					cache := NewCache(f, groups, CacheOptions{TTL: time.Hour, Concurrency: 4})
+					x := NewExposer(cache, descs)
+					enc := x.Get(context.Background(), expfmt.NewFormat(expfmt.TypeTextPlain), gz)
+					if enc.Err != nil {
+						b.Fatal(enc.Err)
+					}
+					after := heapInUse()
+					held += float64(after - before)
+					runtime.KeepAlive(x)
+					mfs, err := registryFor(New(context.Background(), cache, descs)).Gather()
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, mf := range mfs {
+						series += float64(len(mf.Metric))
+					}
+					cache.Close()
 				}
-				n := 0
-				for _, mf := range mfs {
-					n += len(mf.Metric)
-				}
-				mfs = nil
-				after := heapInUse()
-				held += float64(after - before)
-				series += float64(n)
-				runtime.KeepAlive(cache)
-				cache.Close()
-			}
-			b.ReportMetric(held/series*10000, "heap-B/10k-series")
-			b.ReportMetric(held/float64(b.N)/(1<<20), "heap-MiB")
-			b.ReportMetric(series/float64(b.N), "series")
-		})
+				b.ReportMetric(held/series*10000, "heap-B/10k-series")
+				b.ReportMetric(held/float64(b.N)/(1<<20), "heap-MiB")
+				b.ReportMetric(series/float64(b.N), "series")
+			})
+		}
 	}
 }
 

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
@@ -101,8 +99,6 @@ type Snapshot struct {
 	Costs       []Sample
 	Usages      []Sample
 	Products    []Product
-
-	built atomic.Pointer[builtSeries] // Costs and Usages as metrics, see series
 }
 
 // newSnapshot keeps the totals of the categories g exports, converting each
@@ -195,8 +191,7 @@ type Cache struct {
 	groups   []Group             // configured order
 	entries  map[entryKey]*entry // by group ID and period
 	products map[Product]int     // product -> number of snapshots that name it
-	prodGen  uint64              // counts changes of the products' key set
-	built    atomic.Pointer[builtProducts]
+	gen      uint64              // counts changes of what a scrape reports, see Version
 }
 
 // NewCache returns a cache for groups, fetching through f.
@@ -228,7 +223,6 @@ func NewCache(f Fetcher, groups []Group, opts CacheOptions) *Cache {
 		fetcher:  f,
 		entries:  map[entryKey]*entry{},
 		products: map[Product]int{},
-		prodGen:  1,
 	}
 	c.Update(f, groups)
 	return c
@@ -246,6 +240,7 @@ func NewCache(f Fetcher, groups []Group, opts CacheOptions) *Cache {
 func (c *Cache) Update(f Fetcher, groups []Group) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	if f != nil {
 		c.fetcher = f
 		c.fetchGen++
@@ -286,16 +281,13 @@ func (c *Cache) setSnapshot(e *entry, s *Snapshot) {
 		for _, p := range e.snap.Products {
 			if c.products[p]--; c.products[p] <= 0 {
 				delete(c.products, p)
-				c.prodGen++
 			}
 		}
 	}
 	e.snap = s
 	if s != nil {
 		for _, p := range s.Products {
-			if c.products[p]++; c.products[p] == 1 {
-				c.prodGen++
-			}
+			c.products[p]++
 		}
 	}
 }
@@ -335,9 +327,23 @@ type State struct {
 	Groups []GroupState
 	// Products are the products named by the snapshots served, unordered.
 	Products []Product
-	// ProductsGen identifies that set of products while no snapshot of an
-	// earlier period is held; 0 when the set was built for this scrape alone.
-	ProductsGen uint64
+	// Version tells states apart: two states with the same Version report
+	// the same metrics.
+	Version Version
+}
+
+// Version identifies what a State reports: the cache's count of changes
+// (refreshes recorded, reloads) and how many snapshots held were withheld as
+// of an earlier period. Between two changes a snapshot can only go from
+// served to withheld as time passes, so the pair names the state.
+type Version struct {
+	gen      uint64
+	withheld int
+}
+
+// Newer reports whether v names a later state of the same cache than w.
+func (v Version) Newer(w Version) bool {
+	return v.gen > w.gen || (v.gen == w.gen && v.withheld > w.withheld)
 }
 
 // Refresh starts a refresh of every group and period that needs one and does
@@ -473,6 +479,7 @@ func (c *Cache) refresh(k entryKey) {
 		c.mu.Unlock()
 		return // a reload replaced the group or the fetcher meanwhile
 	}
+	c.gen++
 	wasUp, lastErr := e.up, e.lastErr
 	// The retry interval runs from the end of a failed refresh, so a
 	// refresh that failed slowly is not retried at once.
@@ -511,10 +518,12 @@ func (c *Cache) state(now time.Time) State {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	st := State{Groups: make([]GroupState, 0, len(c.groups))}
-	stale := false // some snapshot held is of an earlier period
+	withheld := 0 // snapshots held that are of an earlier period
 	period := func(e *entry) PeriodState {
 		ps := c.periodState(e, now)
-		stale = stale || (e.snap != nil && ps.Snapshot == nil)
+		if e.snap != nil && ps.Snapshot == nil {
+			withheld++
+		}
 		return ps
 	}
 	for _, g := range c.groups {
@@ -529,10 +538,10 @@ func (c *Cache) state(now time.Time) State {
 		}
 		st.Groups = append(st.Groups, gs)
 	}
-	if !stale {
+	st.Version = Version{gen: c.gen, withheld: withheld}
+	if withheld == 0 {
 		// The usual case: every snapshot held is served, so the reference
-		// counts are the answer, and their generation names it.
-		st.ProductsGen = c.prodGen
+		// counts are the answer.
 		st.Products = make([]Product, 0, len(c.products))
 		for p := range c.products {
 			st.Products = append(st.Products, p)
@@ -563,29 +572,4 @@ func (c *Cache) periodState(e *entry, now time.Time) PeriodState {
 		ps.Snapshot = e.snap
 	}
 	return ps
-}
-
-// builtProducts are the product_info metrics of one generation of the
-// cache's product set.
-type builtProducts struct {
-	gen     uint64
-	desc    *prometheus.Desc
-	metrics []prometheus.Metric
-}
-
-// productMetrics returns the product_info metrics of st, reusing the ones
-// built for the same generation of products: the set changes only when a
-// refresh brings a new product, not on every scrape.
-func (c *Cache) productMetrics(desc *prometheus.Desc, st State) []prometheus.Metric {
-	if b := c.built.Load(); st.ProductsGen != 0 && b != nil && b.gen == st.ProductsGen && b.desc == desc {
-		return b.metrics
-	}
-	ms := make([]prometheus.Metric, 0, len(st.Products))
-	for _, p := range st.Products {
-		ms = append(ms, prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, 1, p.Category, p.Name))
-	}
-	if st.ProductsGen != 0 {
-		c.built.Store(&builtProducts{gen: st.ProductsGen, desc: desc, metrics: ms})
-	}
-	return ms
 }

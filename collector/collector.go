@@ -126,10 +126,16 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect sends the metrics of every configured billing group.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	d := c.descs
-	st := c.cache.Get(c.ctx)
+	collect(c.descs, c.cache.Get(c.ctx), nil, ch)
+}
+
+// collect sends the metrics st reports: all of them, or those of desc only.
+func collect(d *Descs, st State, only *prometheus.Desc, ch chan<- prometheus.Metric) {
+	wanted := func(desc *prometheus.Desc) bool { return only == nil || only == desc }
 	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
+		if wanted(desc) {
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
+		}
 	}
 	// period sends what every period has: up, and the snapshot's bounds,
 	// asOf, cost and usage while it covers the current period.
@@ -144,8 +150,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if !s.AsOf.IsZero() {
 			gauge(pd.asOf, unixSeconds(s.AsOf), label)
 		}
-		for _, m := range s.series(pd, label) {
-			ch <- m
+		for _, x := range s.Costs {
+			if !wanted(pd.cost) {
+				break
+			}
+			gauge(pd.cost, x.Value, label, x.Category, x.Second)
+		}
+		for _, x := range s.Usages {
+			if !wanted(pd.usage) {
+				break
+			}
+			gauge(pd.usage, x.Value, label, x.Category, x.Second)
 		}
 		return s
 	}
@@ -170,36 +185,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			period(&d.lastMonth, gs.LastMonth, label)
 		}
 	}
-	for _, m := range c.cache.productMetrics(d.productInfo, st) {
-		ch <- m
+	for _, p := range st.Products {
+		if !wanted(d.productInfo) {
+			break
+		}
+		gauge(d.productInfo, 1, p.Category, p.Name)
 	}
-}
-
-// builtSeries are a snapshot's cost and usage metrics for one label and
-// set of descriptors.
-type builtSeries struct {
-	descs   *periodDescs
-	label   string
-	metrics []prometheus.Metric
-}
-
-// series returns the snapshot's cost and usage metrics under label. They are
-// built by the first scrape that needs them and reused while the snapshot is
-// served: a snapshot never changes, and building them was most of the cost
-// of a scrape. A reload that renames the group builds them again.
-func (s *Snapshot) series(d *periodDescs, label string) []prometheus.Metric {
-	if b := s.built.Load(); b != nil && b.descs == d && b.label == label {
-		return b.metrics
-	}
-	ms := make([]prometheus.Metric, 0, len(s.Costs)+len(s.Usages))
-	for _, x := range s.Costs {
-		ms = append(ms, prometheus.MustNewConstMetric(d.cost, prometheus.GaugeValue, x.Value, label, x.Category, x.Second))
-	}
-	for _, x := range s.Usages {
-		ms = append(ms, prometheus.MustNewConstMetric(d.usage, prometheus.GaugeValue, x.Value, label, x.Category, x.Second))
-	}
-	s.built.Store(&builtSeries{descs: d, label: label, metrics: ms})
-	return ms
 }
 
 func boolFloat(b bool) float64 {

@@ -650,10 +650,15 @@ func TestHelmChartRendersSecureDeployment(t *testing.T) {
 				}
 			}
 			args := fmt.Sprint(dig(pod, "containers", 0, "args"))
-			env := dig(pod, "containers", 0, "env")
+			env, _ := dig(pod, "containers", 0, "env").([]any)
+			// The Go runtime is told the container's memory limit.
+			memLimit := dig(env, 0, "valueFrom", "resourceFieldRef")
+			if dig(env, 0, "name") != "GOMEMLIMIT" || dig(memLimit, "resource") != "limits.memory" || dig(memLimit, "containerName") != "exporter" {
+				t.Errorf("env %v, want GOMEMLIMIT first, from the exporter container's limits.memory", env)
+			}
 			if tc.demo {
-				if args != "[--demo --web.listen-address=:10117]" || env != nil || dig(pod, "volumes") != nil {
-					t.Errorf("demo pod: args %s, env %v, volumes %v; want --demo and nothing mounted", args, env, dig(pod, "volumes"))
+				if args != "[--demo --web.listen-address=:10117]" || len(env) != 1 || dig(pod, "volumes") != nil {
+					t.Errorf("demo pod: args %s, env %v, volumes %v; want --demo, GOMEMLIMIT alone and nothing mounted", args, env, dig(pod, "volumes"))
 				}
 				return
 			}
@@ -663,12 +668,12 @@ func TestHelmChartRendersSecureDeployment(t *testing.T) {
 			if got := dig(pod, "volumes", 1, "secret", "secretName"); got != tc.secretName {
 				t.Errorf("client secret volume reads Secret %v, want %s", got, tc.secretName)
 			}
-			if tc.clientIDKey == "" && env != nil {
-				t.Errorf("env %v, want none (client_id is in the config)", env)
+			if tc.clientIDKey == "" && len(env) != 1 {
+				t.Errorf("env %v, want GOMEMLIMIT alone (client_id is in the config)", env)
 			}
 			if tc.clientIDKey != "" {
-				ref := dig(env, 0, "valueFrom", "secretKeyRef")
-				if dig(env, 0, "name") != "TWILIO_CLIENT_ID" || dig(ref, "name") != tc.secretName || dig(ref, "key") != tc.clientIDKey {
+				ref := dig(env, 1, "valueFrom", "secretKeyRef")
+				if dig(env, 1, "name") != "TWILIO_CLIENT_ID" || dig(ref, "name") != tc.secretName || dig(ref, "key") != tc.clientIDKey {
 					t.Errorf("env %v, want TWILIO_CLIENT_ID from %s/%s", env, tc.secretName, tc.clientIDKey)
 				}
 			}

@@ -7,7 +7,11 @@
 //
 //	make build && go run ./scripts/loadgen -exporter ./twilio_billing_exporter
 //
-// scripts/loadtest.sh does both.
+// With -storm it measures resident memory, latency and errors against the
+// number of concurrent scrapers instead; with -floor it compares cached
+// scrapes with a trivial client_golang server serving the same samples (see
+// storm.go). It is its own load generator, so nothing else need be installed.
+// scripts/loadtest.sh builds the exporter and runs it.
 package main
 
 import (
@@ -72,7 +76,17 @@ func run() error {
 	latency := flag.Duration("latency", 20*time.Millisecond, "simulated Usage API latency per page")
 	pageSize := flag.Int("page-size", 25, "records per page")
 	concurrency := flag.Int("concurrency", 4, "the exporter's --twilio.concurrency")
+	widen := flag.Int("widen", 1, "serve each simulated record this many times under distinct categories (4: about 200 categories per group)")
+	periods := flag.Bool("periods", false, "fetch yesterday and last month too (three periods, as by default), not month to date alone")
+	storm := flag.String("storm", "", "comma-separated concurrent scraper counts: measure RSS, latency and errors at each (see storm.go)")
+	floor := flag.Bool("floor", false, "compare cached scrapes with a trivial client_golang server serving the same samples, with and without gzip")
+	maxRequests := flag.Int("max-requests", -1, "the exporter's --web.max-requests; -1 keeps its default")
+	serveFloor := flag.String("serve-floor", "", "internal: serve the samples of this exposition file with client_golang on -listen")
+	listen := flag.String("listen", "", "internal: listen address of -serve-floor")
 	flag.Parse()
+	if *serveFloor != "" {
+		return runFloorServer(*serveFloor, *listen)
+	}
 	if *exporter == "" {
 		return fmt.Errorf("-exporter is required")
 	}
@@ -87,7 +101,7 @@ func run() error {
 	if *latency > 0 {
 		sim.InjectFault(usagesim.Fault{Kind: usagesim.Slow, Delay: *latency})
 	}
-	up := &upstream{h: sim}
+	up := &upstream{h: widened(sim, *widen)}
 	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -102,11 +116,15 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	// Month to date only, so that the upstream count compares with groups x
-	// pages x refreshes of one period.
+	// Month to date only unless -periods, so that the upstream count
+	// compares with groups x pages x refreshes of one period.
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "twilio:\n  api_url: %s\n  token_url: %s/v2/token\n  client_id: %s\n  client_secret: %s\n  page_size: %d\nperiods: {yesterday: {enabled: false}, last_month: {enabled: false}}\nbilling_groups:\n",
+	fmt.Fprintf(&cfg, "twilio:\n  api_url: %s\n  token_url: %s/v2/token\n  client_id: %s\n  client_secret: %s\n  page_size: %d\n",
 		apiURL, apiURL, usagesim.DefaultClientID, usagesim.DefaultClientSecret, *pageSize)
+	if !*periods {
+		cfg.WriteString("periods: {yesterday: {enabled: false}, last_month: {enabled: false}}\n")
+	}
+	cfg.WriteString("billing_groups:\n")
 	for _, g := range simGroups {
 		fmt.Fprintf(&cfg, "  - id: %s\n    name: %s\n", g.ID, g.Name)
 	}
@@ -118,8 +136,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(*exporter, "--config.file="+cfgPath, "--web.listen-address="+addr,
-		"--cache.ttl="+ttl.String(), fmt.Sprintf("--twilio.concurrency=%d", *concurrency), "--log.level=warn")
+	args := []string{"--config.file=" + cfgPath, "--web.listen-address=" + addr,
+		"--cache.ttl=" + ttl.String(), fmt.Sprintf("--twilio.concurrency=%d", *concurrency), "--log.level=warn"}
+	if *maxRequests >= 0 {
+		args = append(args, fmt.Sprintf("--web.max-requests=%d", *maxRequests))
+	}
+	cmd := exec.Command(*exporter, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return err
@@ -128,12 +150,27 @@ func run() error {
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients}, Timeout: time.Minute}
 	metricsURL := "http://" + addr + "/metrics"
-	if err := waitReady(client, "http://"+addr+"/-/ready"); err != nil {
+	if err := waitReady(client, "http://"+addr+"/-/ready", 30*time.Second); err != nil {
 		return err
 	}
 	body, err := scrape(client, metricsURL) // waits for the first refresh
 	if err != nil {
 		return err
+	}
+	// A cold refresh of many groups can outlast one scrape's deadline: wait
+	// until every group and period is up, so the run measures a warm cache.
+	want := *groups
+	if *periods {
+		want *= 3
+	}
+	for deadline := time.Now().Add(10 * time.Minute); upCount(body) < want; {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d groups and periods up after 10 minutes", upCount(body), want)
+		}
+		time.Sleep(time.Second)
+		if body, err = scrape(client, metricsURL); err != nil {
+			return err
+		}
 	}
 	series := 0
 	for _, line := range strings.Split(body, "\n") {
@@ -142,6 +179,14 @@ func run() error {
 		}
 	}
 	up.records.Store(0)
+	what := fmt.Sprintf("%d groups x %d records (%d pages of %d), %d series per scrape, %d bytes of text, --cache.ttl=%s",
+		*groups, len(records)**widen, pages, *pageSize**widen, series, len(body), *ttl)
+	if *storm != "" {
+		return runStorm(metricsURL, cmd.Process.Pid, what, *storm, *duration)
+	}
+	if *floor {
+		return runFloor(metricsURL, cmd.Process.Pid, body, dir, what, *clients, *duration)
+	}
 
 	var mu sync.Mutex
 	var samples []sample
@@ -206,6 +251,19 @@ func run() error {
 	return nil
 }
 
+// upCount counts the groups and periods whose latest refresh succeeded.
+func upCount(body string) int {
+	n := 0
+	for _, line := range strings.Split(body, "\n") {
+		for _, p := range []string{"twilio_billing_group_up{", "twilio_billing_group_yesterday_up{", "twilio_billing_group_last_month_up{"} {
+			if strings.HasPrefix(line, p) && strings.HasSuffix(line, "} 1") {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 func pct(d []time.Duration, p int) time.Duration {
 	return d[min(len(d)-1, (len(d)*p+99)/100-1)].Round(10 * time.Microsecond)
 }
@@ -231,8 +289,8 @@ func scrape(c *http.Client, url string) (string, error) {
 	return string(b), nil
 }
 
-func waitReady(c *http.Client, url string) error {
-	deadline := time.Now().Add(30 * time.Second)
+func waitReady(c *http.Client, url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if resp, err := c.Get(url); err == nil {
 			resp.Body.Close()
@@ -242,7 +300,7 @@ func waitReady(c *http.Client, url string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("exporter not ready at %s after 30s", url)
+	return fmt.Errorf("not ready at %s after %s", url, timeout)
 }
 
 func freeAddr() (string, error) {

@@ -1,0 +1,251 @@
+package collector
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"hash/crc32"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+)
+
+// registryBody is what client_golang serves for gatherers in format: the
+// reference the pre-encoded exposition must equal.
+func registryBody(t *testing.T, format expfmt.Format, gatherers ...prometheus.Gatherer) []byte {
+	t.Helper()
+	mfs, err := prometheus.Gatherers(gatherers).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	enc := expfmt.NewEncoder(&b, format)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, ok := enc.(expfmt.Closer); ok {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.Bytes()
+}
+
+// exposedBody is what Write serves for exp and live in format, decompressed;
+// a gzip body must be exactly one member.
+func exposedBody(t *testing.T, x *Exposer, live prometheus.Gatherer, format expfmt.Format, gz bool) []byte {
+	t.Helper()
+	var mfs []*dto.MetricFamily
+	if live != nil {
+		var err error
+		if mfs, err = live.Gather(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enc := x.Get(context.Background(), format, gz)
+	if enc.Err != nil {
+		t.Fatal(enc.Err)
+	}
+	var b bytes.Buffer
+	if err := Write(&b, enc, mfs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !gz {
+		return b.Bytes()
+	}
+	r := bytes.NewReader(b.Bytes())
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("gzip body: %v", err)
+	}
+	if r.Len() != 0 {
+		t.Errorf("gzip body: %d bytes after the first member", r.Len())
+	}
+	return out
+}
+
+// TestExpositionEqualsRegistryPerFormat serves one state in every format
+// client_golang encodes (text, OpenMetrics, delimited and text protobuf),
+// with and without gzip, merged with process-wide families that sort before,
+// between and after the billing group ones, and compares with the registry.
+func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
+	h := newHarness(t, []Group{groupA, groupB})
+	h.fake.set(idA, usageA("2026-11-26"), nil)
+	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	live := prometheus.NewRegistry()
+	for _, name := range []string{"go_goroutines_fixed", "twilio_billing_group_zz", "twilio_exporter_build_info", "twilio_exporter_requests"} {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: "Fixed."})
+		g.Set(3)
+		live.MustRegister(g)
+	}
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "twilio_exporter_scrapes_total", Help: "A counter."})
+	c.Add(2)
+	live.MustRegister(c)
+	x := NewExposer(h.cache, h.descs)
+	for _, format := range []expfmt.Format{
+		expfmt.NewFormat(expfmt.TypeTextPlain),
+		expfmt.NewFormat(expfmt.TypeOpenMetrics),
+		expfmt.NewFormat(expfmt.TypeProtoDelim),
+		expfmt.NewFormat(expfmt.TypeProtoText),
+		expfmt.NewFormat(expfmt.TypeProtoCompact),
+	} {
+		want := registryBody(t, format, live, registryFor(New(context.Background(), h.cache, h.descs)))
+		for _, gz := range []bool{false, true} {
+			got := exposedBody(t, x, live, format, gz)
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s, gzip %v: %d bytes, registry %d:\n%s\nwant:\n%s", format, gz, len(got), len(want), got, want)
+			}
+		}
+		if format.FormatType() == expfmt.TypeOpenMetrics {
+			if n := bytes.Count(want, []byte("# EOF\n")); n != 1 || !bytes.HasSuffix(want, []byte("# EOF\n")) {
+				t.Errorf("OpenMetrics: %d # EOF lines, want 1 at the end:\n%s", n, want)
+			}
+		}
+	}
+}
+
+// TestExpositionFollowsTheCache walks a cache through every change of what a
+// scrape reports (first refresh, new data, a failure, a period rolling over,
+// a reload renaming a group and changing its budget, a group removed) and
+// checks at each step that the exposition served equals the registry's.
+func TestExpositionFollowsTheCache(t *testing.T) {
+	h := newHarness(t, []Group{groupA, groupB})
+	x := NewExposer(h.cache, h.descs)
+	text := expfmt.NewFormat(expfmt.TypeTextPlain)
+	check := func(step string, wantIn string) {
+		t.Helper()
+		got := exposedBody(t, x, nil, text, true)
+		want := registryBody(t, text, registryFor(New(context.Background(), h.cache, h.descs)))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s: exposition\n%s\nregistry:\n%s", step, got, want)
+		}
+		if !strings.Contains(string(got), wantIn) {
+			t.Fatalf("%s: exposition lacks %q:\n%s", step, wantIn, got)
+		}
+	}
+	h.fake.set(idA, usageA("2026-11-26"), nil)
+	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	check("first refresh", `twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currency="EUR",product_category="verify"} 1.5`)
+
+	h.clock.Add(16 * time.Minute)
+	h.fake.set(idB, usageB("2026-11-26", 2.5), nil)
+	check("refresh after the TTL", `product_category="verify"} 2.5`)
+
+	h.clock.Set(time.Date(2026, 11, 30, 23, 59, 40, 0, time.UTC))
+	h.fake.set(idA, nil, errors.New("twilio: records: HTTP 500"))
+	h.fake.set(idB, nil, errors.New("twilio: records: HTTP 500"))
+	check("failed refresh", `twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 0`)
+
+	// 40 s later, within the retry interval: no refresh, nothing recorded,
+	// but it is December and November's snapshots must no longer be served.
+	h.clock.Set(time.Date(2026, 12, 1, 0, 0, 20, 0, time.UTC))
+	check("month rolled over, no refresh", `twilio_billing_group_up{billing_group="marketing"} 0`)
+	if got := exposedBody(t, x, nil, text, false); bytes.Contains(got, []byte("twilio_billing_group_cost{")) {
+		t.Fatalf("November's cost served in December:\n%s", got)
+	}
+
+	h.clock.Add(2 * time.Minute)
+	h.fake.set(idA, usageA("2026-12-01"), nil)
+	renamed := groupA
+	renamed.Label, renamed.Budget = "growth", &Budget{Amount: 100, Currency: "USD"}
+	h.cache.Update(nil, []Group{renamed})
+	check("reload renaming a group and removing another", `twilio_billing_group_budget{billing_group="growth",currency="USD"} 100`)
+	if got := exposedBody(t, x, nil, text, false); bytes.Contains(got, []byte("BBB222")) || bytes.Contains(got, []byte("marketing")) {
+		t.Fatalf("removed or renamed group still served:\n%s", got)
+	}
+}
+
+// TestExposerSharesOneEncoding checks that scrapes of one state share the
+// encoded bytes rather than each encoding its own copy.
+func TestExposerSharesOneEncoding(t *testing.T) {
+	h := newHarness(t, []Group{groupA})
+	h.fake.set(idA, usageA("2026-11-26"), nil)
+	x := NewExposer(h.cache, h.descs)
+	text := expfmt.NewFormat(expfmt.TypeTextPlain)
+	a := x.Get(context.Background(), text, true)
+	b := x.Get(context.Background(), text, true)
+	if a != b || &a.Families[0].Data[0] != &b.Families[0].Data[0] {
+		t.Error("two scrapes of one state encoded the exposition twice")
+	}
+	h.clock.Add(16 * time.Minute)
+	if c := x.Get(context.Background(), text, true); c == a {
+		t.Error("a refresh that landed did not replace the encoded exposition")
+	}
+}
+
+func TestCRC32Combine(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range [][2]int{{0, 0}, {0, 5}, {5, 0}, {1, 1}, {100, 3}, {3, 70000}, {65536, 65535}, {1 << 20, 12345}} {
+		a, b := make([]byte, n[0]), make([]byte, n[1])
+		for i := range a {
+			a[i] = byte(rng.Uint32())
+		}
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		want := crc32.ChecksumIEEE(append(append([]byte(nil), a...), b...))
+		if got := crc32Combine(crc32.ChecksumIEEE(a), crc32.ChecksumIEEE(b), len(b)); got != want {
+			t.Errorf("len %d + %d: %08x, want %08x", len(a), len(b), got, want)
+		}
+	}
+}
+
+// TestConcurrentScrapesServeOneEncoding runs scrapes of one state at once
+// (under -race in make test): each body is whole and they all share one
+// encoding.
+func TestConcurrentScrapesServeOneEncoding(t *testing.T) {
+	h := newHarness(t, []Group{groupA, groupB})
+	h.fake.set(idA, usageA("2026-11-26"), nil)
+	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	x := NewExposer(h.cache, h.descs)
+	text := expfmt.NewFormat(expfmt.TypeTextPlain)
+	const n = 8
+	bodies := make([][]byte, n)
+	encs := make([]*Encoded, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			encs[i] = x.Get(context.Background(), text, i%2 == 0)
+			var b bytes.Buffer
+			if err := Write(&b, encs[i], nil, nil); err != nil {
+				t.Error(err)
+			}
+			bodies[i] = b.Bytes()
+		})
+	}
+	wg.Wait()
+	want := registryBody(t, text, registryFor(New(context.Background(), h.cache, h.descs)))
+	for i := range n {
+		got := bodies[i]
+		if i%2 == 0 {
+			zr, err := gzip.NewReader(bytes.NewReader(got))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("scrape %d: %d bytes, registry %d", i, len(got), len(want))
+		}
+		if encs[i] != encs[i%2] {
+			t.Errorf("scrape %d encoded the exposition again", i)
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// scrapeLimit bounds the scrapes served at once, as node_exporter's
+// --web.max-requests does: a scrape over the limit is answered 503 at once,
+// so that a scrape storm (a misconfigured scraper, or anyone who can reach
+// the port) cannot queue work or memory without bound.
+type scrapeLimit struct {
+	max      int
+	slots    chan struct{} // nil: no limit
+	rejected prometheus.Counter
+	logger   log.Logger
+	now      func() time.Time
+
+	mu       sync.Mutex
+	lastLog  time.Time
+	unlogged int // rejections since the last log line
+}
+
+// logEvery is the least time between two log lines about rejected scrapes.
+const logEvery = time.Minute
+
+func newScrapeLimit(max int, reg prometheus.Registerer, logger log.Logger) *scrapeLimit {
+	l := &scrapeLimit{
+		max: max,
+		rejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "twilio_exporter_scrapes_rejected_total",
+			Help: "Scrapes answered 503 at once because --web.max-requests scrapes were already being served.",
+		}),
+		logger: logger,
+		now:    time.Now,
+	}
+	if max > 0 {
+		l.slots = make(chan struct{}, max)
+	}
+	reg.MustRegister(l.rejected)
+	return l
+}
+
+// wrap serves h within the limit.
+func (l *scrapeLimit) wrap(h http.Handler) http.Handler {
+	if l.slots == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case l.slots <- struct{}{}:
+			defer func() { <-l.slots }()
+			h.ServeHTTP(w, r)
+		default:
+			l.reject(w)
+		}
+	})
+}
+
+func (l *scrapeLimit) reject(w http.ResponseWriter) {
+	l.rejected.Inc()
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, fmt.Sprintf("Too many scrapes at once: %d are being served, the limit set by --web.max-requests. Try again later.", l.max), http.StatusServiceUnavailable)
+	l.mu.Lock()
+	l.unlogged++
+	now, n := l.now(), l.unlogged
+	if !l.lastLog.IsZero() && now.Sub(l.lastLog) < logEvery {
+		l.mu.Unlock()
+		return
+	}
+	l.lastLog, l.unlogged = now, 0
+	l.mu.Unlock()
+	level.Warn(l.logger).Log("msg", "Rejected scrapes over --web.max-requests with 503; raise the limit if that many scrapers are expected, else find the one scraping too often",
+		"max_requests", l.max, "rejected_since_last_log", n)
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+)
+
+// heldWriter is a ResponseWriter whose first Write reports that its scrape
+// holds a slot (it is writing the body) and then blocks until release closes.
+type heldWriter struct {
+	header  http.Header
+	writing chan<- struct{}
+	release <-chan struct{}
+	once    sync.Once
+	code    int
+}
+
+func (w *heldWriter) Header() http.Header  { return w.header }
+func (w *heldWriter) WriteHeader(code int) { w.code = code }
+func (w *heldWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() {
+		w.writing <- struct{}{}
+		<-w.release
+	})
+	return len(p), nil
+}
+
+// holdScrapes starts n scrapes of h and returns once all n are inside the
+// handler, and a function that lets them finish and waits for them.
+func holdScrapes(h http.Handler, n int) (release func()) {
+	writing, done := make(chan struct{}, n), make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		w := &heldWriter{header: http.Header{}, writing: writing, release: done}
+		wg.Go(func() { h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil)) })
+	}
+	for range n {
+		<-writing
+	}
+	return func() { close(done); wg.Wait() }
+}
+
+// TestMaxRequestsAnswers503OverTheLimit holds --web.max-requests scrapes in
+// flight and checks that the next ones are answered 503 at once with a body
+// that names the flag, counted in twilio_exporter_scrapes_rejected_total and
+// logged once, and that a scrape is served again once the held ones end.
+func TestMaxRequestsAnswers503OverTheLimit(t *testing.T) {
+	o := testOptions()
+	o.maxRequests = 2
+	var logs syncBuffer
+	ex, cleanup := newBenchExporterWith(t, o, log.NewLogfmtLogger(&logs), 1, 3)
+	defer cleanup()
+	h := ex.metricsHandler(10*time.Second, 500*time.Millisecond, 2*time.Minute)
+
+	release := holdScrapes(h, 2)
+	for range 3 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		want := "Too many scrapes at once: 2 are being served, the limit set by --web.max-requests. Try again later.\n"
+		if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != want {
+			t.Errorf("scrape over the limit: %d %q, want 503 %q", rec.Code, rec.Body.String(), want)
+		}
+	}
+	release()
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "\ntwilio_exporter_scrapes_rejected_total 3\n") {
+		t.Errorf("scrape after the held ones ended: %d, want 200 with twilio_exporter_scrapes_rejected_total 3:\n%s", rec.Code, head(rec.Body.Bytes()))
+	}
+	if n := strings.Count(logs.String(), "Rejected scrapes over --web.max-requests"); n != 1 || !strings.Contains(logs.String(), "max_requests=2 rejected_since_last_log=1") {
+		t.Errorf("%d log lines about rejected scrapes, want 1 (at most one a minute):\n%s", n, logs.String())
+	}
+}
+
+// TestMaxRequestsZeroMeansNoLimit holds more scrapes than the default limit
+// with --web.max-requests=0 and checks the next one is served.
+func TestMaxRequestsZeroMeansNoLimit(t *testing.T) {
+	o := testOptions()
+	o.maxRequests = 0
+	ex, cleanup := newBenchExporterWith(t, o, log.NewNopLogger(), 1, 3)
+	defer cleanup()
+	h := ex.metricsHandler(10*time.Second, 500*time.Millisecond, 2*time.Minute)
+	release := holdScrapes(h, 41)
+	defer release()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "\ntwilio_exporter_scrapes_rejected_total 0\n") {
+		t.Errorf("scrape with 41 in flight and no limit: %d:\n%s", rec.Code, head(rec.Body.Bytes()))
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
