@@ -6,9 +6,9 @@
 // Usage is fetched one calendar month at a time with aggregationPeriod=DAILY,
 // starting at the 1st of the month before the range (last month's total and
 // yesterday on the 1st need it). Each month's day totals are added up with
-// the collector's rules (collector.BackfillTotals) and written as one block
-// while the next month is fetched, so memory is bounded by the number of
-// series times the days of one month, whatever the length of the range.
+// the collector's rules (collector.BackfillTotals) and written as blocks of
+// at most 8 days while the next month is fetched, so memory is bounded by the
+// number of series, whatever the length of the range.
 // Blocks are written into a staging directory inside the output directory and
 // moved into place only when every month has been fetched and written: an
 // error or an interrupt leaves the output directory as it was.
@@ -227,13 +227,13 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		if writeErr != nil {
 			continue // drain so the fetcher ends
 		}
-		var dir string
-		dir, writeErr = r.write(ctx, staging, m)
+		var dirs []string
+		dirs, writeErr = r.write(ctx, staging, m)
 		if writeErr != nil {
 			cancel()
 			continue
 		}
-		blocks = append(blocks, dir)
+		blocks = append(blocks, dirs...)
 	}
 	wg.Wait()
 	if err := errors.Join(fetchErr, writeErr); err != nil {
@@ -415,7 +415,7 @@ type series struct {
 	vals []float64
 }
 
-// seriesSet builds the series of one block, keyed by their labels.
+// seriesSet builds the series of one month, keyed by their labels.
 type seriesSet struct {
 	days  int
 	extra map[string]string
@@ -499,11 +499,36 @@ func (r *runner) build(m *month) *seriesSet {
 // maxPending bounds the samples an appender holds before it commits.
 const maxPending = 100_000
 
-// write writes month m as one block into dir and returns the block's path.
-func (r *runner) write(ctx context.Context, dir string, m *month) (string, error) {
+// blockDays is the most days one block covers. The block writer holds a
+// block's samples in memory until it writes them, so this bounds memory:
+// series x blockDays x samples a day.
+const blockDays = 8
+
+// write writes month m as blocks of at most blockDays days into dir and
+// returns their paths.
+func (r *runner) write(ctx context.Context, dir string, m *month) ([]string, error) {
 	set := r.build(m)
-	mint := m.first.UnixMilli()
-	window := m.last.Add(day).UnixMilli() - mint
+	var dirs []string
+	for i0 := 0; i0 < set.days; i0 += blockDays {
+		i1 := min(i0+blockDays, set.days)
+		d, err := r.writeBlock(ctx, dir, set, m.first.Add(time.Duration(i0)*day), i0, i1)
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, d)
+	}
+	r.daysDone += set.days
+	level.Info(r.o.Logger).Log("msg", "Wrote blocks", "from", m.first.Format(twilio.DateLayout), "to", m.last.Format(twilio.DateLayout),
+		"blocks", len(dirs), "groups", len(r.o.Groups), "days", fmt.Sprintf("%d/%d", r.daysDone, r.totalDays), "series", len(set.order),
+		"samples", r.samples, "elapsed", r.elapsed())
+	return dirs, nil
+}
+
+// writeBlock writes days i0 to i1 (exclusive) of set, the first of which
+// starts at first, as one block into dir and returns its path.
+func (r *runner) writeBlock(ctx context.Context, dir string, set *seriesSet, first time.Time, i0, i1 int) (string, error) {
+	mint := first.UnixMilli()
+	window := int64(i1-i0) * day.Milliseconds()
 	// Series are appended one after the other, each over the whole window,
 	// so the head must accept samples a whole window older than the newest:
 	// it allows half its chunk range, hence twice the window (as promtool's
@@ -521,13 +546,14 @@ func (r *runner) write(ctx context.Context, dir string, m *month) (string, error
 		r.seriesSeen = map[string]struct{}{}
 	}
 	for _, ser := range set.order {
-		r.seriesSeen[ser.lbls.String()] = struct{}{}
 		var ref storage.SeriesRef
-		for i, v := range ser.vals {
+		for i := i0; i < i1; i++ {
+			v := ser.vals[i]
 			if math.IsNaN(v) {
 				continue
 			}
-			t0 := mint + int64(i)*day.Milliseconds()
+			r.seriesSeen[ser.lbls.String()] = struct{}{}
+			t0 := mint + int64(i-i0)*day.Milliseconds()
 			for k := range perDay {
 				ref, err = app.Append(ref, ser.lbls, t0+int64(k)*step, v)
 				if err != nil {
@@ -556,10 +582,6 @@ func (r *runner) write(ctx context.Context, dir string, m *month) (string, error
 		return "", fmt.Errorf("write block: %w", err)
 	}
 	r.samples += samples
-	r.daysDone += set.days
-	level.Info(r.o.Logger).Log("msg", "Wrote block", "from", m.first.Format(twilio.DateLayout), "to", m.last.Format(twilio.DateLayout),
-		"groups", len(r.o.Groups), "days", fmt.Sprintf("%d/%d", r.daysDone, r.totalDays), "series", len(set.order),
-		"samples", r.samples, "elapsed", r.elapsed())
 	return filepath.Join(dir, id.String()), nil
 }
 

@@ -2,9 +2,11 @@ package backfill
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -155,7 +157,7 @@ func TestAPIErrorMidRangeLeavesNoBlocks(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "2026-05-01 to 2026-05-03") || !strings.Contains(err.Error(), "71001") {
 		t.Fatalf("err = %v, want the failing range and Twilio error 71001", err)
 	}
-	if !strings.Contains(progress.String(), `msg="Wrote block" from=2026-03-01`) {
+	if !strings.Contains(progress.String(), `msg="Wrote blocks" from=2026-03-01`) {
 		t.Fatalf("the failure came before March's block was staged; progress:\n%s", progress.String())
 	}
 	if got := entries(t, o.OutputDir); len(got) != 1 || got[0] != "(does not exist)" {
@@ -175,9 +177,10 @@ func TestAPIErrorMidRangeLeavesNoBlocks(t *testing.T) {
 	}
 }
 
-// TestWritesOneBlockPerMonth checks the layout a user moves into
-// Prometheus: one block per calendar month of the range, nothing else.
-func TestWritesOneBlockPerMonth(t *testing.T) {
+// TestWritesBlocksOfAtMost8Days checks the layout a user moves into
+// Prometheus: blocks of at most 8 days that never straddle a month, covering
+// the range without gaps or overlaps, and nothing else.
+func TestWritesBlocksOfAtMost8Days(t *testing.T) {
 	sg, cg := testGroups()
 	sim := usagesim.New(usagesim.Options{Groups: sg, Now: func() time.Time { return testNow }})
 	o := testOptions(t, simClient(t, sim, 100), cg, t.TempDir())
@@ -186,16 +189,38 @@ func TestWritesOneBlockPerMonth(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := entries(t, o.OutputDir)
-	if len(got) != 4 || res.Blocks != 4 {
-		t.Fatalf("output holds %v (%d blocks reported), want 4 blocks: February (from the 10th) to May (to the 3rd)", got, res.Blocks)
+	// 10-28 February: 8+8+3 days; March: 8+8+8+7; April: 8+8+8+6; 1-3 May.
+	if len(got) != 12 || res.Blocks != 12 {
+		t.Fatalf("output holds %v (%d blocks reported), want 12", got, res.Blocks)
 	}
+	next := o.From.UnixMilli()
+	var metas []struct{ MinTime, MaxTime int64 }
 	for _, b := range got {
-		if _, err := os.Stat(filepath.Join(o.OutputDir, b, "meta.json")); err != nil {
-			t.Errorf("%s is not a block: %v", b, err)
+		body, err := os.ReadFile(filepath.Join(o.OutputDir, b, "meta.json"))
+		if err != nil {
+			t.Fatalf("%s is not a block: %v", b, err)
 		}
+		var m struct{ MinTime, MaxTime int64 }
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatal(err)
+		}
+		metas = append(metas, m)
 	}
-	// Days 10 February to 3 May = 83 days of 288 samples for every series
-	// that exists on that day.
+	sort.Slice(metas, func(i, j int) bool { return metas[i].MinTime < metas[j].MinTime })
+	for _, m := range metas {
+		start, end := time.UnixMilli(m.MinTime).UTC(), time.UnixMilli(m.MaxTime).UTC()
+		if m.MinTime != next || end.Sub(start) > 8*24*time.Hour || end.Add(-time.Millisecond).Month() != start.Month() {
+			t.Errorf("block %s to %s: want it to start at %s, cover at most 8 days and one month", start, end, time.UnixMilli(next).UTC())
+		}
+		// A block ends just after its last sample; the next one starts
+		// one interval later.
+		next = m.MaxTime - 1 + (5 * time.Minute).Milliseconds()
+	}
+	if last := time.UnixMilli(next).UTC(); !last.Equal(o.To.Add(24 * time.Hour)) {
+		t.Errorf("blocks end at %s, want the end of %s", last, o.To)
+	}
+	// 10 February to 3 May: 83 days of 288 samples for every series that
+	// exists on that day.
 	if res.Days != 83 || res.Samples%288 != 0 || res.Samples == 0 {
 		t.Errorf("days = %d, samples = %d; want 83 days and whole days of 5-minute samples", res.Days, res.Samples)
 	}

@@ -24,6 +24,8 @@ import (
 //
 //	go test -run '^$' -bench 'Backfill/months=12' -benchtime=1x ./backfill/
 func BenchmarkBackfill(b *testing.B) {
+	// A small case, to compare memory across changes quickly.
+	b.Run("months=1/groups=2/categories=200", func(b *testing.B) { benchmarkBackfill(b, 1, 2, 200, 0) })
 	for _, months := range []int{3, 12} {
 		b.Run(fmt.Sprintf("months=%d/groups=10/categories=200", months), func(b *testing.B) {
 			benchmarkBackfill(b, months, 10, 200, 250*time.Millisecond)
@@ -44,7 +46,9 @@ func benchmarkBackfill(b *testing.B, months, groups, categories int, latency tim
 			Budget: &collector.Budget{Amount: 10000, Currency: "USD"}})
 	}
 	sim := usagesim.New(usagesim.Options{Groups: simGroups, Now: func() time.Time { return now }, TokenTTL: 24 * time.Hour})
-	sim.InjectFault(usagesim.Fault{Kind: usagesim.Slow, Delay: latency})
+	if latency > 0 {
+		sim.InjectFault(usagesim.Fault{Kind: usagesim.Slow, Delay: latency})
+	}
 	const pageSize = 1000
 	client := simClient(b, sim, pageSize)
 

@@ -72,7 +72,7 @@ billing_groups:
 	if err != nil {
 		t.Fatalf("backfill: %v\n%s", err, stderr)
 	}
-	for _, want := range []string{"msg=Fetched", `msg="Wrote block"`, "pages=", "samples=", "elapsed=", `msg="Backfill done"`} {
+	for _, want := range []string{"msg=Fetched", `msg="Wrote blocks"`, "pages=", "samples=", "elapsed=", `msg="Backfill done"`} {
 		if !strings.Contains(string(stderr), want) {
 			t.Errorf("backfill progress on stderr lacks %s:\n%s", want, stderr)
 		}
