@@ -88,9 +88,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&o.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&o.logFormat, "logfmt", "json")
 	o.webFlags = kingpinflag.AddFlags(app, defaultListenAddress)
+	app.Command("serve", "Serve metrics (the default).").Default()
+	bf := addBackfillCommand(app)
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
-	if _, err := app.Parse(args); err != nil {
+	cmd, err := app.Parse(args)
+	if err != nil {
 		fmt.Fprintf(stderr, "%s: error: %v, try --help\n", exporterName, err)
 		return 2
 	}
@@ -111,7 +114,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		stopDemo = d.close
 		load = d.load
-		if !o.configCheck && !o.probe {
+		if !o.configCheck && !o.probe && cmd != bf.cmd.FullCommand() {
 			level.Info(logger).Log("msg", "Demo mode: exporting made-up usage from a simulated Usage API on loopback; no credentials are used",
 				"simulated_api", d.inst.URL, "metrics", metricsURL((*o.webFlags.WebListenAddresses)[0], o.telemetryPath))
 		}
@@ -136,6 +139,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.probe {
 		return runProbe(load, o.twilioTimeout, stdout, stderr)
+	}
+
+	if cmd == bf.cmd.FullCommand() {
+		return runBackfill(o, bf, load, logger)
 	}
 
 	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info())

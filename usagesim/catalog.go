@@ -17,8 +17,11 @@ type Group struct {
 	Name string
 	// Currency is the ISO 4217 code of every price, e.g. USD, EUR, GBP.
 	Currency string
-	// Categories is how many product categories the group uses; 0 means all.
-	// Some categories hold more than one product, so there are more records.
+	// Categories is how many product categories the group uses; 0 means all
+	// of the catalog's. More than the catalog holds adds synthetic categories
+	// of one product each (synthetic-001, ...), for load tests of large
+	// organizations. Some categories hold more than one product, so there
+	// are more records.
 	Categories int
 	// Scale sets the spend: a month costs of the order of Scale*1000 currency
 	// units. 0 means 1.
@@ -242,6 +245,13 @@ func buildGroup(g Group) groupData {
 	if n == 0 || n > len(cats) {
 		n = len(cats)
 	}
+	products := catalog[:]
+	for i := range g.Categories - n {
+		cat := fmt.Sprintf("synthetic-%03d", i+1)
+		products = append(products, product{"Synthetic-Product-" + cat[len("synthetic-"):], cat, "requests", false, 1000, 0.001})
+		cats = append(cats, cat)
+	}
+	n = max(n, g.Categories)
 	rest := append([]string(nil), cats[fixedCategories:]...)
 	sort.SliceStable(rest, func(i, j int) bool {
 		return mix(g.Seed, hashString(rest[i]), 5) < mix(g.Seed, hashString(rest[j]), 5)
@@ -259,7 +269,7 @@ func buildGroup(g Group) groupData {
 	}
 	var out []series
 	dailySpend := 0.0
-	for i, p := range catalog {
+	for i, p := range products {
 		if !chosen[p.category] {
 			continue
 		}

@@ -277,3 +277,20 @@ func TestNewRejectsBadGroups(t *testing.T) {
 		})
 	}
 }
+
+func TestSyntheticCategoriesBeyondTheCatalog(t *testing.T) {
+	g := Group{ID: "commerce_billingprofile_BIG", Currency: "USD", Categories: 200, Seed: 7}
+	s := New(Options{Groups: []Group{g}, Now: func() time.Time { return time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC) }})
+	recs, _ := s.Records(g.ID, "THIS_MONTH")
+	cats := map[string]bool{}
+	synthetic := 0
+	for _, r := range recs {
+		if !cats[r.ProductCategory] && strings.HasPrefix(r.ProductCategory, "synthetic-") {
+			synthetic++
+		}
+		cats[r.ProductCategory] = true
+	}
+	if len(cats) != 200 || synthetic != 200-len(catalogCategories()) {
+		t.Errorf("%d categories, %d synthetic; want 200, %d synthetic", len(cats), synthetic, 200-len(catalogCategories()))
+	}
+}

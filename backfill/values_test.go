@@ -1,0 +1,167 @@
+package backfill
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+)
+
+// TestBlocksHoldWhatTheExporterWouldHaveServed reads the blocks back with
+// Prometheus' tsdb package and checks the value every series has at past
+// instants, as a query with the default 5-minute lookback finds it, against
+// the simulator's daily records added up in served order: month to date
+// through that day, yesterday, last month, the period bounds and the budget,
+// and no other series.
+func TestBlocksHoldWhatTheExporterWouldHaveServed(t *testing.T) {
+	sg, cg := testGroups()
+	cg[0].Budget = &collector.Budget{Amount: 1234, Currency: "USD"}
+	sim := usagesim.New(usagesim.Options{Groups: sg, Now: func() time.Time { return testNow }})
+	o := testOptions(t, simClient(t, sim, 7), cg, t.TempDir())
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	db, err := tsdb.OpenDBReadOnly(o.OutputDir, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, at := range []time.Time{
+		time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC),                  // the first instant
+		time.Date(2026, 3, 16, 12, 7, 13, 0, time.UTC),                // mid-month
+		time.Date(2026, 3, 31, 23, 35, 0, 0, time.UTC),                // the last hour of a month
+		time.Date(2026, 4, 1, 0, 42, 0, 0, time.UTC),                  // the first hour of the next
+		time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC).Add(-time.Second), // the last second
+	} {
+		want := truthAt(t, sim, sg, cg, at)
+		got := valuesAt(t, db, at)
+		if len(want) < 30 {
+			t.Fatalf("at %s: only %d series to compare", at, len(want))
+		}
+		for k, w := range want {
+			if g, ok := got[k]; !ok {
+				t.Errorf("at %s: no %s", at, k)
+			} else if g != w {
+				t.Errorf("at %s: %s = %v, the simulator's daily records add up to %v", at, k, g, w)
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("at %s: %s, which the exporter would not have served", at, k)
+			}
+		}
+	}
+	// Before the range and after it, nothing.
+	for _, at := range []time.Time{time.Date(2026, 2, 9, 23, 0, 0, 0, time.UTC), time.Date(2026, 5, 4, 0, 5, 0, 0, time.UTC)} {
+		if got := valuesAt(t, db, at); len(got) != 0 {
+			t.Errorf("at %s, outside the range: %d series", at, len(got))
+		}
+	}
+}
+
+// truthAt is what the exporter would have served at the end of at's day,
+// from the simulator's daily records, product_info aside.
+func truthAt(t *testing.T, sim *usagesim.Server, sg []usagesim.Group, cg []collector.Group, at time.Time) map[string]float64 {
+	t.Helper()
+	d := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
+	month := time.Date(at.Year(), at.Month(), 1, 0, 0, 0, 0, time.UTC)
+	prev := month.AddDate(0, -1, 0)
+	day := func(t time.Time) string { return t.Format("2006-01-02") }
+	want := map[string]float64{}
+	sums := map[string]*big.Rat{}
+	const extra = `, instance="exporter:10117", job="twilio_billing"`
+	for i, g := range cg {
+		add := func(prefix, from, to string, start, end time.Time) {
+			for _, r := range sim.DailyRecords(sg[i].ID, from, to) {
+				exactAdd(t, sums, fmt.Sprintf(`%scost{billing_group=%q, currency=%q%s, product_category=%q}`, prefix, g.Label, r.Price.Currency, extra, r.ProductCategory), strconv.FormatFloat(r.Price.Amount, 'f', -1, 64))
+				exactAdd(t, sums, fmt.Sprintf(`%susage{billing_group=%q%s, product_category=%q, unit=%q}`, prefix, g.Label, extra, r.ProductCategory, r.Usage.Unit), r.Usage.Amount)
+			}
+			want[fmt.Sprintf(`%speriod_start_timestamp_seconds{billing_group=%q%s}`, prefix, g.Label, extra)] = float64(start.Unix())
+			want[fmt.Sprintf(`%speriod_end_timestamp_seconds{billing_group=%q%s}`, prefix, g.Label, extra)] = float64(end.Unix())
+		}
+		const p = "twilio_billing_group_"
+		add(p, day(month), day(d), month, month.AddDate(0, 1, 0))
+		if g.Yesterday > 0 {
+			y := d.AddDate(0, 0, -1)
+			add(p+"yesterday_", day(y), day(y), y, d)
+		}
+		if g.LastMonth > 0 {
+			add(p+"last_month_", day(prev), day(month.AddDate(0, 0, -1)), prev, month)
+		}
+		if b := g.Budget; b != nil {
+			want[fmt.Sprintf(`%sbudget{billing_group=%q, currency=%q%s}`, p, g.Label, b.Currency, extra)] = b.Amount
+		}
+	}
+	for k, r := range sums {
+		want[k], _ = r.Float64()
+	}
+	return want
+}
+
+// valuesAt returns the latest sample at or before at, no older than 5
+// minutes (Prometheus 3's lookback excludes exactly 5 minutes), of every
+// series but product_info.
+func valuesAt(t *testing.T, db *tsdb.DBReadOnly, at time.Time) map[string]float64 {
+	t.Helper()
+	blocks, err := db.Blocks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := at.UnixMilli()
+	out := map[string]float64{}
+	newest := map[string]int64{}
+	for _, b := range blocks {
+		q, err := tsdb.NewBlockQuerier(b, math.MinInt64, math.MaxInt64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchNotEqual, labels.MetricName, "twilio_billing_group_product_info"))
+		for set.Next() {
+			s := set.At()
+			l := s.Labels()
+			key := l.Get(labels.MetricName) + l.DropMetricName().String()
+			it := s.Iterator(nil)
+			for it.Next() == chunkenc.ValFloat {
+				st, sv := it.At()
+				if st > ts {
+					break
+				}
+				if st > ts-5*60*1000 {
+					if n, ok := newest[key]; !ok || st > n {
+						out[key], newest[key] = sv, st
+					}
+				}
+			}
+		}
+		if err := set.Err(); err != nil {
+			t.Fatal(err)
+		}
+		q.Close()
+	}
+	return out
+}
+
+// exactAdd adds the decimal text v to sums[k] with math/big: the exporter
+// sums money and usage exactly and converts each total to float64 once, so
+// the truth a test expects is summed the same way, independently.
+func exactAdd(t *testing.T, sums map[string]*big.Rat, k, v string) {
+	t.Helper()
+	r, ok := new(big.Rat).SetString(v)
+	if !ok {
+		t.Fatalf("%s: amount %q is not a decimal", k, v)
+	}
+	if sums[k] == nil {
+		sums[k] = new(big.Rat)
+	}
+	sums[k].Add(sums[k], r)
+}
