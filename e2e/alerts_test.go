@@ -217,8 +217,7 @@ func checkDashboardURL(t *testing.T, where, u string) {
 // checkAggregations requires every aggregation in a rule to name the labels
 // it drops (without), never the ones it keeps (by): a fixed by drops labels
 // such as namespace and cluster that a multi-cluster Prometheus adds and
-// routes on. And none keeps instance with by, which would tie spend history to
-// the exporter process.
+// routes on.
 func checkAggregations(t *testing.T, where string, expr parser.Expr) {
 	t.Helper()
 	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {

@@ -1,7 +1,8 @@
 package e2e
 
 // Tests of what the rules and dashboards meet in production rather than in
-// the demo: billing data the demo does not produce (a category billed in two
+// the demo: the scrape job the Helm chart gives the exporter's targets, and
+// billing data the demo does not produce (a category billed in two
 // currencies).
 
 import (
@@ -14,7 +15,135 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
 )
+
+// operatorJob is the job label prometheus-operator gives the targets of a
+// ServiceMonitor endpoint: the Service's name, or the value of the Service
+// label named by spec.jobLabel, then the endpoint's relabelings in order.
+// Only the relabelings that can set job without source labels are modelled;
+// any other that targets job fails the test.
+func operatorJob(t *testing.T, sm, svc map[string]any) string {
+	t.Helper()
+	job, _ := dig(svc, "metadata", "name").(string)
+	if key, _ := dig(sm, "spec", "jobLabel").(string); key != "" {
+		if v, ok := dig(svc, "metadata", "labels", key).(string); ok {
+			job = v
+		}
+	}
+	rels, _ := dig(sm, "spec", "endpoints", 0, "relabelings").([]any)
+	for _, r := range rels {
+		if dig(r, "targetLabel") != "job" {
+			continue
+		}
+		action, _ := dig(r, "action").(string)
+		if (action != "" && action != "replace") || dig(r, "sourceLabels") != nil {
+			t.Fatalf("relabeling %v sets job in a way this test does not model", r)
+		}
+		job, _ = dig(r, "replacement").(string)
+	}
+	return job
+}
+
+// ruleJobSelectors returns the job matchers of every up selector in the
+// rendered PrometheusRule.
+func ruleJobSelectors(t *testing.T, pr map[string]any) []*labels.Matcher {
+	t.Helper()
+	body, err := yaml.Marshal(dig(pr, "spec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules ruleFile
+	if err := yaml.Unmarshal(body, &rules); err != nil {
+		t.Fatal(err)
+	}
+	p := parser.NewParser(parser.Options{})
+	var out []*labels.Matcher
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			expr, err := p.ParseExpr(r.Expr)
+			if err != nil {
+				t.Fatalf("rule %s%s: %v", r.Alert, r.Record, err)
+			}
+			parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+				vs, ok := node.(*parser.VectorSelector)
+				if !ok || vs.Name != "up" {
+					return nil
+				}
+				var job *labels.Matcher
+				for _, m := range vs.LabelMatchers {
+					if m.Name == "job" {
+						job = m
+					}
+				}
+				if job == nil {
+					t.Errorf("rule %s: %s selects no job", r.Alert, vs)
+				} else {
+					out = append(out, job)
+				}
+				return nil
+			})
+		}
+	}
+	return out
+}
+
+// TestHelmChartScrapeJobMatchesRules renders the chart with monitoring
+// enabled and checks that the job label Prometheus will give the exporter's
+// targets is the one the rendered PrometheusRule selects: by default, and
+// with the job name changed.
+func TestHelmChartScrapeJobMatchesRules(t *testing.T) {
+	helm := tool(t, "HELM", "helm")
+	const fullname = "rel-twilio-billing-exporter"
+	for _, tc := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"default", "twilio_billing", nil},
+		{"scrapeJobName set", "twilio-billing-prod", []string{"--set", "scrapeJobName=twilio-billing-prod"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-f", chartDir + "/ci/monitoring-values.yaml"}, tc.args...)
+			docs, out, code := helmTemplateArgs(t, helm, args...)
+			if code != 0 {
+				t.Fatalf("helm template: exit %d\n%s", code, out)
+			}
+			sm, svc, pr := docs["ServiceMonitor/"+fullname], docs["Service/"+fullname], docs["PrometheusRule/"+fullname]
+			if sm == nil || svc == nil || pr == nil {
+				t.Fatalf("want a ServiceMonitor, a Service and a PrometheusRule named %s, got %v", fullname, keys(docs))
+			}
+			job := operatorJob(t, sm, svc)
+			if job != tc.want {
+				t.Errorf("Prometheus will give the targets job %q, want %q", job, tc.want)
+			}
+			sel := ruleJobSelectors(t, pr)
+			if len(sel) < 2 {
+				t.Fatalf("PrometheusRule has %d up selectors, want those of TwilioBillingExporterDown and TwilioBillingExporterAbsent", len(sel))
+			}
+			for _, m := range sel {
+				if !m.Matches(job) {
+					t.Errorf("PrometheusRule selects up{%s}, which does not match the scraped job %q", m, job)
+				}
+			}
+		})
+	}
+	// An empty job name would render rules that select nothing.
+	_, out, code := helmTemplateArgs(t, helm, "-f", chartDir+"/ci/monitoring-values.yaml", "--set", "scrapeJobName=")
+	if code == 0 || !strings.Contains(out, "scrapeJobName is required") {
+		t.Errorf("helm template with an empty scrapeJobName: exit %d, want a failure naming scrapeJobName:\n%s", code, out)
+	}
+}
+
+func keys(m map[string]map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // twoCurrencyExposition is an exporter's answer for two groups where intl
 // bills sms-outbound in USD and EUR, reports voice in two units, and mms in
