@@ -143,7 +143,7 @@ func Spend() (dashboard.Dashboard, error) {
 		Title("Yesterday against last month's average day").
 		Description("Yesterday's spend per billing group as a percentage of last month's average daily spend (last month's total divided by its number of days, from the exporter's bounds of last month, so February counts 28 or 29). " +
 			"Both come from the Usage API, so this works from the exporter's first scrape and on the 1st (yesterday is then the last day of the month just ended). " +
-			"Amber from 150%, red from 200%. The TwilioBillingYesterdaySpendSpike alert compares against the group's usual day instead, the largest of this baseline, this month's average day before yesterday and the week before yesterday, "+
+			"Amber from 150%, red from 200%. The TwilioBillingYesterdaySpendSpike alert compares against the group's usual day instead, the largest of this baseline, this month's average day before yesterday and the week before yesterday, " +
 			"so it stays silent where a group merely started part-way through last month or grew since. Empty for a group that spent nothing last month.").
 		Datasource(datasource()).Height(5).Span(6).
 		Unit("percent").Decimals(0).
