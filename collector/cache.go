@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,6 +154,9 @@ type entry struct {
 	lastSuccess time.Time // when the latest successful refresh finished
 	duration    time.Duration
 	lastErr     string // text of the latest failure, to log each new failure once
+	// budgetMismatch is what was last logged about a budget whose currency
+	// matches none of the month's cost series, to log each mismatch once.
+	budgetMismatch string
 }
 
 // CacheOptions configures a Cache.
@@ -491,6 +496,15 @@ func (c *Cache) refresh(k entryKey) {
 		e.up, e.lastErr, e.lastSuccess = true, "", finished
 	}
 	label := e.group.Label
+	var mismatch []any // what to log about the budget's currency, if anything
+	if err == nil && k.period == ThisMonth {
+		if m := budgetMismatch(e.group.Budget, snap); m != e.budgetMismatch {
+			e.budgetMismatch = m
+			if m != "" {
+				mismatch = []any{"budget_currency", e.group.Budget.Currency, "cost_currencies", m}
+			}
+		}
+	}
 	c.mu.Unlock()
 
 	// Logged outside the lock: a slow log writer must not hold up scrapes.
@@ -510,6 +524,29 @@ func (c *Cache) refresh(k entryKey) {
 	default:
 		level.Debug(logger).Log("msg", "Refreshed", "records", len(usage.Records), "pages", usage.Pages, "duration", finished.Sub(started))
 	}
+	if mismatch != nil {
+		level.Warn(logger).Log(append([]any{"msg", "The budget's currency matches none of this month's cost series: the budget alerts and panels cannot compare them; set the budget in the currency Twilio bills the group in"}, mismatch...)...)
+	}
+}
+
+// budgetMismatch returns the currencies of s's cost series, comma-separated,
+// when b is set and its currency is none of them; else "". A month with no
+// cost yet is no mismatch.
+func budgetMismatch(b *Budget, s *Snapshot) string {
+	if b == nil || s == nil || len(s.Costs) == 0 {
+		return ""
+	}
+	var seen []string
+	for _, x := range s.Costs {
+		if x.Second == b.Currency {
+			return ""
+		}
+		if !slices.Contains(seen, x.Second) {
+			seen = append(seen, x.Second)
+		}
+	}
+	slices.Sort(seen)
+	return strings.Join(seen, ",")
 }
 
 // state copies out what a scrape reports. A snapshot of an earlier period is

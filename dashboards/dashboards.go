@@ -145,7 +145,8 @@ func Spend() (dashboard.Dashboard, error) {
 		Title("Yesterday against last month's average day").
 		Description("Yesterday's spend per billing group as a percentage of last month's average daily spend (last month's total divided by its number of days, from the exporter's bounds of last month, so February counts 28 or 29). " +
 			"Both come from the Usage API, so this works from the exporter's first scrape and on the 1st (yesterday is then the last day of the month just ended). " +
-			"Amber from 150%, red from 200%, where the TwilioBillingYesterdaySpendSpike alert fires (above its floor). Empty for a group that spent nothing last month.").
+			"Amber from 150%, red from 200%. The TwilioBillingYesterdaySpendSpike alert compares against the group's usual day instead, the largest of this baseline, this month's average day before yesterday and the week before yesterday, " +
+			"so it stays silent where a group merely started part-way through last month or grew since. Empty for a group that spent nothing last month.").
 		Datasource(datasource()).Height(5).Span(6).
 		Unit("percent").Decimals(0).
 		Thresholds(thresholds("green", 150.0, "orange", 200.0, "red")).
@@ -214,13 +215,15 @@ func Spend() (dashboard.Dashboard, error) {
 	b = b.WithPanel(withCurrencyUnits(timeseries.NewPanelBuilder().Id(id.next()).
 		Title("Daily spend").
 		Description("Spend in the 24 hours before each point, per billing group, and its 7-day average (dashed). "+
-			"Reset-aware: across 00:00 UTC on the 1st it shows the spend since the 1st, never a negative value. "+
-			"Until Prometheus holds a day of samples it shows the month's average daily spend so far; the 7-day average averages whatever history exists (hourly samples), and equals the daily spend until an hour has passed.").
+			"Reset-aware: across 00:00 UTC on the 1st it adds the month-to-date cost to what last month's final figure (twilio_billing_group_last_month_cost) adds to the cost a day earlier, a true 24 hours. "+
+			"Where that is not possible the series says so in its name: \"since 00:00 on the 1st\" for a group that does not fetch last month (the spend since the 1st, less than a day's worth), "+
+			"\"month's average day\" where Prometheus holds no sample from a day ago (its first day, or after a scrape gap). "+
+			"The 7-day average averages whatever history exists (hourly samples), and equals the daily spend until an hour has passed.").
 		Datasource(datasource()).Height(9).Span(12).Interval("5m").
 		Unit("none").Decimals(2).Min(0).FillOpacity(10).
 		Legend(legendRight()).
 		OverrideByRegexp("/7-day average/", dashedLine()).
-		WithTarget(query("A", dailySpend("billing_group, currency"), "{{billing_group}} {{currency}}")).
+		WithTarget(query("A", dailySpendLabelled("billing_group, currency"), "{{billing_group}} {{currency}} {{basis}}")).
 		WithTarget(query("B", fmt.Sprintf("avg_over_time(\n  (\n    %s\n  )[7d:1h]\n)\nor\n(\n  %s\n)",
 			indent(dailySpend("billing_group, currency"), 4), indent(dailySpend("billing_group, currency"), 2)), "{{billing_group}} {{currency}} 7-day average"))))
 	b = b.WithPanel(withCurrencyUnits(bargauge.NewPanelBuilder().Id(id.next()).
@@ -277,6 +280,12 @@ func Health() (dashboard.Dashboard, error) {
 		"Is twilio_billing_exporter fetching every billing group from Twilio, how long that takes, how Twilio's API answers, and whether the configuration loaded.")
 	b = variables(b, "billing_group")
 	upSel := fmt.Sprintf("twilio_billing_group_up{%s}", groupMatch)
+	// periodsUp is every period's refresh health, named in a period label.
+	periodsUp := fmt.Sprintf(`label_replace(%s, "period", "this_month", "", "")
+or
+label_replace(twilio_billing_group_yesterday_up{%s}, "period", "yesterday", "", "")
+or
+label_replace(twilio_billing_group_last_month_up{%s}, "period", "last_month", "", "")`, upSel, groupMatch, groupMatch)
 
 	b = b.WithRow(dashboard.NewRowBuilder("Refreshes"))
 	b = b.WithPanel(stat.NewPanelBuilder().Id(id.next()).
@@ -290,12 +299,12 @@ func Health() (dashboard.Dashboard, error) {
 		WithTarget(instant("A", `up{job=~"$job"}`, "{{instance}}")))
 	b = b.WithPanel(stat.NewPanelBuilder().Id(id.next()).
 		Title("Billing groups failing").
-		Description("How many selected billing groups' latest refresh failed (twilio_billing_group_up == 0). A failing group keeps serving its last good snapshot of the month.").
+		Description("How many selected billing groups' latest refresh of some period failed (twilio_billing_group_up, _yesterday_up or _last_month_up == 0). A failing period keeps serving its last good figures, if any; \"Refresh success per billing group\" shows which period.").
 		Datasource(datasource()).Height(5).Span(6).
 		Unit("none").Decimals(0).
 		Thresholds(thresholds("green", 1.0, "red")).
 		ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone).ReduceOptions(lastValue()).
-		WithTarget(instant("A", fmt.Sprintf("count(%s == 0) or vector(0)", upSel), "failing")))
+		WithTarget(instant("A", fmt.Sprintf("count(count by (billing_group) (\n  (\n    %s\n  ) == 0\n)) or vector(0)", indent(periodsUp, 4)), "failing")))
 	b = b.WithPanel(stat.NewPanelBuilder().Id(id.next()).
 		Title("Config reload").
 		Description("Whether the exporter's latest configuration (re)load succeeded (twilio_exporter_config_last_reload_successful). After a failed reload the previous configuration keeps running.").
@@ -315,12 +324,12 @@ func Health() (dashboard.Dashboard, error) {
 		WithTarget(instant("A", `time() - twilio_exporter_config_last_reload_success_timestamp_seconds{job=~"$job"}`, "{{instance}}")))
 	b = b.WithPanel(statetimeline.NewPanelBuilder().Id(id.next()).
 		Title("Refresh success per billing group").
-		Description("twilio_billing_group_up over time: green while the latest refresh of the group succeeded, red while it failed.").
+		Description("Each billing group's refresh health per period over time (twilio_billing_group_up for this month, twilio_billing_group_yesterday_up and twilio_billing_group_last_month_up where the group fetches them): green while the latest refresh succeeded, red while it failed. The TwilioBillingGroupRefreshFailing alert fires after 30 minutes of red, naming the period.").
 		Datasource(datasource()).Height(8).Span(24).
 		Mappings(valueText("1", "OK", "green", "0", "failing", "red")).
 		Thresholds(thresholds("red", 1.0, "green")).
 		ShowValue(common.VisibilityModeNever).
-		WithTarget(query("A", fmt.Sprintf("max by (billing_group) (%s)", upSel), "{{billing_group}}")))
+		WithTarget(query("A", fmt.Sprintf("max by (billing_group, period) (\n  %s\n)", indent(periodsUp, 2)), "{{billing_group}} {{period}}")))
 	b = b.WithPanel(timeseries.NewPanelBuilder().Id(id.next()).
 		Title("Refresh duration").
 		Description("Wall time of each billing group's latest refresh from Twilio, every page and retry included (twilio_exporter_refresh_duration_seconds). Bounded by --twilio.timeout.").

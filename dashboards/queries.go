@@ -44,40 +44,104 @@ func costBy(by, at string) string {
 	return fmt.Sprintf("sum by (%s) (%s%s)", by, costSelector, offset(at))
 }
 
-// spend24h is the spend in the 24 hours before `at` (at "" is now, prev is
-// at+1d), summed by labels that include billing_group. Cost is a
+// lastMonthStart is the start of the last month each selected group
+// serves, at an offset.
+func lastMonthStart(at string) string {
+	return fmt.Sprintf("max by (billing_group) (twilio_billing_group_last_month_period_start_timestamp_seconds{%s}%s)", groupMatch, offset(at))
+}
+
+// lastMonthCostBy is last month's cost summed by the given labels, at an offset.
+func lastMonthCostBy(by, at string) string {
+	return fmt.Sprintf("sum by (%s) (%s%s)", by, lastMonthSelector, offset(at))
+}
+
+// spend24hExact is the spend in the 24 hours before `at` (at "" is now,
+// prev is at+1d), summed by labels that include billing_group. Cost is a
 // month-to-date gauge that resets on the 1st, so:
 //   - same month at both ends (the period starts agree): the difference,
 //     clamped at 0 so a downward revision of the estimate is not a refund;
-//   - a new month began in between: the cost so far this month, i.e. the
-//     spend since 00:00 UTC on the 1st, never a negative jump.
+//   - a new month began in between, and the group fetches last month (its
+//     last month is the month of a day earlier): the cost so far this month
+//     plus what last month's final figure adds to the cost a day earlier.
 //
 // With no sample a day earlier neither branch has data.
-func spend24h(by, at, prev string) string {
+func spend24hExact(by, at, prev string) string {
 	return fmt.Sprintf(`(
   clamp_min(%s - %s, 0)
     and on (billing_group) (%s == %s)
 )
 or
 (
-  %s
-    and on (billing_group) (%s > %s)
+  (%s + clamp_min(%s - %s, 0))
+    and on (billing_group) (%s == %s)
 )`, costBy(by, at), costBy(by, prev), periodStart(at), periodStart(prev),
-		costBy(by, at), periodStart(at), periodStart(prev))
+		costBy(by, at), lastMonthCostBy(by, at), costBy(by, prev), lastMonthStart(at), periodStart(prev))
+}
+
+// spend24hSinceFirst is the fallback across the 1st where last month's
+// figures are missing: the cost so far this month, i.e. the spend since
+// 00:00 UTC on the 1st, less than 24 hours' worth but never a negative jump.
+func spend24hSinceFirst(by, at, prev string) string {
+	return fmt.Sprintf("%s\n  and on (billing_group) (%s > %s)", costBy(by, at), periodStart(at), periodStart(prev))
+}
+
+// spend24h is spend24hExact, or where it has no data spend24hSinceFirst.
+func spend24h(by, at, prev string) string {
+	return fmt.Sprintf("%s\nor\n(\n  %s\n)", spend24hExact(by, at, prev), indent(spend24hSinceFirst(by, at, prev), 2))
+}
+
+// monthAverageDay is the month's average daily spend so far (the spend since
+// the 1st when less than a day of the month has passed).
+func monthAverageDay(by string) string {
+	return fmt.Sprintf(`%s
+  / on (billing_group) group_left ()
+clamp_min(time() - %s, 86400) * 86400`, costBy(by, ""), periodStart(""))
 }
 
 // dailySpend is spend24h now, falling back, where Prometheus holds no sample
-// from a day ago yet, to the month's average daily spend so far (the spend
-// since the 1st when less than a day of the month has passed).
+// from a day ago yet, to the month's average daily spend so far.
 func dailySpend(by string) string {
+	return fmt.Sprintf("%s\nor\n(\n  %s\n)", spend24h(by, "", "1d"), indent(monthAverageDay(by), 2))
+}
+
+// dailySpendLabelled is dailySpend with each fallback marked by a "basis"
+// label, so that a panel's legend says when the figure is not a true 24
+// hours: across the 1st without last month's figures, and where Prometheus
+// holds no sample from a day ago (after a gap, or in its first day).
+func dailySpendLabelled(by string) string {
+	exact := spend24hExact(by, "", "1d")
 	return fmt.Sprintf(`%s
 or
 (
-  %s
-    / on (billing_group) group_left ()
-  clamp_min(time() - %s, 86400) * 86400
-)`, spend24h(by, "", "1d"), costBy(by, ""), periodStart(""))
+  label_replace(
+    %s,
+    "basis", %q, "", ""
+  )
+    unless on (%s)
+  (
+    %s
+  )
+)
+or
+(
+  label_replace(
+    %s,
+    "basis", %q, "", ""
+  )
+    unless on (%s)
+  (
+    %s
+  )
+)`, exact,
+		indent(spend24hSinceFirst(by, "", "1d"), 4), basisSinceFirst, by, indent(exact, 4),
+		indent(monthAverageDay(by), 4), basisMonthAverage, by, indent(spend24h(by, "", "1d"), 4))
 }
+
+// The basis label values of dailySpendLabelled's fallbacks.
+const (
+	basisSinceFirst   = "(since 00:00 on the 1st: no last month figures)"
+	basisMonthAverage = "(month's average day: no sample a day ago)"
+)
 
 // forecast is the linear forecast of this month's spend to its end, by the
 // given labels (which include billing_group). It uses the exporter's period
@@ -172,9 +236,7 @@ max by (billing_group, currency) (%s)`, budgetCostSelector, budgetSelector)
 // several products carry a marker instead of a name; the "Products by
 // category" table lists them.
 func tableKey() string {
-	base := fmt.Sprintf(`group by (billing_group, product_category, unit) (%s)
-  * on (billing_group, product_category) group_left (currency)
-group by (billing_group, product_category, currency) (%s)`, usageSelector, costSelector)
+	base := tableRows()
 	products := fmt.Sprintf("group by (product_category, product) (%s)", infoSelector)
 	single := fmt.Sprintf("%s\n  and on (product_category)\n(count by (product_category) (%s) == 1)", products, products)
 	return fmt.Sprintf(`(
@@ -192,6 +254,48 @@ label_replace(
   "product", %q, "", ""
 )`, indent(base, 4), indent(single, 4), indent(base, 2), severalProducts)
 }
+
+// tableRows has one series per billing group, category, currency and unit.
+// A category is usually billed in one currency and reported in one unit, but
+// either can be two (a category billed in USD and EUR, say), and a join must
+// be one-to-many: each category's units take its currency where it has one,
+// else each of its currencies takes its unit where it has one. A category
+// with several of both gets one row per currency, with the unit marked.
+func tableRows() string {
+	units := fmt.Sprintf("group by (billing_group, product_category, unit) (%s)", usageSelector)
+	currencies := fmt.Sprintf("group by (billing_group, product_category, currency) (%s)", costSelector)
+	count := func(v, cmp string) string {
+		return fmt.Sprintf("(count by (billing_group, product_category) (%s) %s)", v, cmp)
+	}
+	only := func(v string) string {
+		return fmt.Sprintf("%s\n  and on (billing_group, product_category)\n%s", v, count(v, "== 1"))
+	}
+	return fmt.Sprintf(`%s
+  * on (billing_group, product_category) group_left (currency)
+(
+  %s
+)
+or
+%s
+  * on (billing_group, product_category) group_left (unit)
+(
+  %s
+)
+or
+label_replace(
+  %s
+    and on (billing_group, product_category)
+  %s
+    and on (billing_group, product_category)
+  %s,
+  "unit", %q, "", ""
+)`, units, indent(only(currencies), 2), currencies, indent(only(units), 2),
+		currencies, count(currencies, "> 1"), count(units, "> 1"), severalUnits)
+}
+
+// severalUnits is the unit cell of a category with several units and several
+// currencies; its Usage cell stays empty.
+const severalUnits = "(several)"
 
 // severalProducts is the product cell of a category with more than one product.
 const severalProducts = "(several: see Products by category)"

@@ -70,7 +70,7 @@ func TestAlertRulesPassPromtoolCheckAndUnitTests(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"check", "rules", rulesFile}, "SUCCESS: 10 rules found"},
+		{[]string{"check", "rules", rulesFile}, "SUCCESS: 12 rules found"},
 		{[]string{"test", "rules", rulesTestFile}, "SUCCESS"},
 	} {
 		t.Run(strings.Join(tc.args[:2], " "), func(t *testing.T) {
@@ -140,6 +140,7 @@ func TestAlertRulesFollowConventions(t *testing.T) {
 			if !dashboardURL.MatchString(r.Annotations["dashboard_url"]) {
 				t.Errorf("%s: dashboard_url %q must open a bundled dashboard by its uid", where, r.Annotations["dashboard_url"])
 			}
+			checkDashboardURL(t, where, r.Annotations["dashboard_url"])
 			expr, err := p.ParseExpr(r.Expr)
 			if err != nil {
 				t.Errorf("%s: %v", where, err)
@@ -149,6 +150,13 @@ func TestAlertRulesFollowConventions(t *testing.T) {
 				if !metrics[n] && !recorded[n] {
 					t.Errorf("%s: uses %q, neither exposed by the exporter nor recorded above it", where, n)
 				}
+			}
+		}
+	}
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			if expr, err := p.ParseExpr(r.Expr); err == nil {
+				checkAggregations(t, "rule "+r.Alert+r.Record, expr)
 			}
 		}
 	}
@@ -186,4 +194,36 @@ func TestAlertUnitTestsCoverEveryAlert(t *testing.T) {
 			t.Errorf("%s: %d firing and %d silent cases in %s, want at least one of each", a, firing[a], silent[a], rulesTestFile)
 		}
 	}
+}
+
+// labelRef matches a label reference in an annotation template.
+var labelRef = regexp.MustCompile(`\{\{ *\$labels\.(\w+)( *\| *(\w+))? *\}\}`)
+
+// checkDashboardURL requires dashboard_url to pass the alert's job, and every
+// label it carries to be URL-encoded (a group named "EMEA sales" must not
+// break the link).
+func checkDashboardURL(t *testing.T, where, u string) {
+	t.Helper()
+	if !strings.Contains(u, "var-job={{ $labels.job | urlquery }}") {
+		t.Errorf("%s: dashboard_url %q must pass the job: var-job={{ $labels.job | urlquery }}", where, u)
+	}
+	for _, m := range labelRef.FindAllStringSubmatch(u, -1) {
+		if m[3] != "urlquery" {
+			t.Errorf("%s: dashboard_url inserts $labels.%s without urlquery", where, m[1])
+		}
+	}
+}
+
+// checkAggregations requires every aggregation in a rule to name the labels
+// it drops (without), never the ones it keeps (by): a fixed by drops labels
+// such as namespace and cluster that a multi-cluster Prometheus adds and
+// routes on.
+func checkAggregations(t *testing.T, where string, expr parser.Expr) {
+	t.Helper()
+	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+		if a, ok := node.(*parser.AggregateExpr); ok && !a.Without && len(a.Grouping) > 0 {
+			t.Errorf("%s: aggregates by (%s); aggregate without the labels to drop, so the others survive", where, strings.Join(a.Grouping, ", "))
+		}
+		return nil
+	})
 }

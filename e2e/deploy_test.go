@@ -493,10 +493,18 @@ func TestComposePrometheusScrapesDemoAndEvaluatesRules(t *testing.T) {
 // chart) and returns the manifests by "Kind/name".
 func helmTemplate(t *testing.T, helm string, valuesFiles ...string) (map[string]map[string]any, string, int) {
 	t.Helper()
-	args := []string{"template", "rel", chartDir, "--namespace", "monitoring"}
+	var args []string
 	for _, v := range valuesFiles {
 		args = append(args, "-f", filepath.Join(chartDir, v))
 	}
+	return helmTemplateArgs(t, helm, args...)
+}
+
+// helmTemplateArgs renders the chart with the given helm template arguments
+// (values files, --set) and returns the manifests by "Kind/name".
+func helmTemplateArgs(t *testing.T, helm string, extra ...string) (map[string]map[string]any, string, int) {
+	t.Helper()
+	args := append([]string{"template", "rel", chartDir, "--namespace", "monitoring"}, extra...)
 	out, code := runTool(t, repoRoot, helm, args...)
 	if code != 0 {
 		return nil, out, code

@@ -1,0 +1,60 @@
+package collector
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestLogsBudgetCurrencyMatchingNoCost: a budget in a currency the group is
+// not billed in can never be compared with its cost; the exporter says so
+// once, not on every refresh, and again only after a reload changes it.
+func TestLogsBudgetCurrencyMatchingNoCost(t *testing.T) {
+	var buf syncBuffer
+	fake := newFake()
+	clk := &clock{t: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	g := groupB // billed in EUR
+	g.Label = "support"
+	g.Budget = &Budget{Amount: 100, Currency: "USD"}
+	c := NewCache(fake, []Group{g}, CacheOptions{TTL: time.Minute, Now: clk.Now, Logger: newLogfmt(&buf)})
+	defer c.Close()
+	fake.set(idB, usageB("2026-11-26", 1), nil)
+	for range 3 {
+		c.Get(context.Background())
+		clk.Add(2 * time.Minute)
+	}
+	g.Budget = &Budget{Amount: 100, Currency: "EUR"} // fixed by a reload
+	c.Update(nil, []Group{g})
+	c.Get(context.Background())
+	clk.Add(2 * time.Minute)
+	g.Budget = &Budget{Amount: 100, Currency: "GBP"}
+	c.Update(nil, []Group{g})
+	c.Get(context.Background())
+	clk.Add(2 * time.Minute)
+	c.Get(context.Background())
+	want := `level=warn billing_group=support msg="The budget's currency matches none of this month's cost series: the budget alerts and panels cannot compare them; set the budget in the currency Twilio bills the group in" budget_currency=USD cost_currencies=EUR
+level=warn billing_group=support msg="The budget's currency matches none of this month's cost series: the budget alerts and panels cannot compare them; set the budget in the currency Twilio bills the group in" budget_currency=GBP cost_currencies=EUR
+`
+	if got := buf.String(); got != want {
+		t.Fatalf("log:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestBudgetMismatch(t *testing.T) {
+	costs := &Snapshot{Costs: []Sample{{Category: "a", Second: "USD"}, {Category: "b", Second: "EUR"}, {Category: "c", Second: "USD"}}}
+	for _, tc := range []struct {
+		name string
+		b    *Budget
+		s    *Snapshot
+		want string
+	}{
+		{"no budget", nil, costs, ""},
+		{"matching", &Budget{Currency: "EUR"}, costs, ""},
+		{"no cost yet this month", &Budget{Currency: "GBP"}, &Snapshot{}, ""},
+		{"mismatch", &Budget{Currency: "GBP"}, costs, "EUR,USD"},
+	} {
+		if got := budgetMismatch(tc.b, tc.s); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
