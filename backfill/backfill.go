@@ -107,7 +107,7 @@ func Yesterday(now time.Time) time.Time {
 }
 
 // reservedLabels are set by the backfill itself.
-var reservedLabels = []string{labels.MetricName, "billing_group", "product_category", "currency", "unit", "product"}
+var reservedLabels = []string{model.MetricNameLabel, "billing_group", "product_category", "currency", "unit", "product"}
 
 // check validates everything that needs no API call and no write.
 func (o *Options) check() error {
@@ -144,7 +144,7 @@ func (o *Options) check() error {
 		}
 	}
 	for name, value := range o.Labels {
-		if !model.LabelName(name).IsValidLegacy() || strings.HasPrefix(name, "__") || value == "" {
+		if !model.LegacyValidation.IsValidLabelName(name) || strings.HasPrefix(name, "__") || value == "" {
 			return fmt.Errorf("--label=%s=%s: want NAME=VALUE with a valid label name and a non-empty value", name, value)
 		}
 		if slices.Contains(reservedLabels, name) {
@@ -429,7 +429,7 @@ func (s *seriesSet) set(i int, v float64, nameValues ...string) {
 	ser := s.byKey[key]
 	if ser == nil {
 		b := labels.NewBuilder(labels.EmptyLabels())
-		b.Set(labels.MetricName, nameValues[0])
+		b.Set(model.MetricNameLabel, nameValues[0])
 		for j := 1; j+1 < len(nameValues); j += 2 {
 			b.Set(nameValues[j], nameValues[j+1])
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -20,7 +21,7 @@ import (
 // TestBlocksHoldWhatTheExporterWouldHaveServed reads the blocks back with
 // Prometheus' tsdb package and checks the value every series has at past
 // instants, as a query with the default 5-minute lookback finds it, against
-// the simulator's daily records added up in served order: month to date
+// the simulator's daily records added up exactly: month to date
 // through that day, yesterday, last month, the period bounds and the budget,
 // and no other series.
 func TestBlocksHoldWhatTheExporterWouldHaveServed(t *testing.T) {
@@ -125,11 +126,11 @@ func valuesAt(t *testing.T, db *tsdb.DBReadOnly, at time.Time) map[string]float6
 		if err != nil {
 			t.Fatal(err)
 		}
-		set := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchNotEqual, labels.MetricName, "twilio_billing_group_product_info"))
+		set := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchNotEqual, model.MetricNameLabel, "twilio_billing_group_product_info"))
 		for set.Next() {
 			s := set.At()
 			l := s.Labels()
-			key := l.Get(labels.MetricName) + l.DropMetricName().String()
+			key := l.Get(model.MetricNameLabel) + l.DropReserved(func(n string) bool { return n == model.MetricNameLabel }).String()
 			it := s.Iterator(nil)
 			for it.Next() == chunkenc.ValFloat {
 				st, sv := it.At()
