@@ -8,7 +8,8 @@ import (
 
 // TestLogsBudgetCurrencyMatchingNoCost: a budget in a currency the group is
 // not billed in can never be compared with its cost; the exporter says so
-// once, not on every refresh, and again only after a reload changes it.
+// once, not on every refresh, and again only after a reload changes it
+// (to another currency that matches none, too).
 func TestLogsBudgetCurrencyMatchingNoCost(t *testing.T) {
 	var buf syncBuffer
 	fake := newFake()
@@ -32,8 +33,14 @@ func TestLogsBudgetCurrencyMatchingNoCost(t *testing.T) {
 	c.Get(context.Background())
 	clk.Add(2 * time.Minute)
 	c.Get(context.Background())
+	g.Budget = &Budget{Amount: 100, Currency: "JPY"} // another wrong one, straight away
+	c.Update(nil, []Group{g})
+	c.Get(context.Background())
+	clk.Add(2 * time.Minute)
+	c.Get(context.Background())
 	want := `level=warn billing_group=support msg="The budget's currency matches none of this month's cost series: the budget alerts and panels cannot compare them; set the budget in the currency Twilio bills the group in" budget_currency=USD cost_currencies=EUR
 level=warn billing_group=support msg="The budget's currency matches none of this month's cost series: the budget alerts and panels cannot compare them; set the budget in the currency Twilio bills the group in" budget_currency=GBP cost_currencies=EUR
+level=warn billing_group=support msg="The budget's currency matches none of this month's cost series: the budget alerts and panels cannot compare them; set the budget in the currency Twilio bills the group in" budget_currency=JPY cost_currencies=EUR
 `
 	if got := buf.String(); got != want {
 		t.Fatalf("log:\n%s\nwant:\n%s", got, want)

@@ -498,8 +498,13 @@ func (c *Cache) refresh(k entryKey) {
 	label := e.group.Label
 	var mismatch []any // what to log about the budget's currency, if anything
 	if err == nil && k.period == ThisMonth {
-		if m := budgetMismatch(e.group.Budget, snap); m != e.budgetMismatch {
-			e.budgetMismatch = m
+		m := budgetMismatch(e.group.Budget, snap)
+		seen := "" // the budget's currency with the costs', so that a new budget is a new mismatch
+		if m != "" {
+			seen = e.group.Budget.Currency + "|" + m
+		}
+		if seen != e.budgetMismatch {
+			e.budgetMismatch = seen
 			if m != "" {
 				mismatch = []any{"budget_currency", e.group.Budget.Currency, "cost_currencies", m}
 			}

@@ -38,3 +38,24 @@ twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currenc
 		t.Errorf("log lacks %q:\n%s", want, logs.String())
 	}
 }
+
+// TestBackfillTotalsKeepsTheSeriesLimit: history is refused where the live
+// exporter would refuse the refresh, so a backfill never writes figures the
+// exporter would not have served.
+func TestBackfillTotalsKeepsTheSeriesLimit(t *testing.T) {
+	g := groupB
+	g.MaxSeries = 3
+	start, end := date("2026-11-01"), date("2026-12-01")
+	f, err := BackfillTotals(g, usageB("2026-11-26", 1.5).Records, start, end)
+	if err != nil || len(f.Costs) != 1 || f.Costs[0].Value != 1.5 {
+		t.Fatalf("at the limit: %+v, %v; want one cost of 1.5", f, err)
+	}
+	var flood []twilio.Record
+	for i := range 50 {
+		flood = append(flood, rec("p", fmt.Sprintf("category-%02d", i), "units", 1, 1, "EUR"))
+	}
+	want := "collector: the records make 150 series (50 cost, 50 usage, 50 product_info), more than twilio.max_series (3); raise it if that many product categories, currencies and units are real"
+	if _, err := BackfillTotals(g, flood, start, end); err == nil || err.Error() != want {
+		t.Errorf("over the limit: error %v, want %q", err, want)
+	}
+}

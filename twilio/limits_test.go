@@ -98,6 +98,9 @@ func TestRecordBudget(t *testing.T) {
 	c, _ = newTestClient(t, f, func(c *Config) { c.PageSize = 100; c.MaxRecords = 4999 })
 	_, err = c.FetchRecords(context.Background(), testID, thisMonth)
 	assertErr(t, err, "twilio: records for "+testID+": page 1: more than 4999 records (MaxRecords, twilio.max_records); the page held 5000 records where 100 were asked for")
+	// The probe's single pages keep the same budget.
+	_, err = c.FetchPage(context.Background(), testID, thisMonth, PageOptions{Encoding: EncodingJSON})
+	assertErr(t, err, "twilio: records for "+testID+": page 1: more than 4999 records (MaxRecords, twilio.max_records); the page held 5000 records where 100 were asked for")
 
 	// Pages of the size asked for, adding up past the budget.
 	f = newFakeAPI(t)

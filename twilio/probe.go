@@ -64,6 +64,9 @@ func (c *Client) FetchPage(ctx context.Context, id string, q Query, o PageOption
 	if err := q.validate(); err != nil {
 		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
 	}
+	if q.PageSize == 0 {
+		q.PageSize = c.pageSize
+	}
 	if q.AggregationPeriod == "" {
 		q.AggregationPeriod = q.defaultAggregation()
 	}
@@ -85,6 +88,9 @@ func (c *Client) FetchPage(ctx context.Context, id string, q Query, o PageOption
 	}
 	p, err := decodePage(body)
 	if err != nil {
+		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
+	}
+	if err := checkRecordBudget(0, len(p.records), q.PageSize, c.maxRecords, 1); err != nil {
 		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
 	}
 	cleanRecords(p.records)

@@ -683,7 +683,9 @@ func TestSimulatorFaults(t *testing.T) {
 				ctx = d
 				go func() {
 					defer d.Fire() // also when the fetch ended first
-					for in.Server.Stats().RecordsRequests == 0 && d.Err() == nil {
+					// Until the request reached the API and the fault holds
+					// it: the simulator counts the request before the fault.
+					for st := in.Server.Stats(); (st.RecordsRequests == 0 || st.Faults == 0) && d.Err() == nil; st = in.Server.Stats() {
 						time.Sleep(time.Millisecond)
 					}
 					fired <- time.Now()
