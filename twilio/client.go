@@ -497,7 +497,7 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, pr pageRequest) (
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.observe(EndpointRecords, 0, time.Since(start))
-		return nil, tok, &transportError{err}
+		return nil, tok, &transportError{withoutQuery(err)}
 	}
 	defer resp.Body.Close()
 	success := resp.StatusCode >= 200 && resp.StatusCode <= 299
@@ -582,4 +582,20 @@ func uniformJitter(n time.Duration) time.Duration {
 		return 0
 	}
 	return rand.N(n + 1)
+}
+
+// withoutQuery drops the query string from the URL a transport error names:
+// with request_encoding query it holds the parameters and the page token,
+// which an error (and so a log line) has no need to carry. The path still
+// names the billing group.
+func withoutQuery(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	if u, perr := url.Parse(ue.URL); perr == nil && (u.RawQuery != "" || u.ForceQuery) {
+		u.RawQuery, u.ForceQuery = "", false
+		ue.URL = u.String()
+	}
+	return err
 }

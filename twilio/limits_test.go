@@ -242,3 +242,26 @@ func TestSecretSourceReadForEachToken(t *testing.T) {
 	})
 	assertErr(t, fetch(), "twilio: records for "+testID+": page 1: get OAuth token: read the client secret: the file is empty")
 }
+
+// TestTransportErrorNamesNoPageToken: with request_encoding query the page
+// token travels in the query string; a connection that drops on a
+// continuation gives an error naming the endpoint, not the token.
+func TestTransportErrorNamesNoPageToken(t *testing.T) {
+	const token = "pt-do-not-log-me"
+	f := newFakeAPI(t)
+	f.records = func(n int, _ seenRequest) reply {
+		if n == 1 {
+			return reply{body: pageJSON("2025-01-31", token, recordJSON("sms", "1", "1"))}
+		}
+		return reply{hangUp: true}
+	}
+	c, _ := newTestClient(t, f, func(c *Config) { c.Encoding = EncodingQuery })
+	_, err := c.FetchRecords(context.Background(), testID, thisMonth)
+	if err == nil || strings.Contains(err.Error(), token) || strings.Contains(err.Error(), "?") {
+		t.Fatalf("error %v: want a transport error without the query string", err)
+	}
+	assertErr(t, err, "twilio: records for "+testID+`: page 2: giving up after 4 attempts: Post "`+f.srv.URL+"/v2/Usage/BillingGroups/"+testID+`/Records": EOF`)
+	if reqs := f.recordRequests(); len(reqs) < 2 || !strings.Contains(reqs[1].RawQuery, token) {
+		t.Errorf("the continuation did not send the token in the query string: %+v", reqs)
+	}
+}

@@ -30,6 +30,7 @@ type reply struct {
 	status int // 0 means 200
 	header map[string]string
 	body   string
+	hangUp bool // close the connection without answering
 }
 
 // seenRequest is what the fake API recorded about one request.
@@ -93,6 +94,12 @@ func record(r *http.Request) seenRequest {
 }
 
 func write(w http.ResponseWriter, rep reply) {
+	if rep.hangUp {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+		return
+	}
 	for k, v := range rep.header {
 		w.Header().Set(k, v)
 	}
