@@ -319,21 +319,32 @@ func recordsURL(base *url.URL, id string) *url.URL {
 	return &u
 }
 
-// FetchRecords returns every usage record of billing group id matching q,
-// following pagination to the end. It returns either the complete result or
-// an error, never a partial result.
-func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, error) {
+// prepare validates a Records request for billing group id and completes q
+// as every request sends it: the client's page size and the aggregation
+// period the query's time period calls for.
+func (c *Client) prepare(id string, q Query) (Query, error) {
 	if err := ValidateBillingGroupID(id); err != nil {
-		return nil, err
+		return q, err
 	}
 	if err := q.validate(); err != nil {
-		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
+		return q, fmt.Errorf("twilio: records for %s: %w", id, err)
 	}
 	if q.PageSize == 0 {
 		q.PageSize = c.pageSize
 	}
 	if q.AggregationPeriod == "" {
 		q.AggregationPeriod = q.defaultAggregation()
+	}
+	return q, nil
+}
+
+// FetchRecords returns every usage record of billing group id matching q,
+// following pagination to the end. It returns either the complete result or
+// an error, never a partial result.
+func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, error) {
+	q, err := c.prepare(id, q)
+	if err != nil {
+		return nil, err
 	}
 	enc, err := c.requestEncoding(ctx, id)
 	if err != nil {

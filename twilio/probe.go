@@ -58,17 +58,9 @@ type Page struct {
 // client's retries but sent exactly as o says: no detection, no resending
 // of a refused continuation. An answer the API refused is an *APIError.
 func (c *Client) FetchPage(ctx context.Context, id string, q Query, o PageOptions) (*Page, error) {
-	if err := ValidateBillingGroupID(id); err != nil {
+	q, err := c.prepare(id, q)
+	if err != nil {
 		return nil, err
-	}
-	if err := q.validate(); err != nil {
-		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
-	}
-	if q.PageSize == 0 {
-		q.PageSize = c.pageSize
-	}
-	if q.AggregationPeriod == "" {
-		q.AggregationPeriod = q.defaultAggregation()
 	}
 	if o.Encoding == "" || o.Encoding == EncodingAuto {
 		enc, err := c.requestEncoding(ctx, id)
