@@ -117,4 +117,23 @@ func TestHelmChartHardenedValues(t *testing.T) {
 			t.Errorf("%v = %v, want %v", c.path, got, c.want)
 		}
 	}
+
+	// Prometheus scrapes the TLS and basic-auth endpoint with the scheme,
+	// CA and credentials the values give.
+	ep := dig(docs["ServiceMonitor/"+fullname], "spec", "endpoints", 0)
+	for _, c := range []struct {
+		path []any
+		want any
+	}{
+		{[]any{"scheme"}, "https"},
+		{[]any{"tlsConfig", "ca", "secret", "name"}, "twilio-exporter-web"},
+		{[]any{"tlsConfig", "serverName"}, "twilio-billing-exporter"},
+		{[]any{"basicAuth", "password", "name"}, "twilio-exporter-scrape"},
+		{[]any{"basicAuth", "password", "key"}, "password"},
+		{[]any{"relabelings", 0, "replacement"}, "twilio_billing"},
+	} {
+		if got := dig(ep, c.path...); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("ServiceMonitor endpoint %v = %v, want %v", c.path, got, c.want)
+		}
+	}
 }
