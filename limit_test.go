@@ -97,7 +97,8 @@ func TestMaxRequestsZeroMeansNoLimit(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
+// syncBuffer is a bytes.Buffer safe for concurrent writers and readers: a
+// test reads the logs while refreshes write to them in the background.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

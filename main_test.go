@@ -75,7 +75,7 @@ func testOptions() options {
 type testExporter struct {
 	*exporter
 	server *httptest.Server
-	logs   *bytes.Buffer
+	logs   *syncBuffer // read while refreshes log in the background
 }
 
 func newTestExporter(t *testing.T, path string) *testExporter {
@@ -87,8 +87,8 @@ func newTestExporter(t *testing.T, path string) *testExporter {
 // path on a test HTTP server.
 func newTestExporterWith(t *testing.T, path string, o options) *testExporter {
 	t.Helper()
-	logs := &bytes.Buffer{}
-	ex, err := newExporter(o, func() (*config.Config, error) { return config.Load(path, noEnv) }, prometheus.NewRegistry(), log.NewLogfmtLogger(log.NewSyncWriter(logs)))
+	logs := &syncBuffer{}
+	ex, err := newExporter(o, func() (*config.Config, error) { return config.Load(path, noEnv) }, prometheus.NewRegistry(), log.NewLogfmtLogger(logs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,7 +107,7 @@ func TestShapesExactFigures(t *testing.T) {
 		{"records under items", usagesim.Shapes{RecordsKey: "items"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sim, inst := simulator(t)
+			sim, inst := frozenSimulator(t)
 			sim.SetShapes(tc.shape)
 			ex := newTestExporter(t, shapeConfig(t, inst, ""))
 			_, text, _ := request(t, http.MethodGet, ex.server.URL+"/metrics")
@@ -142,7 +142,7 @@ func TestShapesRefused(t *testing.T) {
 			`err="collector: this_month: page \d+ record 4 \(.*\) overlaps page \d+ record 0 \(`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sim, inst := simulator(t)
+			sim, inst := frozenSimulator(t)
 			o := testOptions()
 			o.cacheTTL = time.Millisecond // every scrape refreshes
 			ex := newTestExporterWith(t, shapeConfig(t, inst, tc.extra), o)
@@ -182,4 +182,15 @@ func TestShapesRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// frozenSimulator is the test simulator with its clock stopped at the
+// test's start: its figures grow with time, and a test that compares a
+// scrape with the simulator's own sums a moment later must see the same
+// data in both. (The exporter's clock runs on; both stay in the same UTC day
+// unless the test straddles midnight.)
+func frozenSimulator(t *testing.T) (*usagesim.Server, *usagesim.Instance) {
+	t.Helper()
+	now := time.Now()
+	return simulatorWith(t, func(o *usagesim.Options) { o.Now = func() time.Time { return now } })
 }
