@@ -83,6 +83,6 @@ func runBackfill(o options, f *backfillFlags, load func() (*config.Config, error
 	if err != nil {
 		return fail("Backfill failed; nothing was written", err)
 	}
-	level.Info(logger).Log("msg", fmt.Sprintf("Wrote %d blocks into %s: move them into Prometheus' data directory (see README, Backfilling history)", res.Blocks, f.outputDir))
+	level.Info(logger).Log("msg", fmt.Sprintf("Wrote %d blocks into %s: move them into Prometheus' data directory (see docs/backfill.md)", res.Blocks, f.outputDir))
 	return 0
 }

@@ -479,7 +479,8 @@ type ruleState struct {
 
 // TestDashboardQueriesAndRulesAgainstPrometheus runs every panel query and
 // every variable query of both dashboards through a real Prometheus that
-// scrapes the demo exporter, and checks every bundled rule evaluates cleanly.
+// scrapes the demo exporter, checks every bundled rule evaluates cleanly, and
+// runs every PromQL example of the documentation (promqlDocs).
 func TestDashboardQueriesAndRulesAgainstPrometheus(t *testing.T) {
 	exporter := startDemo(t)
 	prom := startPrometheusWithRules(t, exporter)
@@ -589,90 +590,125 @@ func TestDashboardQueriesAndRulesAgainstPrometheus(t *testing.T) {
 			}
 		}
 	}
-	checkReadmeQueries(t, prom)
+	checkDocQueries(t, prom)
 }
 
-// readmeQuery is one PromQL example from README.md.
-type readmeQuery struct {
-	comment, expr string
+// docQuery is one PromQL example from the documentation.
+type docQuery struct {
+	file, comment, expr string
 }
 
-// readmeQueries reads the ```promql blocks of README.md: each example is its
+// promqlDocs are the files whose PromQL examples must run against --demo, and
+// how many examples each must hold at least (the README the basics, the
+// dashboards doc the recipes beyond them).
+var promqlDocs = []struct {
+	file string
+	min  int
+}{
+	{"README.md", 4},
+	{filepath.Join("docs", "dashboards-and-alerts.md"), 2},
+}
+
+// docQueries reads the ```promql blocks of promqlDocs: each example is its
 // comment lines followed by its expression, up to a blank line.
-func readmeQueries(t *testing.T) []readmeQuery {
+func docQueries(t *testing.T) []docQuery {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join("..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []readmeQuery
-	var cur readmeQuery
-	in := false
-	flush := func() {
-		if strings.TrimSpace(cur.expr) != "" {
-			out = append(out, cur)
+	var out []docQuery
+	for _, d := range promqlDocs {
+		body, err := os.ReadFile(filepath.Join("..", d.file))
+		if err != nil {
+			t.Fatal(err)
 		}
-		cur = readmeQuery{}
-	}
-	for _, line := range strings.Split(string(body), "\n") {
-		switch {
-		case line == "```promql":
-			in = true
-		case in && line == "```":
-			flush()
-			in = false
-		case !in:
-		case strings.TrimSpace(line) == "":
-			flush()
-		case strings.HasPrefix(line, "#"):
-			cur.comment += line + "\n"
-		default:
-			cur.expr += line + "\n"
+		n := len(out)
+		cur := docQuery{file: d.file}
+		in := false
+		flush := func() {
+			if strings.TrimSpace(cur.expr) != "" {
+				out = append(out, cur)
+			}
+			cur = docQuery{file: d.file}
 		}
-	}
-	if len(out) < 5 {
-		t.Fatalf("README has %d PromQL examples, want at least 5", len(out))
+		for _, line := range strings.Split(string(body), "\n") {
+			switch {
+			case line == "```promql":
+				in = true
+			case in && line == "```":
+				flush()
+				in = false
+			case !in:
+			case strings.TrimSpace(line) == "":
+				flush()
+			case strings.HasPrefix(line, "#"):
+				cur.comment += line + "\n"
+			default:
+				cur.expr += line + "\n"
+			}
+		}
+		if len(out)-n < d.min {
+			t.Fatalf("%s has %d PromQL examples, want at least %d", d.file, len(out)-n, d.min)
+		}
 	}
 	return out
 }
 
-// checkReadmeQueries runs every README PromQL example against prom: each must
+// checkDocQueries runs every documented PromQL example against prom: each must
 // evaluate, and return data unless its comment says it is empty while healthy.
-func checkReadmeQueries(t *testing.T, prom string) {
-	for _, q := range readmeQueries(t) {
+func checkDocQueries(t *testing.T, prom string) {
+	for _, q := range docQueries(t) {
 		got := promQuery(t, prom, q.expr)
 		if len(got) == 0 && !strings.Contains(q.comment, "empty while healthy") {
-			t.Errorf("README example returned no series:\n%s%s", q.comment, q.expr)
+			t.Errorf("%s example returned no series:\n%s%s", q.file, q.comment, q.expr)
 		}
 	}
 }
 
-// TestReadmeListsEveryPanelAndAlert keeps README "Dashboards and alerts" an
-// exact list: every panel title and every alert name appears in it.
-func TestReadmeListsEveryPanelAndAlert(t *testing.T) {
-	body, err := os.ReadFile(filepath.Join("..", "README.md"))
+// docSection returns the words of the section of a Markdown file that starts
+// at heading (a "## " line) and ends at the next "## " heading, joined by
+// single spaces so that titles may wrap.
+func docSection(t *testing.T, file, heading string) string {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join("..", file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(body), "\n## Dashboards and alerts\n")
+	text := "\n" + string(body)
+	_, section, ok := strings.Cut(text, "\n"+heading+"\n")
 	if !ok {
-		t.Fatal(`README has no "## Dashboards and alerts" section`)
+		t.Fatalf("%s has no %q section", file, heading)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
-	section = strings.Join(strings.Fields(section), " ") // titles may wrap
+	return strings.Join(strings.Fields(section), " ")
+}
+
+// TestReadmeListsEveryDashboardAndAlert keeps README "Dashboards and alerts"
+// an exact list: every dashboard by title and file, every alert by name.
+func TestReadmeListsEveryDashboardAndAlert(t *testing.T) {
+	section := docSection(t, "README.md", "## Dashboards and alerts")
 	for _, l := range loadDashboards(t) {
 		if !strings.Contains(section, deref(l.d.Title)) || !strings.Contains(section, l.file) {
 			t.Errorf("README does not name dashboard %q (%s)", deref(l.d.Title), l.file)
-		}
-		for _, p := range panels(l.d) {
-			if !strings.Contains(section, deref(p.Title)) {
-				t.Errorf("README does not list panel %q of %s", deref(p.Title), l.file)
-			}
 		}
 	}
 	for _, a := range wantAlerts {
 		if !strings.Contains(section, "`"+a+"`") {
 			t.Errorf("README does not list alert %s", a)
+		}
+	}
+}
+
+// TestDashboardsDocListsEveryPanel keeps docs/dashboards-and-alerts.md "The
+// dashboards" an exact list: every dashboard and every panel title.
+func TestDashboardsDocListsEveryPanel(t *testing.T) {
+	file := filepath.Join("docs", "dashboards-and-alerts.md")
+	section := docSection(t, file, "## The dashboards")
+	for _, l := range loadDashboards(t) {
+		if !strings.Contains(section, deref(l.d.Title)) {
+			t.Errorf("%s does not name dashboard %q (%s)", file, deref(l.d.Title), l.file)
+		}
+		for _, p := range panels(l.d) {
+			if !strings.Contains(section, deref(p.Title)) {
+				t.Errorf("%s does not list panel %q of %s", file, deref(p.Title), l.file)
+			}
 		}
 	}
 }
