@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,29 +83,10 @@ func TestAlertRulesPassPromtoolCheckAndUnitTests(t *testing.T) {
 	}
 }
 
-// runbookAnchors returns the GitHub anchors of RUNBOOK.md's headings.
-func runbookAnchors(t *testing.T) map[string]bool {
-	t.Helper()
-	f, err := os.Open(filepath.Join("..", "alerts", "RUNBOOK.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	drop := regexp.MustCompile(`[^a-z0-9 _-]`)
-	anchors := map[string]bool{}
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if h, ok := strings.CutPrefix(s.Text(), "## "); ok {
-			anchors[strings.ReplaceAll(drop.ReplaceAllString(strings.ToLower(h), ""), " ", "-")] = true
-		}
-	}
-	return anchors
-}
-
 func TestAlertRulesFollowConventions(t *testing.T) {
 	var rules ruleFile
 	readYAML(t, filepath.Join("..", "alerts", rulesFile), &rules)
-	anchors := runbookAnchors(t)
+	runbookAnchors := anchors(t, filepath.Join("..", "alerts", "RUNBOOK.md"))
 	metrics := exposedMetrics(t)
 	p := parser.NewParser(parser.Options{})
 	camel := regexp.MustCompile(`^TwilioBilling([A-Z][a-z0-9]+)+$`)
@@ -134,7 +114,7 @@ func TestAlertRulesFollowConventions(t *testing.T) {
 				t.Errorf("%s: description must be templated, got %q", where, d)
 			}
 			anchor, ok := strings.CutPrefix(r.Annotations["runbook_url"], runbookPrefix)
-			if !ok || anchor != strings.ToLower(r.Alert) || !anchors[anchor] {
+			if !ok || anchor != strings.ToLower(r.Alert) || !runbookAnchors[anchor] {
 				t.Errorf("%s: runbook_url %q must be %s%s, a heading of alerts/RUNBOOK.md", where, r.Annotations["runbook_url"], runbookPrefix, strings.ToLower(r.Alert))
 			}
 			if !dashboardURL.MatchString(r.Annotations["dashboard_url"]) {
@@ -169,7 +149,7 @@ func TestAlertRulesFollowConventions(t *testing.T) {
 	for a := range seen {
 		t.Errorf("alert %s is not in the agreed list (update wantAlerts, README and RUNBOOK)", a)
 	}
-	if !anchors["tuning"] {
+	if !runbookAnchors["tuning"] {
 		t.Errorf("RUNBOOK.md lacks the Tuning section that documents the thresholds")
 	}
 }
