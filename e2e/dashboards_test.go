@@ -681,7 +681,8 @@ func docSection(t *testing.T, file, heading string) string {
 }
 
 // TestReadmeListsEveryDashboardAndAlert keeps README "Dashboards and alerts"
-// an exact list: every dashboard by title and file, every alert by name.
+// an exact list: every dashboard by title and file, every alert by name under
+// the severity its rule gives it ("- warning: ...", "- critical: ...").
 func TestReadmeListsEveryDashboardAndAlert(t *testing.T) {
 	section := docSection(t, "README.md", "## Dashboards and alerts")
 	for _, l := range loadDashboards(t) {
@@ -689,8 +690,36 @@ func TestReadmeListsEveryDashboardAndAlert(t *testing.T) {
 			t.Errorf("README does not name dashboard %q (%s)", deref(l.d.Title), l.file)
 		}
 	}
+	listed := map[string]string{} // alert -> severity the README gives it
+	items := regexp.MustCompile(`(?:^| )- (warning|critical): `).FindAllStringSubmatchIndex(section, -1)
+	for i, m := range items {
+		end := len(section)
+		if i+1 < len(items) {
+			end = items[i+1][0]
+		}
+		for _, a := range wantAlerts {
+			if strings.Contains(section[m[1]:end], "`"+a+"`") {
+				listed[a] = section[m[2]:m[3]]
+			}
+		}
+	}
+	var rules ruleFile
+	readYAML(t, filepath.Join("..", "alerts", rulesFile), &rules)
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			switch got, ok := listed[r.Alert]; {
+			case !ok:
+				t.Errorf("README does not list alert %s under its severity", r.Alert)
+			case got != r.Labels["severity"]:
+				t.Errorf("README lists alert %s as %s, its rule says %s", r.Alert, got, r.Labels["severity"])
+			}
+		}
+	}
 	for _, a := range wantAlerts {
-		if !strings.Contains(section, "`"+a+"`") {
+		if _, ok := listed[a]; !ok {
 			t.Errorf("README does not list alert %s", a)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -169,5 +170,47 @@ func TestDocsRelativeLinksResolve(t *testing.T) {
 	}
 	if checked < 20 {
 		t.Fatalf("only %d relative links found: the link pattern no longer matches the docs", checked)
+	}
+}
+
+// TestReadmeQuickStartIsTwoCommands keeps the README's quick start at one
+// command that runs the exporter and one that runs the whole test suite, and
+// CI running exactly that test command.
+func TestReadmeQuickStartIsTwoCommands(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(body), "\n## Quick start\n")
+	if !ok {
+		t.Fatal(`README has no "## Quick start" section`)
+	}
+	_, block, ok := strings.Cut(section, "```sh\n")
+	if !ok {
+		t.Fatal("README quick start has no ```sh block")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	var commands []string
+	for _, line := range strings.Split(block, "\n") {
+		cmd, _, _ := strings.Cut(line, "#")
+		if cmd = strings.TrimSpace(cmd); cmd != "" {
+			commands = append(commands, cmd)
+		}
+	}
+	if want := []string{"go run . --demo", "make test"}; !slices.Equal(commands, want) {
+		t.Fatalf("README quick start commands = %q, want %q", commands, want)
+	}
+	ci, err := os.ReadFile(filepath.Join("..", ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	for _, line := range strings.Split(string(ci), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			last = line
+		}
+	}
+	if last != commands[1] {
+		t.Errorf(".ci/run runs %q last, want the README's test command %q", last, commands[1])
 	}
 }
