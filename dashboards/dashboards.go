@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/grafana/grafana-foundation-sdk/go/barchart"
 	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
@@ -74,10 +75,10 @@ func base(title, uid, description string) *dashboard.DashboardBuilder {
 // Spend is the Twilio spend overview, for finance and engineering leads.
 func Spend() (dashboard.Dashboard, error) {
 	b := base("Twilio spend overview", SpendUID,
-		"Month-to-date Twilio spend per billing group from twilio_billing_exporter: budgets, forecast, daily spend, yesterday and last month, and categories. "+
+		"Month-to-date Twilio spend per billing group from twilio_billing_exporter: budgets, forecast, daily spend, yesterday and last month, the year, and categories. "+
 			"Usage API figures are estimates; the invoice after month end is authoritative. Months are UTC.")
 	b = variables(b, "billing_group", "currency", "product_category")
-	return assemble(b, spendThisMonth(), spendYesterdayAndLastMonth(), spendTrends(), spendCategories())
+	return assemble(b, spendThisMonth(), spendYesterdayAndLastMonth(), spendThisYear(), spendTrends(), spendCategories())
 }
 
 // spendThisMonth is the month so far at a glance: spend, forecast, budget,
@@ -91,12 +92,9 @@ func spendThisMonth() row {
 		spendStat("Forecast to month end",
 			"Linear forecast of this month's spend per currency: spend so far divided by the time elapsed since the month began, times the month's length (from the exporter's period start and end, so February and the 1st are right). Noisy in the first days of a month.",
 			6, instant("A", fmt.Sprintf("sum by (currency) (\n  %s\n)", indent(forecast("billing_group, currency"), 2)), "{{currency}}")),
-		newStat("Budget used",
+		budgetStat("Budget used",
 			"Month-to-date spend as a percentage of the billing group's configured budget (twilio_billing_group_budget), for groups that have one. Ignores the product category filter: a budget covers the whole group. Amber from 80%, red from 100%.",
-			6, instant("A", budgetUsedPercent(), "{{billing_group}} ({{currency}})")).
-			Unit("percent").Decimals(0).
-			Thresholds(thresholds("green", 80.0, "orange", 100.0, "red")).
-			ColorMode(common.BigValueColorModeBackground),
+			6, instant("A", budgetUsedPercent(), "{{billing_group}} ({{currency}})")),
 		newStat("Days left in the month",
 			"Days until the end of the billing month (00:00 UTC on the 1st of next month), from the exporter's period end.",
 			6, instant("A", fmt.Sprintf("(max(twilio_billing_group_period_end_timestamp_seconds{%s}) - time()) / 86400", groupMatch), "days left")).
@@ -158,6 +156,72 @@ func spendYesterdayAndLastMonth() row {
 			FillOpacity(0).
 			WithTarget(query("A", forecast("billing_group, currency"), "{{billing_group}} {{currency}} forecast")).
 			WithTarget(query("B", lastMonthBy("billing_group, currency"), "{{billing_group}} {{currency}} last month")),
+		place(table.NewPanelBuilder(), "Category spend anomalies",
+			"Each product category's spend yesterday against its own last month's average day (its last month's total divided by that month's number of days, from the exporter's bounds of last month), per billing group and currency, "+
+				"the categories departing most upwards first: 300% means yesterday cost three times the category's usual day. "+
+				"A category with spend yesterday and none last month reads \"new since last month\" and comes first; one with spend last month and none yesterday reads 0%. "+
+				"All from the Usage API, so it needs no history in Prometheus; it lists groups that fetch both yesterday and last month. "+
+				"Yesterday's figures can grow for a while as late usage arrives. See also the TwilioBillingCategorySpendAnomaly and TwilioBillingNewCategorySpend alerts.",
+			10, 24).
+			WithTarget(tableQuery("A", anomalyColumn(yesterdayOfEveryCategory()))).
+			WithTarget(tableQuery("B", anomalyColumn(lastMonthDayOfEveryCategory()))).
+			WithTarget(tableQuery("C", anomalyPercent())).
+			WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
+			WithTransformation(organize([]string{"Time"},
+				map[string]string{
+					"billing_group": "Billing group", "product_category": "Category", "currency": "Currency",
+					"Value #A": "Yesterday", "Value #B": "Last month's average day", "Value #C": "Yesterday against the average day",
+				},
+				[]string{"billing_group", "product_category", "Value #C", "Value #A", "Value #B", "currency"})).
+			SortBy([]cog.Builder[common.TableSortByFieldState]{common.NewTableSortByFieldStateBuilder().DisplayName("Yesterday against the average day").Desc(true)}).
+			OverrideByName("Yesterday", []dashboard.DynamicConfigValue{{Id: "decimals", Value: 2}}).
+			OverrideByName("Last month's average day", []dashboard.DynamicConfigValue{{Id: "decimals", Value: 2}}).
+			OverrideByName("Yesterday against the average day", []dashboard.DynamicConfigValue{
+				{Id: "unit", Value: "percent"}, {Id: "decimals", Value: 0},
+				// Grafana looks a value up by its text: +Inf is "Infinity".
+				{Id: "mappings", Value: valueText("Infinity", "new since last month", "orange")},
+			}),
+	}}
+}
+
+// spendThisYear is the year so far: spend, the forecast against the annual
+// budget, and each month's spend.
+func spendThisYear() row {
+	return row{"This year", panels{
+		spendStat("Year-to-date spend",
+			"Estimated spend this year (UTC) to date, per currency, over the selected billing groups and product categories (twilio_billing_group_this_year_cost, refreshed every periods.this_year.cache_ttl). Resets at 00:00 UTC on 1 January.",
+			8, instant("A", fmt.Sprintf("sum by (currency) (%s)", thisYearSelector), "{{currency}}")),
+		spendStat("Forecast to year end",
+			"Linear forecast of this year's spend per currency: spend so far divided by the time elapsed since 1 January, times the year's length (from the exporter's bounds of this year, so leap years and 1 January are right). Noisy in the first weeks of a year, and blind to seasonal spend.",
+			8, instant("A", fmt.Sprintf("sum by (currency) (\n  %s\n)", indent(yearForecast("billing_group, currency", thisYearSelector), 2)), "{{currency}}")),
+		budgetStat("Forecast against annual budget",
+			"This year's linear forecast (see Forecast to year end) as a percentage of the billing group's configured annual budget (twilio_billing_group_annual_budget), for groups that have one. Ignores the product category filter: a budget covers the whole group. Amber from 80%, red from 100%. See also the TwilioBillingAnnualForecastOverBudget alert.",
+			8, instant("A", yearForecastVsBudgetPercent(), "{{billing_group}} ({{currency}})")),
+		spendTimeseries("Forecast to year end against the annual budget",
+			"How the linear year-end forecast per billing group has moved (see Forecast to year end), with the group's configured annual budget as a dashed line.",
+			"/annual budget/").
+			FillOpacity(0).
+			WithTarget(query("A", yearForecast("billing_group, currency", thisYearSelector), "{{billing_group}} {{currency}}")).
+			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", annualBudgetSelector), "{{billing_group}} annual budget {{currency}}")),
+		withCurrencyUnits(place(barchart.NewPanelBuilder(), "Monthly spend this year",
+			"Each month's spend this year (UTC) per billing group and currency, whatever the dashboard's time range. "+
+				"A past month is the exporter's figure for the whole month, twilio_billing_group_last_month_cost, as Prometheus last recorded it in the following month (late usage included); "+
+				"where Prometheus holds none, the month-to-date cost as last recorded in the month itself. The current month is its month-to-date spend. "+
+				"Past months come from Prometheus' history, scraped or written by the backfill command, sampled at 00:00 UTC each day: "+
+				"a month with no sample, in it or in the month after, has no bar (no data, not zero), and one whose history ends early is low.",
+			9, 12).
+			TimeFrom("now/y").
+			Unit("none").Decimals(2).Min(0).
+			ShowValue(common.VisibilityModeNever).
+			Legend(legendRight()).
+			WithTarget(tableQuery("A", monthlySpend())).
+			// One row per month, one column per group and currency.
+			WithTransformation(dashboard.DataTransformerConfig{Id: "sortBy", Options: map[string]any{
+				"sort": []map[string]any{{"field": "month", "desc": false}},
+			}}).
+			WithTransformation(dashboard.DataTransformerConfig{Id: "groupingToMatrix", Options: map[string]any{
+				"columnField": "series", "rowField": "month", "valueField": "Value", "emptyValue": "null",
+			}})),
 	}}
 }
 
@@ -254,13 +318,15 @@ func healthRefreshes() row {
 or
 label_replace(twilio_billing_group_yesterday_up{%s}, "period", "yesterday", "", "")
 or
-label_replace(twilio_billing_group_last_month_up{%s}, "period", "last_month", "", "")`, upSel, groupMatch, groupMatch)
+label_replace(twilio_billing_group_last_month_up{%s}, "period", "last_month", "", "")
+or
+label_replace(twilio_billing_group_this_year_up{%s}, "period", "this_year", "", "")`, upSel, groupMatch, groupMatch, groupMatch)
 	return row{"Refreshes", panels{
 		healthStat("Exporter scraped",
 			"Prometheus' up metric for the exporter's scrape job(s): 1 when the last scrape succeeded.",
 			"up", "down", instant("A", `up{job=~"$job"}`, "{{instance}}")),
 		newStat("Billing groups failing",
-			"How many selected billing groups' latest refresh of some period failed (twilio_billing_group_up, _yesterday_up or _last_month_up == 0). A failing period keeps serving its last good figures, if any; \"Refresh success per billing group\" shows which period.",
+			"How many selected billing groups' latest refresh of some period failed (twilio_billing_group_up, _yesterday_up, _last_month_up or _this_year_up == 0). A failing period keeps serving its last good figures, if any; \"Refresh success per billing group\" shows which period.",
 			6, instant("A", fmt.Sprintf("count(count by (billing_group) (\n  (\n    %s\n  ) == 0\n)) or vector(0)", indent(periodsUp, 4)), "failing")).
 			Unit("none").Decimals(0).
 			Thresholds(thresholds("green", 1.0, "red")).
@@ -274,7 +340,7 @@ label_replace(twilio_billing_group_last_month_up{%s}, "period", "last_month", ""
 			6, instant("A", `time() - twilio_exporter_config_last_reload_success_timestamp_seconds{job=~"$job"}`, "{{instance}}")).
 			Unit("s").Decimals(0),
 		place(statetimeline.NewPanelBuilder(), "Refresh success per billing group",
-			"Each billing group's refresh health per period over time (twilio_billing_group_up for this month, twilio_billing_group_yesterday_up and twilio_billing_group_last_month_up where the group fetches them): green while the latest refresh succeeded, red while it failed. The TwilioBillingGroupRefreshFailing alert fires after 30 minutes of red, naming the period.",
+			"Each billing group's refresh health per period over time (twilio_billing_group_up for this month, twilio_billing_group_yesterday_up, twilio_billing_group_last_month_up and twilio_billing_group_this_year_up where the group fetches them): green while the latest refresh succeeded, red while it failed. The TwilioBillingGroupRefreshFailing alert fires after 30 minutes of red, naming the period.",
 			8, 24).
 			Mappings(valueText("1", "OK", "green", "0", "failing", "red")).
 			Thresholds(thresholds("red", 1.0, "green")).

@@ -91,6 +91,15 @@ func healthStat(title, description, ok, bad string, target *prometheus.Dataquery
 		ColorMode(common.BigValueColorModeBackground)
 }
 
+// budgetStat is a stat panel of spend as a percentage of a budget: amber
+// from 80%, red from 100%, on the background.
+func budgetStat(title, description string, width uint32, target *prometheus.DataqueryBuilder) *stat.PanelBuilder {
+	return newStat(title, description, width, target).
+		Unit("percent").Decimals(0).
+		Thresholds(thresholds("green", 80.0, "orange", 100.0, "red")).
+		ColorMode(common.BigValueColorModeBackground)
+}
+
 // spendStat is a stat panel of amounts of money: two decimals, in the unit
 // of the currency its series' names carry.
 func spendStat(title, description string, width uint32, target *prometheus.DataqueryBuilder) *stat.PanelBuilder {
