@@ -213,7 +213,11 @@ func spendThisYear() row {
 			TimeFrom("now/y").
 			Unit("none").Decimals(2).Min(0).
 			ShowValue(common.VisibilityModeNever).
-			Legend(legendRight()).
+			// No calculations: the last value of a series is merely its current month.
+			Legend(common.NewVizLegendOptionsBuilder().
+				DisplayMode(common.LegendDisplayModeList).
+				Placement(common.LegendPlacementBottom).
+				ShowLegend(true)).
 			WithTarget(tableQuery("A", monthlySpend())).
 			// One row per month, one column per group and currency.
 			WithTransformation(dashboard.DataTransformerConfig{Id: "sortBy", Options: map[string]any{
