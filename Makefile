@@ -31,7 +31,7 @@ CHART                := deploy/helm/twilio-billing-exporter
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK         := $(CURDIR)/.tools/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
-.PHONY: build test lint tools chart-sync dashboards bench fuzz clean
+.PHONY: build test lint tools generate dashboards bench fuzz clean
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BINARY) .
@@ -60,19 +60,19 @@ $(AMTOOL):
 $(DOCKERFILE_LINT): deploy/dockerfile-lint/main.go deploy/dockerfile-lint/go.mod deploy/dockerfile-lint/go.sum
 	cd deploy/dockerfile-lint && GOFLAGS=-buildvcs=false go build -o $@ .
 
-# The Helm chart carries copies of the bundled dashboards and alert rules
-# (Helm cannot read files outside the chart); the tests fail when they drift.
-chart-sync:
-	cp dashboards/twilio-spend-overview.json dashboards/twilio-exporter-health.json $(CHART)/files/dashboards/
-	cp alerts/twilio_billing_exporter.rules.yml $(CHART)/files/alerts/
-
 # The whole suite: formatting, vet, every test under the race detector,
 # including the end-to-end tests against a real Prometheus and promtool.
 test: lint tools
 	PROMETHEUS=$(PROMETHEUS) PROMTOOL=$(PROMTOOL) HELM=$(HELM) AMTOOL=$(AMTOOL) DOCKERFILE_LINT=$(DOCKERFILE_LINT) go test -race -count=1 -timeout 30m ./...
 
-# Regenerate the Grafana dashboards after editing dashboards/*.go; `make test`
-# fails while the committed JSON differs from the generator's output.
+# Every committed file that is written from another: the Grafana dashboards
+# from dashboards/*.go, and the Helm chart's copy of the alert rules (Helm
+# cannot read files outside the chart). Run it after editing either; `make
+# test` fails while any of them differs from its source.
+generate: dashboards
+	cp alerts/twilio_billing_exporter.rules.yml $(CHART)/files/alerts/
+
+# The dashboards' JSON, into dashboards/ and the chart's files/dashboards/.
 dashboards:
 	go run ./dashboards/generate
 

@@ -9,12 +9,119 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 )
 
 // datasource is the reference every panel and variable uses: the dashboard's
 // own datasource variable, never a hard-coded UID.
 func datasource() common.DataSourceRef {
 	return common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr("${datasource}")}
+}
+
+// panels are the panels of a row, in order.
+type panels = []cog.Builder[dashboard.Panel]
+
+// row is one row of a dashboard: its title and its panels.
+type row struct {
+	title  string
+	panels panels
+}
+
+// assemble adds the rows to b and builds the dashboard. It numbers the
+// panels in order, so that the JSON is stable and panel links work.
+func assemble(b *dashboard.DashboardBuilder, rows ...row) (dashboard.Dashboard, error) {
+	var id uint32
+	for _, r := range rows {
+		b = b.WithRow(dashboard.NewRowBuilder(r.title))
+		for _, p := range r.panels {
+			id++
+			b = b.WithPanel(numbered{p, id})
+		}
+	}
+	return b.Build()
+}
+
+// numbered builds a panel with the given id.
+type numbered struct {
+	panel cog.Builder[dashboard.Panel]
+	id    uint32
+}
+
+func (n numbered) Build() (dashboard.Panel, error) {
+	p, err := n.panel.Build()
+	p.Id = cog.ToPtr(n.id)
+	return p, err
+}
+
+// placeable is what every panel builder has: a title, a description, a
+// datasource and a size.
+type placeable[B any] interface {
+	Title(string) B
+	Description(string) B
+	Datasource(common.DataSourceRef) B
+	Height(uint32) B
+	Span(uint32) B
+}
+
+// place titles, describes and sizes a panel, and points it at the
+// dashboard's datasource variable.
+func place[B placeable[B]](b B, title, description string, height, width uint32) B {
+	return b.Title(title).Description(description).Datasource(datasource()).Height(height).Span(width)
+}
+
+// newStat is a stat panel, 5 high, showing the latest value of each series
+// of its query beside the series' name, uncoloured and without a sparkline
+// unless the caller says otherwise.
+func newStat(title, description string, width uint32, target *prometheus.DataqueryBuilder) *stat.PanelBuilder {
+	return place(stat.NewPanelBuilder(), title, description, 5, width).
+		ColorMode(common.BigValueColorModeNone).
+		GraphMode(common.BigValueGraphModeNone).
+		TextMode(common.BigValueTextModeValueAndName).
+		ReduceOptions(lastValue()).
+		WithTarget(target)
+}
+
+// healthStat is a 6 wide stat panel of a 0/1 health gauge: 1 reads ok on
+// green, 0 reads bad on red.
+func healthStat(title, description, ok, bad string, target *prometheus.DataqueryBuilder) *stat.PanelBuilder {
+	return newStat(title, description, 6, target).
+		Mappings(valueText("1", ok, "green", "0", bad, "red")).
+		Thresholds(thresholds("red", 1.0, "green")).
+		ColorMode(common.BigValueColorModeBackground)
+}
+
+// budgetStat is a stat panel of spend as a percentage of a budget: amber
+// from 80%, red from 100%, on the background.
+func budgetStat(title, description string, width uint32, target *prometheus.DataqueryBuilder) *stat.PanelBuilder {
+	return newStat(title, description, width, target).
+		Unit("percent").Decimals(0).
+		Thresholds(thresholds("green", 80.0, "orange", 100.0, "red")).
+		ColorMode(common.BigValueColorModeBackground)
+}
+
+// spendStat is a stat panel of amounts of money: two decimals, in the unit
+// of the currency its series' names carry.
+func spendStat(title, description string, width uint32, target *prometheus.DataqueryBuilder) *stat.PanelBuilder {
+	return withCurrencyUnits(newStat(title, description, width, target).Unit("none").Decimals(2))
+}
+
+// newTimeseries is a time series panel from zero up, with the table legend
+// on the right.
+func newTimeseries(title, description string, height, width uint32) *timeseries.PanelBuilder {
+	return place(timeseries.NewPanelBuilder(), title, description, height, width).
+		Min(0).
+		Legend(legendRight())
+}
+
+// spendTimeseries is a 9 by 12 time series panel of amounts of money: two
+// decimals, in the unit of the currency its series' names carry, and the
+// series whose names match the regular expression dashed (references such as
+// budgets and averages) drawn as dashed lines.
+func spendTimeseries(title, description, dashed string) *timeseries.PanelBuilder {
+	return withCurrencyUnits(newTimeseries(title, description, 9, 12).
+		Unit("none").Decimals(2).
+		OverrideByRegexp(dashed, dashedLine()))
 }
 
 // currencyUnits maps ISO 4217 codes to Grafana units. Codes Grafana has a

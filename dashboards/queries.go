@@ -19,6 +19,12 @@ const (
 	// of last month (UTC), filtered like costSelector.
 	yesterdaySelector = `twilio_billing_group_yesterday_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency", product_category=~"$product_category"}`
 	lastMonthSelector = `twilio_billing_group_last_month_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency", product_category=~"$product_category"}`
+	// thisYearSelector is the cost of this year (UTC) to date, filtered like
+	// costSelector; annualBudgetCostSelector ignores $product_category, as
+	// budgetCostSelector does.
+	thisYearSelector         = `twilio_billing_group_this_year_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency", product_category=~"$product_category"}`
+	annualBudgetCostSelector = `twilio_billing_group_this_year_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency"}`
+	annualBudgetSelector     = `twilio_billing_group_annual_budget{job=~"$job", billing_group=~"$billing_group", currency=~"$currency"}`
 )
 
 // offset renders a PromQL offset modifier, or nothing for "now".
@@ -143,17 +149,170 @@ const (
 	basisMonthAverage = "(month's average day: no sample a day ago)"
 )
 
-// forecast is the linear forecast of this month's spend to its end, by the
-// given labels (which include billing_group). It uses the exporter's period
-// bounds, so month length (February) and the 1st need no calendar arithmetic;
-// the elapsed time is at least an hour so that 00:05 on the 1st does not
-// multiply five minutes of spend by 8928.
-func forecast(by string) string {
+// linearForecast is the linear forecast of a period's spend to its end: the
+// cost so far (summed by labels that include billing_group) divided by the
+// time elapsed since the period's start, times the period's length. start
+// and end are the exporter's bounds of the period per billing group, so
+// month and year lengths (February, leap years) and the 1st need no calendar
+// arithmetic; the elapsed time is at least an hour so that 00:05 on the 1st
+// does not multiply five minutes of spend by 8928.
+func linearForecast(cost, start, end string) string {
 	return fmt.Sprintf(`%s
   / on (billing_group) group_left ()
 clamp_min(time() - %s, 3600)
   * on (billing_group) group_left ()
-(%s - %s)`, costBy(by, ""), periodStart(""), periodEnd(), periodStart(""))
+(%s - %s)`, cost, start, end, start)
+}
+
+// forecast is the linear forecast of this month's spend to its end, by the
+// given labels (which include billing_group).
+func forecast(by string) string {
+	return linearForecast(costBy(by, ""), periodStart(""), periodEnd())
+}
+
+// yearBound is the start or end ("start", "end") of the year each selected
+// group serves.
+func yearBound(edge string) string {
+	return fmt.Sprintf("max by (billing_group) (twilio_billing_group_this_year_period_%s_timestamp_seconds{%s})", edge, groupMatch)
+}
+
+// yearForecast is the linear forecast of this year's spend to its end, by
+// the given labels (which include billing_group), from the year-to-date
+// cost that selector selects.
+func yearForecast(by, selector string) string {
+	return linearForecast(fmt.Sprintf("sum by (%s) (%s)", by, selector), yearBound("start"), yearBound("end"))
+}
+
+// yearForecastVsBudgetPercent is this year's forecast as a percentage of the
+// annual budget, for groups that have one. Like budgetUsedPercent it ignores
+// $product_category: a budget covers the whole group.
+func yearForecastVsBudgetPercent() string {
+	const by = "billing_group, currency"
+	return fmt.Sprintf(`100 * (
+  %s
+)
+  / on (billing_group, currency)
+max by (billing_group, currency) (%s)`, indent(yearForecast(by, annualBudgetCostSelector), 2), annualBudgetSelector)
+}
+
+// monthLabelled gives a period's cost, summed by billing group and currency,
+// the label month="YYYYMM" where month is that number per billing group
+// (count_values turns it into the label).
+func monthLabelled(selector, month string) string {
+	return fmt.Sprintf(`sum by (billing_group, currency) (%s)
+  * on (billing_group) group_left (month)
+count_values by (billing_group) (
+  "month",
+  %s
+)`, selector, indent(month, 2))
+}
+
+// yearMonth is the number YYYYMM of a timestamp per billing group.
+func yearMonth(ts string) string {
+	return fmt.Sprintf("year(%s) * 100 + month(%s)", ts, ts)
+}
+
+// monthlySpend is each month's spend of this year per billing group and
+// currency, labelled month="YYYY-MM" and series="<group> <currency>", as of
+// the end of the query's range, which is the year so far:
+//   - the current month: its month-to-date cost now;
+//   - a past month: last_month_cost as last seen in the following month (the
+//     exporter's figure for the whole month, late usage included), else the
+//     month-to-date cost as last seen in the month itself.
+//
+// The past months come from Prometheus' history (scraped or backfilled),
+// sampled once a day at 00:00 UTC: the sample at 00:00 on the 1st is the
+// month just ended as last scraped, and the month of a figure is the start
+// of the period the exporter served it for, never the sample's time. A month
+// without such history has no value, not zero.
+func monthlySpend() string {
+	thisMonth := monthLabelled(costSelector, yearMonth(periodStart("")))
+	// Last month is December of last year in January: not this year's.
+	lastMonth := monthLabelled(lastMonthSelector, fmt.Sprintf("(%s)\n  and on (billing_group)\n(year(%s) == year(%s))",
+		yearMonth(lastMonthStart("")), lastMonthStart(""), periodStart("")))
+	return fmt.Sprintf(`label_replace(
+  label_join(
+    (
+      %s
+    )
+    or
+    last_over_time(
+      (
+        %s
+      )[$__range:1d]
+    )
+    or
+    last_over_time(
+      (
+        %s
+      )[$__range:1d]
+    ),
+    "series", " ", "billing_group", "currency"
+  ),
+  "month", "$1-$2", "month", "(....)(..)"
+)`, indent(thisMonth, 6), indent(lastMonth, 8), indent(thisMonth, 8))
+}
+
+// anomalyBy are the rows of the anomalies table: each category of each
+// billing group, per currency.
+const anomalyBy = "billing_group, product_category, currency"
+
+// yesterdayOfEveryCategory is yesterday's cost per anomalyBy row, 0 for a
+// category that spent last month and not yesterday (in a group that fetches
+// yesterday).
+func yesterdayOfEveryCategory() string {
+	return fmt.Sprintf(`%s
+or
+(
+  %s
+) * 0
+  and on (billing_group)
+max by (billing_group) (twilio_billing_group_yesterday_period_start_timestamp_seconds{%s})`,
+		yesterdayBy(anomalyBy), indent(lastMonthAverageDay(anomalyBy), 2), groupMatch)
+}
+
+// lastMonthDayOfEveryCategory is last month's average day per anomalyBy row,
+// 0 for a category that spent yesterday and not last month (in a group that
+// fetches last month).
+func lastMonthDayOfEveryCategory() string {
+	return fmt.Sprintf(`(
+  %s
+)
+or
+%s * 0
+  and on (billing_group)
+%s`, indent(lastMonthAverageDay(anomalyBy), 2), yesterdayBy(anomalyBy), lastMonthStart(""))
+}
+
+// anomalyColumn is value on the rows of the anomalies table: the categories
+// that spent yesterday or last month, in groups that fetch both periods.
+func anomalyColumn(value string) string {
+	return fmt.Sprintf(`(
+  %s
+)
+  and
+(
+  (
+    %s
+  )
+  +
+  (
+    %s
+  )
+) > 0`, indent(value, 2), indent(yesterdayOfEveryCategory(), 4), indent(lastMonthDayOfEveryCategory(), 4))
+}
+
+// anomalyPercent is yesterday's cost of each category as a percentage of its
+// last month's average day: 0 for a category that stopped, +Inf for one new
+// since last month.
+func anomalyPercent() string {
+	return anomalyColumn(fmt.Sprintf(`100 * (
+  %s
+)
+  /
+(
+  %s
+)`, indent(yesterdayOfEveryCategory(), 2), indent(lastMonthDayOfEveryCategory(), 2)))
 }
 
 // yesterdayBy is yesterday's cost summed by the given labels.

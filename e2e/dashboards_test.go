@@ -122,8 +122,10 @@ func deref(s *string) string {
 	return *s
 }
 
-// templateVar matches Grafana variable references: $name, ${name}, ${name:format}.
-var templateVar = regexp.MustCompile(`\$\{(\w+)(?::\w+)?\}|\$(\w+)`)
+// templateVar matches Grafana variable references: $name, ${name},
+// ${name:format}. A name does not begin with a digit: $1 is a regular
+// expression group in label_replace's replacement, which Grafana leaves alone.
+var templateVar = regexp.MustCompile(`\$\{([A-Za-z_]\w*)(?::\w+)?\}|\$([A-Za-z_]\w*)`)
 
 // substitute replaces Grafana variables with values Prometheus accepts; vars
 // maps a variable to its value, and every variable used must be in it.
@@ -336,8 +338,8 @@ func checkDatasourceRefs(t *testing.T, v any, path string) {
 	}
 }
 
-// costMetric matches the cost families: this month's, yesterday's and last month's.
-var costMetric = regexp.MustCompile(`\btwilio_billing_group_(yesterday_|last_month_)?cost\b`)
+// costMetric matches the cost families: this month's, yesterday's, last month's and this year's.
+var costMetric = regexp.MustCompile(`\btwilio_billing_group_(yesterday_|last_month_|this_year_)?cost\b`)
 
 // checkUnits requires a unit on every chart, and currency units chosen per
 // currency by overrides where a chart shows money, never a fixed currency.
