@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/exporter-toolkit/web"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/net/html"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/landing"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/landing/pagetest"
+)
+
+// getLanding fetches the landing page at url and parses it.
+func getLanding(t *testing.T, url string) *html.Node {
+	t.Helper()
+	code, body, hdr := request(t, http.MethodGet, url)
+	if code != http.StatusOK || hdr.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("GET %s = %d %s:\n%s", url, code, hdr.Get("Content-Type"), body)
+	}
+	if strings.Contains(body, testSecret) {
+		t.Fatal("the landing page shows the client secret")
+	}
+	return pagetest.Parse(t, strings.NewReader(body))
+}
+
+// The page shows what the cache holds, without ever calling the API: before
+// the first refresh every group waits for it; after a scrape, a healthy
+// group shows the same spend as the metrics and a failing one its error.
+func TestLandingPageShowsTheCache(t *testing.T) {
+	sim, inst := simulator(t)
+	path := filepath.Join(t.TempDir(), "config.yml")
+	writeConfig(t, path, inst, groupsAB+"  - id: commerce_billingprofile_0000000000000000000000000000dead\n    name: <script>alert(1)</script>\n")
+	ex := newTestExporter(t, path)
+
+	doc := getLanding(t, ex.server.URL+"/")
+	if got, want := pagetest.Groups(doc), []string{"marketing", "support", "<script>alert(1)</script>"}; !slices.Equal(got, want) {
+		t.Fatalf("groups = %q, want %q", got, want)
+	}
+	for _, g := range pagetest.Groups(doc) {
+		if got := pagetest.Status(t, pagetest.Group(t, doc, g)); got != "pending" {
+			t.Errorf("%s before any refresh: status %q, want pending", g, got)
+		}
+	}
+	if n := sim.Stats().RecordsRequests; n != 0 {
+		t.Fatalf("the landing page made %d records requests, want none", n)
+	}
+
+	families, err := scrapeFamilies(ex.server.URL + "/metrics") // waits for the refreshes
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetches := sim.Stats().RecordsRequests
+	doc = getLanding(t, ex.server.URL+"/")
+	if n := sim.Stats().RecordsRequests; n != fetches {
+		t.Fatalf("the landing page made %d records requests, want none", n-fetches)
+	}
+	if n := pagetest.FindAll(doc, pagetest.Tag("script")); len(n) != 0 {
+		t.Fatal("a billing group name became a script element")
+	}
+	for _, name := range []string{"marketing", "support"} {
+		card := pagetest.Group(t, doc, name)
+		if got := pagetest.Status(t, card); got != "up" {
+			t.Errorf("%s: status %q, want up", name, got)
+		}
+		// The month's spend per currency, as the metrics sum it.
+		sums := map[string]float64{}
+		for _, m := range families["twilio_billing_group_cost"].GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["billing_group"] == name {
+				sums[labels["currency"]] += m.GetGauge().GetValue()
+			}
+		}
+		var want []string
+		for cur, v := range sums {
+			want = append(want, landing.Money{Amount: v, Currency: cur}.String())
+		}
+		slices.Sort(want)
+		if got := pagetest.Lines(t, card, "spent"); len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("%s: spent %q, want the metrics' %q", name, got, want)
+		}
+	}
+	card := pagetest.Group(t, doc, "<script>alert(1)</script>")
+	if got := pagetest.Status(t, card); got != "failing" {
+		t.Errorf("unknown group: status %q, want failing", got)
+	}
+	errText := pagetest.Field(t, card, "error")
+	if !strings.HasPrefix(errText, "Latest refresh failed: ") || !strings.Contains(errText, "404") {
+		t.Errorf("unknown group: error %q, want the API's 404 in words", errText)
+	}
+	if got := pagetest.Field(t, doc, "reload"); !strings.HasPrefix(got, "loaded at ") {
+		t.Errorf("reload status %q, want loaded at ...", got)
+	}
+}
+
+// With the metrics at "/" there is no landing page: "/" serves metrics.
+func TestTelemetryPathAtRootServesMetrics(t *testing.T) {
+	_, inst := simulator(t)
+	path := filepath.Join(t.TempDir(), "config.yml")
+	writeConfig(t, path, inst, groupsAB)
+	o := testOptions()
+	o.telemetryPath = "/"
+	ex := newTestExporterWith(t, path, o)
+	code, body, hdr := request(t, http.MethodGet, ex.server.URL+"/")
+	if code != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "text/plain") || !strings.Contains(body, `twilio_billing_group_up{billing_group="support"} 1`) {
+		t.Fatalf("GET / = %d %s, want the metrics:\n%s", code, hdr.Get("Content-Type"), grepTwilio(body))
+	}
+}
+
+// The landing page is behind --web.config.file's basic auth, like every path.
+func TestLandingPageNeedsWebConfigAuth(t *testing.T) {
+	_, inst := simulator(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yml")
+	writeConfig(t, path, inst, groupsAB)
+	const user, password = "finops", "landing-page-password-93c1"
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webConfig := filepath.Join(dir, "web.yml")
+	if err := os.WriteFile(webConfig, fmt.Appendf(nil, "basic_auth_users:\n  %s: %s\n", user, hash), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	ex := newTestExporter(t, path)
+	o := testOptions()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	systemd := false
+	flags := &web.FlagConfig{WebListenAddresses: &[]string{l.Addr().String()}, WebSystemdSocket: &systemd, WebConfigFile: &webConfig}
+	srv := newHTTPServer(ex.routes(o), o)
+	served := make(chan error, 1)
+	go func() { served <- web.Serve(l, srv, flags, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("server: %v", err)
+		}
+	})
+
+	get := func(user, password string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, "http://"+l.Addr().String()+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if user != "" {
+			req.SetBasicAuth(user, password)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("", ""); code != http.StatusUnauthorized {
+		t.Errorf("GET / without credentials = %d, want 401", code)
+	}
+	if code, _ := get(user, password+"x"); code != http.StatusUnauthorized {
+		t.Errorf("GET / with a wrong password = %d, want 401", code)
+	}
+	code, body := get(user, password)
+	if code != http.StatusOK {
+		t.Fatalf("GET / with credentials = %d, want 200:\n%s", code, body)
+	}
+	if got, want := pagetest.Groups(pagetest.Parse(t, strings.NewReader(body))), []string{"marketing", "support"}; !slices.Equal(got, want) {
+		t.Errorf("groups = %q, want %q", got, want)
+	}
+}
