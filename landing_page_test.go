@@ -103,8 +103,23 @@ func TestLandingPageShowsTheCache(t *testing.T) {
 	if !strings.HasPrefix(errText, "Latest refresh failed: ") || !strings.Contains(errText, "404") {
 		t.Errorf("unknown group: error %q, want the API's 404 in words", errText)
 	}
-	if got := pagetest.Field(t, doc, "reload"); !strings.HasPrefix(got, "loaded at ") {
-		t.Errorf("reload status %q, want loaded at ...", got)
+	if got := pagetest.Field(t, doc, "reload"); !strings.HasPrefix(got, "loaded ") || !strings.HasSuffix(got, " UTC") {
+		t.Errorf("reload status %q, want loaded ... ago, at ... UTC", got)
+	}
+
+	// A rejected reload is said, and the running configuration kept.
+	if err := os.WriteFile(path, []byte("twilio:\n  client_secret: "+testSecret+"\n  clinet_id: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := request(t, http.MethodPost, ex.server.URL+"/-/reload"); code != http.StatusInternalServerError {
+		t.Fatalf("POST /-/reload with a bad config = %d %q", code, body)
+	}
+	doc = getLanding(t, ex.server.URL+"/")
+	if got := pagetest.Field(t, doc, "reload"); !strings.HasPrefix(got, "latest reload failed ") || !strings.Contains(got, "; running the configuration loaded ") {
+		t.Errorf("reload status after a bad reload %q, want it to say so", got)
+	}
+	if got := len(pagetest.Groups(doc)); got != 3 {
+		t.Errorf("%d groups after a bad reload, want the 3 running", got)
 	}
 }
 

@@ -129,6 +129,8 @@ type reloadView struct {
 type stamp struct {
 	Time time.Time
 	Ago  string
+	// Today says the moment is on the page's UTC day: its date goes unsaid.
+	Today bool
 }
 
 func (s stamp) IsZero() bool { return s.Time.IsZero() }
@@ -136,8 +138,24 @@ func (s stamp) IsZero() bool { return s.Time.IsZero() }
 // RFC3339 is the machine-readable form for <time datetime>.
 func (s stamp) RFC3339() string { return s.Time.UTC().Format(time.RFC3339) }
 
-// String is the moment in UTC, to the minute.
-func (s stamp) String() string { return s.Time.UTC().Format("2006-01-02 15:04 UTC") }
+// String is the moment in UTC, to the minute, without the date when it is
+// today.
+func (s stamp) String() string {
+	if s.Today {
+		return s.Time.UTC().Format("15:04 UTC")
+	}
+	return s.Time.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// DateOnly says the moment is a UTC midnight: a day, as the Usage API gives
+// its as-of date, rather than a time of day.
+func (s stamp) DateOnly() bool {
+	t := s.Time.UTC()
+	return t.Equal(t.Truncate(24 * time.Hour))
+}
+
+// Date is the moment's UTC date.
+func (s stamp) Date() string { return s.Time.UTC().Format(time.DateOnly) }
 
 type groupView struct {
 	Name string
@@ -206,7 +224,9 @@ func (p Page) stamp(t time.Time) stamp {
 	if t.IsZero() {
 		return stamp{}
 	}
-	return stamp{Time: t, Ago: ago(p.Now.Sub(t))}
+	ty, tm, td := t.UTC().Date()
+	ny, nm, nd := p.Now.UTC().Date()
+	return stamp{Time: t, Ago: ago(p.Now.Sub(t)), Today: ty == ny && tm == nm && td == nd}
 }
 
 func (p Page) groupView(g Group) groupView {

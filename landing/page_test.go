@@ -68,10 +68,10 @@ func TestHealthyGroup(t *testing.T) {
 	if errs := pagetest.FindAll(card, pagetest.WithAttr("data-field", "error")); len(errs) != 0 {
 		t.Errorf("a healthy group shows an error: %q", pagetest.Text(errs[0]))
 	}
-	if got, want := pagetest.Field(t, card, "last-success"), "2025-03-11 11:55 UTC, 5 minutes ago"; got != want {
+	if got, want := pagetest.Field(t, card, "last-success"), "5 minutes ago, at 11:55 UTC"; got != want {
 		t.Errorf("last success = %q, want %q", got, want)
 	}
-	if got, want := pagetest.Field(t, card, "as-of"), "2025-03-11 10:00 UTC, 2 hours ago"; got != want {
+	if got, want := pagetest.Field(t, card, "as-of"), "2 hours ago, at 10:00 UTC"; got != want {
 		t.Errorf("as of = %q, want %q", got, want)
 	}
 	if got, want := pagetest.Lines(t, card, "spent"), []string{"USD 1,050.63"}; !slices.Equal(got, want) {
@@ -101,6 +101,9 @@ func TestHealthyGroup(t *testing.T) {
 	if got, want := pagetest.Text(budgets[0]), "Monthly budget: 53% used 53% USD 1,050.63 of USD 2,000.00; forecast 155% of the budget."; got != want {
 		t.Errorf("budget = %q, want %q", got, want)
 	}
+	if over := pagetest.FindAll(budgets[0], pagetest.WithAttr("class", "over")); len(over) != 1 || pagetest.Text(over[0]) != "forecast 155% of the budget" {
+		t.Errorf("a forecast over the budget is not set apart: %v", over)
+	}
 	if n := pagetest.FindAll(card, pagetest.WithAttr("data-budget", "Annual budget")); len(n) != 0 {
 		t.Error("an annual budget is shown though none is set")
 	}
@@ -116,7 +119,7 @@ func TestFailingGroup(t *testing.T) {
 	const apiErr = "twilio: billing group commerce_billingprofile_x: the Usage API answered 401 Unauthorized: check client_id and client_secret"
 	withData := Group{Name: "support", Budget: &Money{100, "EUR"},
 		Month: Period{Attempted: true, Up: false, LastSuccess: now.Add(-26 * time.Hour), Error: apiErr,
-			Figures: month(Cost{"sms", Money{10, "EUR"}})}}
+			Figures: &Figures{Start: marchStart, End: aprilStart, AsOf: marchStart.AddDate(0, 0, 9), Costs: []Cost{{"sms", Money{10, "EUR"}}}}}}
 	noData := Group{Name: "platform",
 		Month:     Period{Attempted: true, Up: false, Error: apiErr},
 		Yesterday: &Period{Attempted: true, Up: false, Error: apiErr}}
@@ -129,11 +132,15 @@ func TestFailingGroup(t *testing.T) {
 	if got, want := pagetest.Field(t, card, "error"), "Latest refresh failed: "+apiErr; got != want {
 		t.Errorf("error = %q, want %q", got, want)
 	}
-	if got, want := pagetest.Field(t, card, "last-success"), "2025-03-10 10:00 UTC, 26 hours ago"; got != want {
+	if got, want := pagetest.Field(t, card, "last-success"), "26 hours ago, at 2025-03-10 10:00 UTC"; got != want {
 		t.Errorf("last success = %q, want %q", got, want)
 	}
 	if got, want := pagetest.Lines(t, card, "spent"), []string{"EUR 10.00"}; !slices.Equal(got, want) {
 		t.Errorf("the last good figures = %q, want %q", got, want)
+	}
+	// The Usage API gives its as-of time as a date.
+	if got, want := pagetest.Field(t, card, "as-of"), "2025-03-10"; got != want {
+		t.Errorf("as of = %q, want %q", got, want)
 	}
 
 	card = pagetest.Group(t, doc, "platform")
@@ -221,6 +228,9 @@ func TestCurrenciesNeverAdded(t *testing.T) {
 	if got, want := pagetest.Text(pagetest.FindAll(card, pagetest.WithAttr("data-budget", "Monthly budget"))[0]), "Monthly budget: 5.0% used 5.0% EUR 5.00 of EUR 100.00; forecast 15% of the budget."; got != want {
 		t.Errorf("budget = %q, want %q (EUR only)", got, want)
 	}
+	if over := pagetest.FindAll(card, pagetest.WithAttr("class", "over")); len(over) != 0 {
+		t.Errorf("a forecast under the budget is set apart as over it: %q", pagetest.Text(over[0]))
+	}
 	tables := pagetest.FindAll(doc, pagetest.HasAttr("data-currency"))
 	var got []string
 	for _, tb := range tables {
@@ -299,7 +309,7 @@ func TestDemoAndExporterSections(t *testing.T) {
 	if len(demo) != 1 || !strings.Contains(pagetest.Text(demo[0]), "made-up figures from the built-in simulator") {
 		t.Fatalf("demo notice = %v, want one saying the figures are made up", demo)
 	}
-	if got, want := pagetest.Field(t, doc, "reload"), "latest reload failed at 2025-03-11 11:58 UTC, 1 minute ago; running the configuration loaded at 2025-03-09 10:00 UTC, 2 days ago"; got != want {
+	if got, want := pagetest.Field(t, doc, "reload"), "latest reload failed 1 minute ago, at 11:58 UTC; running the configuration loaded 2 days ago, at 2025-03-09 10:00 UTC"; got != want {
 		t.Errorf("reload = %q, want %q", got, want)
 	}
 	if got, want := pagetest.Field(t, doc, "version"), "1.2.3 (revision abc, branch main, built 20250301, go1.26)"; got != want {
@@ -332,7 +342,7 @@ func TestDemoAndExporterSections(t *testing.T) {
 	p.Demo = false
 	p.Reload = Reload{OK: true, LastSuccess: now.Add(-time.Minute)}
 	doc = render(t, p)
-	if got, want := pagetest.Field(t, doc, "reload"), "loaded at 2025-03-11 11:59 UTC, 1 minute ago"; got != want {
+	if got, want := pagetest.Field(t, doc, "reload"), "loaded 1 minute ago, at 11:59 UTC"; got != want {
 		t.Errorf("reload = %q, want %q", got, want)
 	}
 	if n := pagetest.FindAll(doc, pagetest.WithAttr("id", "demo")); len(n) != 0 {

@@ -58,7 +58,7 @@ func Tag(name string) func(*html.Node) bool {
 
 // inline are the elements the page runs into the text around them; others
 // (cells, lines, paragraphs) are set apart from it.
-var inline = map[string]bool{"a": true, "time": true, "label": true}
+var inline = map[string]bool{"a": true, "time": true, "label": true, "span": true}
 
 // Text is n's text as shown, whitespace collapsed.
 func Text(n *html.Node) string {
@@ -119,7 +119,7 @@ func Field(t testing.TB, n *html.Node, f string) string {
 	return ""
 }
 
-// Lines are the texts of the <span> lines of field f under n, one per
+// Lines are the texts of the lines (<div>) of field f under n, one per
 // currency where the field is money.
 func Lines(t testing.TB, n *html.Node, f string) []string {
 	t.Helper()
@@ -128,7 +128,7 @@ func Lines(t testing.TB, n *html.Node, f string) []string {
 		t.Fatalf("%d elements with data-field %q, want 1", len(els), f)
 	}
 	var out []string
-	for _, s := range FindAll(els[0], Tag("span")) {
+	for _, s := range FindAll(els[0], Tag("div")) {
 		out = append(out, Text(s))
 	}
 	return out
