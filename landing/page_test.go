@@ -125,39 +125,31 @@ func TestFailingGroup(t *testing.T) {
 		Yesterday: &Period{Attempted: true, Up: false, Error: apiErr}}
 	doc := render(t, basePage(withData, noData))
 
-	card := pagetest.Group(t, doc, "support")
-	if got := pagetest.Status(t, card); got != "failing" {
-		t.Errorf("status = %q, want failing", got)
-	}
-	if got, want := pagetest.Field(t, card, "error"), "Latest refresh failed: "+apiErr; got != want {
-		t.Errorf("error = %q, want %q", got, want)
-	}
-	if got, want := pagetest.Field(t, card, "last-success"), "26 hours ago, at 2025-03-10 10:00 UTC"; got != want {
-		t.Errorf("last success = %q, want %q", got, want)
-	}
-	if got, want := pagetest.Lines(t, card, "spent"), []string{"EUR 10.00"}; !slices.Equal(got, want) {
-		t.Errorf("the last good figures = %q, want %q", got, want)
-	}
-	// The Usage API gives its as-of time as a date.
-	if got, want := pagetest.Field(t, card, "as-of"), "2025-03-10"; got != want {
-		t.Errorf("as of = %q, want %q", got, want)
-	}
-
-	card = pagetest.Group(t, doc, "platform")
-	if got := pagetest.Status(t, card); got != "failing" {
-		t.Errorf("status = %q, want failing", got)
-	}
-	if got, want := pagetest.Field(t, card, "error"), "Latest refresh failed: "+apiErr; got != want {
-		t.Errorf("error = %q, want %q", got, want)
-	}
-	if got, want := pagetest.Field(t, card, "last-success"), "never"; got != want {
-		t.Errorf("last success = %q, want %q", got, want)
-	}
-	if got, want := pagetest.Field(t, card, "spent"), "no figures yet"; got != want {
-		t.Errorf("spent = %q, want %q", got, want)
-	}
-	if got, want := pagetest.Field(t, card, "yesterday"), "refresh failing: "+apiErr; got != want {
-		t.Errorf("yesterday = %q, want %q", got, want)
+	for name, fields := range map[string]map[string]string{
+		"support": {
+			"error":        "Latest refresh failed: " + apiErr,
+			"last-success": "26 hours ago, at 2025-03-10 10:00 UTC",
+			"spent":        "EUR 10.00",  // the last good figures
+			"as-of":        "2025-03-10", // the Usage API gives a date
+			"yesterday":    "",
+		},
+		"platform": {
+			"error":        "Latest refresh failed: " + apiErr,
+			"last-success": "never",
+			"spent":        "no figures yet",
+			"as-of":        "",
+			"yesterday":    "refresh failing: " + apiErr,
+		},
+	} {
+		card := pagetest.Group(t, doc, name)
+		if got := pagetest.Status(t, card); got != "failing" {
+			t.Errorf("%s: status = %q, want failing", name, got)
+		}
+		for f, want := range fields {
+			if got := pagetest.Field(t, card, f); got != want {
+				t.Errorf("%s: %s = %q, want %q", name, f, got, want)
+			}
+		}
 	}
 }
 
