@@ -103,4 +103,4 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./config/
 
 clean:
-	rm -rf $(BINARY) .tools
+	rm -rf $(BINARY) .tools e2e/output
