@@ -7,9 +7,12 @@ package landing
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/base64"
 	"fmt"
 	"html/template"
+	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -97,9 +100,9 @@ func Forecast(spent float64, start, end, now time.Time) float64 {
 	return spent / elapsed.Seconds() * length.Seconds()
 }
 
-// Totals sums costs per currency, ordered by currency code; it never adds
+// totals sums costs per currency, ordered by currency code; it never adds
 // amounts of different currencies.
-func Totals(costs []Cost) []Money {
+func totals(costs []Cost) []Money {
 	sums := map[string]float64{}
 	for _, c := range costs {
 		sums[strings.ToUpper(c.Currency)] += c.Amount
@@ -242,7 +245,7 @@ func (p Page) groupView(g Group) groupView {
 	if f := g.Month.Figures; f != nil {
 		gv.HasFigures = true
 		gv.AsOf = p.stamp(f.AsOf)
-		gv.Spent = Totals(f.Costs)
+		gv.Spent = totals(f.Costs)
 		for _, m := range gv.Spent {
 			gv.Forecast = append(gv.Forecast, Money{Amount: Forecast(m.Amount, f.Start, f.End, p.Now), Currency: m.Currency})
 		}
@@ -264,7 +267,7 @@ func (p Page) groupView(g Group) groupView {
 func (p Page) periodView(pd Period) *periodView {
 	pv := &periodView{}
 	if pd.Figures != nil {
-		pv.Totals = Totals(pd.Figures.Costs)
+		pv.Totals = totals(pd.Figures.Costs)
 		if len(pv.Totals) == 0 {
 			pv.Note = "no cost"
 		}
@@ -292,10 +295,10 @@ func (p Page) budgetView(label string, b *Money, f *Figures) *budgetView {
 		bv.Mismatch = "no figures yet"
 		return bv
 	}
-	totals := Totals(f.Costs)
-	found := len(totals) == 0 // no cost yet: nothing spent in any currency
+	sums := totals(f.Costs)
+	found := len(sums) == 0 // no cost yet: nothing spent in any currency
 	var others []string
-	for _, m := range totals {
+	for _, m := range sums {
 		if m.Currency == bv.Budget.Currency {
 			bv.Spent, found = m, true
 		} else {
@@ -414,13 +417,27 @@ var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 }).Parse(pageHTML))
 
 // Render writes the page for p.
-func Render(w *bytes.Buffer, p Page) error {
+func Render(w io.Writer, p Page) error {
 	return tmpl.Execute(w, newView(p))
 }
 
-// contentSecurityPolicy lets the page load nothing but itself and its
-// inline style: no scripts, fonts, images or frames from anywhere.
-const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+// contentSecurityPolicy lets the page load nothing but itself and its one
+// style sheet, named by its hash: no scripts, fonts, images, frames or other
+// styles from anywhere. The icon is an empty data: URL, so that browsers do
+// not ask for /favicon.ico.
+var contentSecurityPolicy = "default-src 'none'; style-src '" + styleHash(pageHTML) +
+	"'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// styleHash is the CSP source of the text of the page's <style> element.
+func styleHash(page string) string {
+	_, rest, ok := strings.Cut(page, "<style>")
+	css, _, ok2 := strings.Cut(rest, "</style>")
+	if !ok || !ok2 {
+		panic("landing: the page has no <style> element")
+	}
+	sum := sha256.Sum256([]byte(css))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}
 
 // Handler serves the page at "/" (and nothing else: another path is 404),
 // built by page for each request. page must not block on refreshes.

@@ -2,6 +2,8 @@ package landing
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -425,5 +427,25 @@ func TestHandler(t *testing.T) {
 				t.Errorf("%s %s: %s = %q, want %q", tc.method, tc.path, k, got, want)
 			}
 		}
+	}
+
+	// The policy allows the served style sheet by its hash, and nothing
+	// inline besides.
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	styles := pagetest.FindAll(pagetest.Parse(t, resp.Body), pagetest.Tag("style"))
+	if len(styles) != 1 || styles[0].FirstChild == nil {
+		t.Fatalf("%d style elements, want 1", len(styles))
+	}
+	sum := sha256.Sum256([]byte(styles[0].FirstChild.Data))
+	csp := resp.Header.Get("Content-Security-Policy")
+	if want := "style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "';"; !strings.Contains(csp, want) || strings.Contains(csp, "unsafe") {
+		t.Errorf("Content-Security-Policy %q, want %q and nothing unsafe", csp, want)
+	}
+	if !strings.HasPrefix(csp, "default-src 'none';") {
+		t.Errorf("Content-Security-Policy %q does not start by allowing nothing", csp)
 	}
 }
