@@ -15,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/exporter-toolkit/web"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/net/html"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/landing"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/landing/pagetest"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
 // getLanding fetches the landing page at url and parses it.
@@ -34,6 +36,22 @@ func getLanding(t *testing.T, url string) *html.Node {
 		t.Fatal("the landing page shows the client secret")
 	}
 	return pagetest.Parse(t, strings.NewReader(body))
+}
+
+// monthCostByCurrency is a group's month-to-date spend per currency, as the
+// metrics sum it.
+func monthCostByCurrency(families map[string]*dto.MetricFamily, group string) map[string]float64 {
+	sums := map[string]float64{}
+	for _, m := range families["twilio_billing_group_cost"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["billing_group"] == group {
+			sums[labels["currency"]] += m.GetGauge().GetValue()
+		}
+	}
+	return sums
 }
 
 // The page shows what the cache holds, without ever calling the API: before
@@ -75,19 +93,8 @@ func TestLandingPageShowsTheCache(t *testing.T) {
 		if got := pagetest.Status(t, card); got != "up" {
 			t.Errorf("%s: status %q, want up", name, got)
 		}
-		// The month's spend per currency, as the metrics sum it.
-		sums := map[string]float64{}
-		for _, m := range families["twilio_billing_group_cost"].GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["billing_group"] == name {
-				sums[labels["currency"]] += m.GetGauge().GetValue()
-			}
-		}
 		var want []string
-		for cur, v := range sums {
+		for cur, v := range monthCostByCurrency(families, name) {
 			want = append(want, landing.Money{Amount: v, Currency: cur}.String())
 		}
 		slices.Sort(want)
@@ -205,5 +212,65 @@ func TestLandingPageNeedsWebConfigAuth(t *testing.T) {
 	}
 	if got, want := pagetest.Groups(pagetest.Parse(t, strings.NewReader(body))), []string{"marketing", "support"}; !slices.Equal(got, want) {
 		t.Errorf("groups = %q, want %q", got, want)
+	}
+}
+
+// On a clock the test moves: the page's month-end forecast is the alert
+// rules' (cost / max(time() - period start, 1h) * (period end - period
+// start), from the exposition's own series), ages follow the clock, and a
+// page opened long after the cache lifetime still calls no API.
+func TestLandingForecastMatchesTheRules(t *testing.T) {
+	clk := &testClock{t: time.Date(2027, time.February, 10, 6, 0, 0, 0, time.UTC)} // a 28-day month
+	sim, inst := simulatorWith(t, func(o *usagesim.Options) { o.Now = clk.Now })
+	path := filepath.Join(t.TempDir(), "config.yml")
+	writeConfig(t, path, inst, groupsAB)
+	o := testOptions()
+	o.now = clk.Now
+	ex := newTestExporterWith(t, path, o)
+	families, err := scrapeFamilies(ex.server.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byGroup := func(name string) map[string]float64 {
+		out := map[string]float64{}
+		for _, m := range families[name].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "billing_group" {
+					out[l.GetValue()] = m.GetGauge().GetValue()
+				}
+			}
+		}
+		return out
+	}
+	starts, ends := byGroup("twilio_billing_group_period_start_timestamp_seconds"), byGroup("twilio_billing_group_period_end_timestamp_seconds")
+	now := float64(clk.Now().Unix())
+	doc := getLanding(t, ex.server.URL+"/")
+	for _, name := range []string{"marketing", "support"} {
+		if ends[name]-starts[name] != 28*86400 {
+			t.Fatalf("%s: period %v to %v, want February's 28 days", name, starts[name], ends[name])
+		}
+		var want []string
+		for cur, cost := range monthCostByCurrency(families, name) {
+			forecast := cost / max(now-starts[name], 3600) * (ends[name] - starts[name])
+			want = append(want, landing.Money{Amount: forecast, Currency: cur}.String())
+		}
+		slices.Sort(want)
+		card := pagetest.Group(t, doc, name)
+		if got := pagetest.Lines(t, card, "forecast"); len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("%s: forecast %q, want the rules' %q", name, got, want)
+		}
+		if got, want := pagetest.Field(t, card, "last-success"), "less than a minute ago, at 06:00 UTC"; got != want {
+			t.Errorf("%s: last success %q, want %q", name, got, want)
+		}
+	}
+
+	fetches := sim.Stats().RecordsRequests
+	clk.Add(90 * time.Minute) // far past the 15m cache lifetime
+	doc = getLanding(t, ex.server.URL+"/")
+	if n := sim.Stats().RecordsRequests; n != fetches {
+		t.Errorf("the landing page made %d records requests, want none", n-fetches)
+	}
+	if got, want := pagetest.Field(t, pagetest.Group(t, doc, "support"), "last-success"), "1 hour 30 minutes ago, at 06:00 UTC"; got != want {
+		t.Errorf("last success %q, want %q", got, want)
 	}
 }
