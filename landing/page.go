@@ -251,10 +251,12 @@ func (p Page) groupView(g Group) groupView {
 		}
 	}
 	gv.Budget = p.budgetView("Monthly budget", g.Budget, g.Month.Figures)
+	var year *Figures
 	if g.YearToDate != nil {
 		gv.Year = p.periodView(*g.YearToDate)
-		gv.Annual = p.budgetView("Annual budget", g.AnnualBudget, g.YearToDate.Figures)
+		year = g.YearToDate.Figures
 	}
+	gv.Annual = p.budgetView("Annual budget", g.AnnualBudget, year)
 	if g.Yesterday != nil {
 		gv.Yesterday = p.periodView(*g.Yesterday)
 	}

@@ -291,6 +291,15 @@ func TestAnnualBudget(t *testing.T) {
 	if n := pagetest.FindAll(card, pagetest.WithAttr("data-budget", "Monthly budget")); len(n) != 0 {
 		t.Error("a monthly budget is shown though none is set")
 	}
+	// An annual budget without the year's figures says so.
+	g.YearToDate = nil
+	card = pagetest.Group(t, render(t, basePage(g)), "a")
+	if got := pagetest.Field(t, card, "year"); got != "" {
+		t.Errorf("year to date %q shown though the group has none", got)
+	}
+	if b := pagetest.FindAll(card, pagetest.WithAttr("data-budget", "Annual budget")); len(b) != 1 || pagetest.Text(b[0]) != "Annual budget: USD 10,000.00; no figures yet" {
+		t.Errorf("annual budget without the year's figures = %v, want it said", b)
+	}
 }
 
 func TestDemoAndExporterSections(t *testing.T) {
