@@ -43,7 +43,7 @@ func browser(t *testing.T) context.Context {
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to sandbox as root
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // catches a hang only
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // catches a hang only, on however loaded a machine
 	t.Cleanup(cancel)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAlloc)
