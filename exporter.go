@@ -12,10 +12,10 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/landing"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
 
@@ -34,6 +34,7 @@ type exporter struct {
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
+	loads      loadStatus // the same outcomes, for the landing page
 
 	mu  sync.Mutex // serialises reloads
 	cfg *config.Config
@@ -78,8 +79,7 @@ func newExporter(o options, load func() (*config.Config, error), reg *prometheus
 		Now:            o.now,
 		Logger:         logger,
 	})
-	e.reloadOK.Set(1)
-	e.reloadTime.SetToCurrentTime()
+	e.loaded(true)
 	level.Info(logger).Log("msg", "Loaded configuration", "billing_groups", len(cfg.BillingGroups))
 	return e, nil
 }
@@ -116,14 +116,37 @@ func (e *exporter) reload() error {
 	defer e.mu.Unlock()
 	err := e.apply()
 	if err != nil {
-		e.reloadOK.Set(0)
+		e.loaded(false)
 		level.Error(e.logger).Log("msg", "Configuration reload failed; keeping the running configuration", "err", err)
 		return err
 	}
-	e.reloadOK.Set(1)
-	e.reloadTime.SetToCurrentTime()
+	e.loaded(true)
 	level.Info(e.logger).Log("msg", "Reloaded configuration", "billing_groups", len(e.cfg.BillingGroups))
 	return nil
+}
+
+// loaded records the outcome of a load or reload, now.
+func (e *exporter) loaded(ok bool) {
+	now := time.Now()
+	e.loads.mu.Lock()
+	defer e.loads.mu.Unlock()
+	e.loads.ok = ok
+	if ok {
+		e.loads.lastSuccess = now
+		e.reloadOK.Set(1)
+		e.reloadTime.Set(float64(now.UnixNano()) / 1e9)
+	} else {
+		e.loads.lastFailure = now
+		e.reloadOK.Set(0)
+	}
+}
+
+// loadStatus is what the landing page says of the configuration's loads.
+type loadStatus struct {
+	mu          sync.Mutex
+	ok          bool
+	lastSuccess time.Time
+	lastFailure time.Time
 }
 
 func (e *exporter) apply() error {
@@ -151,7 +174,7 @@ func (e *exporter) apply() error {
 
 // routes builds the HTTP handlers: metrics, landing page, health, readiness
 // and reload.
-func (e *exporter) routes(o options) (*http.ServeMux, error) {
+func (e *exporter) routes(o options) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(o.telemetryPath, e.metricsHandler(o.scrapeTimeout, o.timeoutOffset, o.longestScrapeWait()))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, r *http.Request) {
@@ -177,26 +200,9 @@ func (e *exporter) routes(o options) (*http.ServeMux, error) {
 		fmt.Fprintln(w, "Configuration reloaded.")
 	})
 	if o.telemetryPath != "/" {
-		description := "Exports Twilio Billing Group usage and estimated cost, month to date, from Twilio's Usage API."
-		if o.demo {
-			description += " Running in demo mode against a built-in simulated Usage API: the figures are made up."
-		}
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "Twilio Billing Exporter",
-			Description: description,
-			Version:     version.Info(),
-			Links: []web.LandingLinks{
-				{Address: o.telemetryPath, Text: "Metrics"},
-				{Address: "/-/healthy", Text: "Health"},
-				{Address: "/-/ready", Text: "Readiness"},
-			},
-		})
-		if err != nil {
-			return nil, err
-		}
-		mux.Handle("/", landing)
+		mux.Handle("/", landing.Handler(func() landing.Page { return e.landingPage(o) }))
 	}
-	return mux, nil
+	return mux
 }
 
 // minScrapeWait keeps a tiny or negative computed timeout from skipping

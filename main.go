@@ -162,12 +162,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer ex.cache.Close()
 	ex.cache.Refresh() // warm the cache so the first scrape finds data
 
-	mux, err := ex.routes(o)
-	if err != nil {
-		level.Error(logger).Log("msg", "Cannot build the landing page", "err", err)
-		return 1
-	}
-	srv := newHTTPServer(mux, o)
+	srv := newHTTPServer(ex.routes(o), o)
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)

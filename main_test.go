@@ -93,11 +93,7 @@ func newTestExporterWith(t *testing.T, path string, o options) *testExporter {
 		t.Fatal(err)
 	}
 	t.Cleanup(ex.cache.Close)
-	mux, err := ex.routes(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(ex.routes(o))
 	t.Cleanup(srv.Close)
 	return &testExporter{exporter: ex, server: srv, logs: logs}
 }

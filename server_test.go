@@ -49,11 +49,7 @@ func TestServerDropsStalledAndIdleConnections(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.yml")
 	writeConfig(t, path, inst, groupsAB)
 	ex := newTestExporter(t, path)
-	mux, err := ex.routes(testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := newHTTPServer(mux, testOptions())
+	srv := newHTTPServer(ex.routes(testOptions()), testOptions())
 	srv.ReadTimeout, srv.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -325,6 +325,9 @@ type PeriodState struct {
 	Attempted, Up bool
 	LastSuccess   time.Time
 	Duration      time.Duration
+	// LastError is the text of the latest refresh's failure, as logged
+	// (never a secret: the client redacts what it reports); "" when up.
+	LastError string
 }
 
 // State is the cache's answer to one scrape.
@@ -392,6 +395,13 @@ func (c *Cache) Get(ctx context.Context) State {
 		case <-ctx.Done():
 		}
 	}
+	return c.state(c.opts.Now())
+}
+
+// Current is what the cache holds now, as Get would report it, without
+// starting or waiting for any refresh: for pages that show the state and
+// must neither call the API nor hold up a person.
+func (c *Cache) Current() State {
 	return c.state(c.opts.Now())
 }
 
@@ -609,7 +619,7 @@ func (c *Cache) state(now time.Time) State {
 
 // periodState copies out e's state. Callers hold c.mu.
 func (c *Cache) periodState(e *entry, now time.Time) PeriodState {
-	ps := PeriodState{Attempted: e.attempted, Up: e.up, LastSuccess: e.lastSuccess, Duration: e.duration}
+	ps := PeriodState{Attempted: e.attempted, Up: e.up, LastSuccess: e.lastSuccess, Duration: e.duration, LastError: e.lastErr}
 	if c.current(e, now) {
 		ps.Snapshot = e.snap
 	}
