@@ -888,8 +888,9 @@ func TestHAPrometheusPairSharesOneFetch(t *testing.T) {
 			t.Errorf("%s: %d snapshots within one --cache.ttl=%v, want 1: %v", g.Name, refreshes, ttl, snapshots[g.Name])
 		}
 		want += int(math.Ceil(n / pageSize))
-		// Yesterday and last month are on by default, each fetched once.
-		for _, period := range []string{"YESTERDAY", "LAST_MONTH"} {
+		// Yesterday, last month and this year are on by default, each
+		// fetched once.
+		for _, period := range []string{"YESTERDAY", "LAST_MONTH", "THIS_YEAR"} {
 			recs, _ := sim.Records(g.ID, period)
 			want += max(1, int(math.Ceil(float64(len(recs))/pageSize)))
 		}

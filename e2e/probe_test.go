@@ -25,7 +25,7 @@ const (
 func TestProbe(t *testing.T) {
 	bin := exporterBinary(t)
 	groups := usagesim.DemoGroups()[:2]
-	pagination := regexp.MustCompile(`(?m)^  (this_month|yesterday|last_month): pagination complete: \d+ records in \d+ pages?$`)
+	pagination := regexp.MustCompile(`(?m)^  (this_month|yesterday|last_month|this_year): pagination complete: \d+ records in \d+ pages?$`)
 	for _, tc := range []struct {
 		name   string
 		sim    func(*usagesim.Options)
