@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
 const (
@@ -236,4 +238,78 @@ func TestExpositionCoversEveryPeriod(t *testing.T) {
 	}
 	h.clock.Set(time.Date(2027, 1, 1, 0, 0, 20, 0, time.UTC))
 	check("year rolled over", every[:2], []string{"twilio_billing_group_this_year_cost{", "twilio_billing_group_cost{"})
+}
+
+// TestThisYearAgainstSimulatorShapes: whether the API answers THIS_YEAR with
+// a row per product and calendar month, one roll-up of the year, or DAILY
+// rows, the year to date served is exactly the sum of its days; the year's
+// roll-up beside the monthly rows is refused, not summed twice.
+func TestThisYearAgainstSimulatorShapes(t *testing.T) {
+	now := time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		shape   usagesim.Shapes
+		refused bool
+	}{
+		{"a row per month", usagesim.Shapes{}, false},
+		{"one roll-up of the year", usagesim.Shapes{RangeRollups: true}, false},
+		{"DAILY rows whatever is asked", usagesim.Shapes{DefaultAggregation: "DAILY", IgnoreAggregation: true}, false},
+		{"roll-ups beside the monthly rows", usagesim.Shapes{OverlappingRollups: true}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &clock{t: now}
+			logs := &syncBuffer{}
+			sim := usagesim.New(usagesim.Options{Now: clk.Now, TokenTTL: 10000 * time.Hour, Shapes: tc.shape})
+			sg := usagesim.DemoGroups()[1]
+			g := Group{ID: sg.ID, Label: sg.Name, TTL: [NumPeriods]time.Duration{ThisYear: 6 * time.Hour}}
+			cache := NewCache(simClient(t, sim, 1000), []Group{g}, CacheOptions{TTL: faultTTL, Now: clk.Now, Logger: newLogfmt(logs)})
+			defer cache.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			got := gatherValues(t, New(ctx, cache, NewDescs(faultTTL)))
+			up := got[`twilio_billing_group_this_year_up{billing_group="support"}`]
+			if tc.refused {
+				if up != 0 {
+					t.Errorf("this_year up = %v, want 0", up)
+				}
+				for k := range got {
+					if strings.HasPrefix(k, "twilio_billing_group_this_year_cost") {
+						t.Errorf("served %s from an answer that counts usage twice", k)
+					}
+				}
+				if c := strings.Count(logs.String(), `msg="Refresh failed; serving the last good data of this period, if any"`); c != 1 ||
+					!strings.Contains(logs.String(), "period=this_year") || !strings.Contains(logs.String(), "the same usage would be counted twice") {
+					t.Errorf("want one line naming the overlap, got %d:\n%s", c, logs)
+				}
+				return
+			}
+			if up != 1 {
+				t.Fatalf("this_year up = %v, want 1:\n%s", up, logs)
+			}
+			sums := exactSums{}
+			days := sim.DailyRecords(sg.ID, "2026-01-01", "2026-11-26")
+			products := map[string]bool{}
+			for _, r := range days {
+				sums.addFloat(t, fmt.Sprintf(`twilio_billing_group_this_year_cost{billing_group="support",currency=%q,product_category=%q}`, r.Price.Currency, r.ProductCategory), r.Price.Amount)
+				products[r.ProductName+"\x00"+r.Usage.Unit] = true
+			}
+			want := sums.floats()
+			n := 0
+			for k, v := range got {
+				if strings.HasPrefix(k, "twilio_billing_group_this_year_cost") {
+					n++
+					if want[k] != v {
+						t.Errorf("%s = %v, the days add up to %v", k, v, want[k])
+					}
+				}
+			}
+			if n != len(want) || n == 0 {
+				t.Errorf("%d this_year cost series, want %d", n, len(want))
+			}
+			recs, _ := sim.Records(sg.ID, "THIS_YEAR")
+			if len(recs) != 11*len(products) {
+				t.Errorf("the simulator answers THIS_YEAR with %d rows, want 11 months x %d products", len(recs), len(products))
+			}
+		})
+	}
 }
