@@ -356,6 +356,9 @@ func (gd *groupData) records(sp span, category string, g granularity) []WireReco
 			if category != "" && c.product.category != category {
 				continue
 			}
+			if !c.launch.IsZero() && !to.After(c.launch) {
+				continue // not launched yet: no usage, no record
+			}
 			out = append(out, c.record(from, to, d.Format(dateLayout), last.Format(dateLayout), cur))
 		}
 	}
