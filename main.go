@@ -107,7 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var load func() (*config.Config, error)
 	var stopDemo func()
 	if o.demo {
-		d, err := startDemo()
+		d, err := startDemo(time.Now)
 		if err != nil {
 			level.Error(logger).Log("msg", "Cannot start the simulated Usage API", "err", err)
 			return 1
