@@ -57,6 +57,15 @@ func monthlyVerify(year int, through time.Month, cost float64, asOf string) *twi
 	return u
 }
 
+// serveYearEnd makes the API answer every period at the end of 2026: 30
+// this month, 1.5 yesterday, 41 last month, 360 this year (MONTHLY rows).
+func (h *periodHarness) serveYearEnd() {
+	h.fake.set(twilio.ThisMonth, verify(30, "2026-12-31"), nil)
+	h.fake.set(twilio.Yesterday, verify(1.5, "2026-12-30"), nil)
+	h.fake.set(twilio.LastMonth, verify(41, "2026-11-30"), nil)
+	h.fake.set(twilio.ThisYear, monthlyVerify(2026, time.December, 30, "2026-12-31"), nil)
+}
+
 // TestThisYearExposition: a year of MONTHLY rows is summed into one figure
 // per category and currency, with the year's bounds, up and asOf, fetched
 // once within its lifetime however many scrapes ask, and the annual budget
@@ -116,10 +125,7 @@ func TestThisYearOffExportsNothing(t *testing.T) {
 // for last year; the new year's figure is served once the API has it.
 func TestThisYearRollsOverOn1January(t *testing.T) {
 	h := newPeriodHarness(t, time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC))
-	h.fake.set(twilio.ThisMonth, verify(30, "2026-12-31"), nil)
-	h.fake.set(twilio.Yesterday, verify(1.5, "2026-12-30"), nil)
-	h.fake.set(twilio.LastMonth, verify(41, "2026-11-30"), nil)
-	h.fake.set(twilio.ThisYear, monthlyVerify(2026, time.December, 30, "2026-12-31"), nil)
+	h.serveYearEnd()
 	h.scrape(t, thisYearCostHelp+`twilio_billing_group_this_year_cost{billing_group="support",currency="EUR",product_category="verify"} 360
 `+yearBounds("1.7672256e+09", "1.7987616e+09"), "twilio_billing_group_this_year_cost",
 		"twilio_billing_group_this_year_period_start_timestamp_seconds", "twilio_billing_group_this_year_period_end_timestamp_seconds")
@@ -192,10 +198,7 @@ func TestSumYearOfMonthlyRows(t *testing.T) {
 // while a rolled-over year is withheld.
 func TestExpositionCoversEveryPeriod(t *testing.T) {
 	h := newPeriodHarness(t, time.Date(2026, 12, 31, 23, 50, 0, 0, time.UTC))
-	h.fake.set(twilio.ThisMonth, verify(30, "2026-12-31"), nil)
-	h.fake.set(twilio.Yesterday, verify(1.5, "2026-12-30"), nil)
-	h.fake.set(twilio.LastMonth, verify(41, "2026-11-30"), nil)
-	h.fake.set(twilio.ThisYear, monthlyVerify(2026, time.December, 30, "2026-12-31"), nil)
+	h.serveYearEnd()
 	g := Group{ID: idB, Label: "support", Budget: &Budget{Amount: 40, Currency: "EUR"}, AnnualBudget: &Budget{Amount: 400, Currency: "EUR"}}
 	for p := ThisMonth + 1; p < NumPeriods; p++ {
 		g.TTL[p] = 6 * time.Hour

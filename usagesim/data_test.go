@@ -17,6 +17,22 @@ func keyOf(r WireRecord) productKey {
 	return productKey{r.ProductName, r.ProductCategory, r.Usage.Unit}
 }
 
+// productSum is a product's usage in thousandths and cost in cents.
+type productSum struct{ milli, cents int64 }
+
+// productSums adds records up per product, exactly.
+func productSums(t *testing.T, recs []WireRecord) map[productKey]productSum {
+	t.Helper()
+	sums := map[productKey]productSum{}
+	for _, r := range recs {
+		s := sums[keyOf(r)]
+		s.milli += milli(t, r.Usage.Amount)
+		s.cents += cents(t, r.Price.Amount)
+		sums[keyOf(r)] = s
+	}
+	return sums
+}
+
 // TestDailySumsEqualMonthly: MONTHLY rows, one per product and calendar
 // month (or, with RangeRollups, one per product for the whole range), add up
 // to exactly the product's DAILY rows.
@@ -54,20 +70,14 @@ func TestDailySumsEqualMonthly(t *testing.T) {
 				if len(daily) != tc.wantDays*tc.wantProducts {
 					t.Fatalf("%d DAILY records, want %d days x %d products", len(daily), tc.wantDays, tc.wantProducts)
 				}
-				type sum struct{ milli, cents int64 }
-				sums := map[productKey]sum{}
 				prev := ""
 				for _, r := range daily {
 					if r.StartDate != r.EndDate || r.StartDate < tc.first || r.StartDate > tc.last || r.StartDate < prev {
 						t.Fatalf("DAILY record dated %s..%s, want one day in %s..%s in order", r.StartDate, r.EndDate, tc.first, tc.last)
 					}
 					prev = r.StartDate
-					s := sums[keyOf(r)]
-					s.milli += milli(t, r.Usage.Amount)
-					s.cents += cents(t, r.Price.Amount)
-					sums[keyOf(r)] = s
 				}
-				monthSums := map[productKey]sum{}
+				sums, monthSums := productSums(t, daily), productSums(t, monthly)
 				for _, r := range monthly {
 					// A row covers the range (RangeRollups) or the part of one
 					// calendar month inside it.
@@ -80,10 +90,6 @@ func TestDailySumsEqualMonthly(t *testing.T) {
 					if r.StartDate != start || r.EndDate != end {
 						t.Errorf("MONTHLY record dated %s..%s, want %s..%s", r.StartDate, r.EndDate, start, end)
 					}
-					s := monthSums[keyOf(r)]
-					s.milli += milli(t, r.Usage.Amount)
-					s.cents += cents(t, r.Price.Amount)
-					monthSums[keyOf(r)] = s
 				}
 				nonZero := 0
 				for k, want := range monthSums {

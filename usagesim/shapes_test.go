@@ -114,21 +114,7 @@ func TestMonthlyEqualsDailyForAnyRange(t *testing.T) {
 		q := map[string]any{"startDate": start.Format(dateLayout), "endDate": end.Format(dateLayout), "pageSize": 1000}
 		monthly, _ := h.walk(groupA, tok, merge(q, map[string]any{"aggregationPeriod": "MONTHLY"}))
 		daily, _ := h.walk(groupA, tok, merge(q, map[string]any{"aggregationPeriod": "DAILY"}))
-		type sum struct{ milli, cents int64 }
-		sums := map[productKey]sum{}
-		for _, r := range daily {
-			s := sums[keyOf(r)]
-			s.milli += milli(t, r.Usage.Amount)
-			s.cents += cents(t, r.Price.Amount)
-			sums[keyOf(r)] = s
-		}
-		monthSums := map[productKey]sum{}
-		for _, r := range monthly {
-			s := monthSums[keyOf(r)]
-			s.milli += milli(t, r.Usage.Amount)
-			s.cents += cents(t, r.Price.Amount)
-			monthSums[keyOf(r)] = s
-		}
+		sums, monthSums := productSums(t, daily), productSums(t, monthly)
 		if len(monthly) == 0 || len(sums) != len(monthSums) {
 			t.Fatalf("%v: MONTHLY rows of %d products, DAILY rows of %d", q, len(monthSums), len(sums))
 		}
