@@ -47,14 +47,21 @@ type Group struct {
 	MaxSeries int
 }
 
-// budget is the budget that period p's cost is compared with: the monthly
-// one for month to date, the annual one for the year; nil for the others.
+// budgets names, by Period, the budget that the period's cost is compared
+// with, for the log line about a currency none of its costs have.
+var budgets = [NumPeriods]struct {
+	name, span string
+	of         func(Group) *Budget
+}{
+	ThisMonth: {"budget", "this month", func(g Group) *Budget { return g.Budget }},
+	ThisYear:  {"annual budget", "this year", func(g Group) *Budget { return g.AnnualBudget }},
+}
+
+// budget is the budget that period p's cost is compared with; nil for a
+// period with none.
 func (g Group) budget(p Period) *Budget {
-	switch p {
-	case ThisMonth:
-		return g.Budget
-	case ThisYear:
-		return g.AnnualBudget
+	if of := budgets[p].of; of != nil {
+		return of(g)
 	}
 	return nil
 }
@@ -545,10 +552,8 @@ func (c *Cache) refresh(k entryKey) {
 		level.Debug(logger).Log("msg", "Refreshed", "records", len(usage.Records), "pages", usage.Pages, "duration", finished.Sub(started))
 	}
 	if mismatch != nil {
-		msg := "The budget's currency matches none of this month's cost series: the budget alerts and panels cannot compare them; set the budget in the currency Twilio bills the group in"
-		if k.period == ThisYear {
-			msg = "The annual budget's currency matches none of this year's cost series: the annual budget alerts and panels cannot compare them; set the annual budget in the currency Twilio bills the group in"
-		}
+		b := budgets[k.period]
+		msg := fmt.Sprintf("The %[1]s's currency matches none of %[2]s's cost series: the %[1]s alerts and panels cannot compare them; set the %[1]s in the currency Twilio bills the group in", b.name, b.span)
 		level.Warn(logger).Log(append([]any{"msg", msg}, mismatch...)...)
 	}
 }
