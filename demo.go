@@ -4,23 +4,54 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
+// The demo's support group starts spending on a category it never used
+// before on the 1st of the month the demo starts in (Verify SMS, the usual
+// target of SMS pumping), steadily, at demoLaunchDaily EUR a day: well above
+// the new-category alert's floor, yet a fifth of the group's day, which
+// group-level spike alerts do not notice.
+const (
+	demoLaunchGroup    = "support"
+	demoLaunchCategory = "verify-sms"
+	demoLaunchDaily    = 150.0
+)
+
+// demoAnnualBudgetGroup is the demo group given an annual budget of
+// demoAnnualBudgetFactor times its forecast for the year, so that the
+// annual forecast alert has something to show.
+const (
+	demoAnnualBudgetGroup  = "platform"
+	demoAnnualBudgetFactor = 0.8
+)
+
 // demo is the simulated Usage API that --demo runs on loopback, and the
 // configuration that points the exporter at it.
 type demo struct {
+	sim  *usagesim.Server
 	inst *usagesim.Instance
 	yaml []byte
 }
 
-// startDemo starts the simulator and writes a configuration for its groups.
-// Budgets are set from each group's simulated last month so that the demo
-// shows one group forecast over budget and one comfortably under it.
-func startDemo() (*demo, error) {
-	opts := usagesim.Options{ClientID: "demo-client-id", ClientSecret: "demo-client-secret"}
+// startDemo starts the simulator on clock now and writes a configuration for
+// its groups. Monthly budgets are set from each group's simulated last month
+// so that the demo shows one group forecast over budget and one comfortably
+// under it; the annual budget from the year to date (see
+// demoAnnualBudgetGroup).
+func startDemo(now func() time.Time) (*demo, error) {
+	t := now().UTC()
+	groups := usagesim.DemoGroups()
+	for i, g := range groups {
+		if g.Name == demoLaunchGroup {
+			groups[i].Launches = []usagesim.Launch{{Category: demoLaunchCategory, Daily: demoLaunchDaily,
+				From: time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)}}
+		}
+	}
+	opts := usagesim.Options{ClientID: "demo-client-id", ClientSecret: "demo-client-secret", Groups: groups, Now: now}
 	sim := usagesim.New(opts)
 	inst, err := usagesim.Start(sim, "127.0.0.1:0")
 	if err != nil {
@@ -29,19 +60,40 @@ func startDemo() (*demo, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "twilio:\n  api_url: %q\n  token_url: %q\n  client_id: %q\n  client_secret: %q\n  page_size: 25\nbilling_groups:\n",
 		inst.URL, inst.TokenURL, opts.ClientID, opts.ClientSecret)
-	for i, g := range usagesim.DemoGroups() {
+	for i, g := range groups {
 		fmt.Fprintf(&b, "  - id: %s\n    name: %s\n", g.ID, g.Name)
-		records, _ := sim.Records(g.ID, "LAST_MONTH")
-		var total float64
-		for _, r := range records {
-			total += r.Price.Amount
-		}
+		lastMonth := total(sim, g.ID, "LAST_MONTH")
 		factor := []float64{0.8, 1.5}
-		if i < len(factor) && total > 0 {
-			fmt.Fprintf(&b, "    budget: {amount: %g, currency: %s}\n", math.Round(total*factor[i]), g.Currency)
+		if i < len(factor) && lastMonth > 0 {
+			fmt.Fprintf(&b, "    budget: {amount: %g, currency: %s}\n", math.Round(lastMonth*factor[i]), g.Currency)
+		}
+		if g.Name == demoAnnualBudgetGroup {
+			fmt.Fprintf(&b, "    annual_budget: {amount: %g, currency: %s}\n", math.Round(yearForecast(sim, g.ID, t)*demoAnnualBudgetFactor), g.Currency)
 		}
 	}
-	return &demo{inst: inst, yaml: []byte(b.String())}, nil
+	return &demo{sim: sim, inst: inst, yaml: []byte(b.String())}, nil
+}
+
+// total is the cost of a simulated group over a period.
+func total(sim *usagesim.Server, id, period string) float64 {
+	records, _ := sim.Records(id, period)
+	var sum float64
+	for _, r := range records {
+		sum += r.Price.Amount
+	}
+	return sum
+}
+
+// yearForecast extrapolates a simulated group's year to date at t linearly
+// over the year, as the annual forecast alert does; in the year's first day,
+// too short to extrapolate from, last month's spend times twelve.
+func yearForecast(sim *usagesim.Server, id string, t time.Time) float64 {
+	start := time.Date(t.Year(), time.January, 1, 0, 0, 0, 0, time.UTC)
+	elapsed, year := t.Sub(start), start.AddDate(1, 0, 0).Sub(start)
+	if ytd := total(sim, id, "THIS_YEAR"); ytd > 0 && elapsed >= 24*time.Hour {
+		return ytd * float64(year) / float64(elapsed)
+	}
+	return 12 * total(sim, id, "LAST_MONTH")
 }
 
 // load parses the demo configuration, through the same validation as a file.

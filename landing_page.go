@@ -35,13 +35,17 @@ func (e *exporter) landingPage(o options) landing.Page {
 	}
 	for _, gs := range st.Groups {
 		g := landing.Group{
-			Name:      gs.Group.Label,
-			Month:     landingPeriod(gs.PeriodState),
-			Yesterday: landingOptionalPeriod(gs.Yesterday),
-			LastMonth: landingOptionalPeriod(gs.LastMonth),
+			Name:       gs.Group.Label,
+			Month:      landingPeriod(gs.PeriodState),
+			Yesterday:  landingOptionalPeriod(gs.Periods[collector.Yesterday]),
+			LastMonth:  landingOptionalPeriod(gs.Periods[collector.LastMonth]),
+			YearToDate: landingOptionalPeriod(gs.Periods[collector.ThisYear]),
 		}
 		if b := gs.Group.Budget; b != nil {
 			g.Budget = &landing.Money{Amount: b.Amount, Currency: b.Currency}
+		}
+		if b := gs.Group.AnnualBudget; b != nil {
+			g.AnnualBudget = &landing.Money{Amount: b.Amount, Currency: b.Currency}
 		}
 		p.Groups = append(p.Groups, g)
 	}

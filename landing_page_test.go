@@ -41,8 +41,13 @@ func getLanding(t *testing.T, url string) *html.Node {
 // monthCostByCurrency is a group's month-to-date spend per currency, as the
 // metrics sum it.
 func monthCostByCurrency(families map[string]*dto.MetricFamily, group string) map[string]float64 {
+	return costByCurrency(families, "twilio_billing_group_cost", group)
+}
+
+// costByCurrency is a group's spend per currency in one cost family.
+func costByCurrency(families map[string]*dto.MetricFamily, family, group string) map[string]float64 {
 	sums := map[string]float64{}
-	for _, m := range families["twilio_billing_group_cost"].GetMetric() {
+	for _, m := range families[family].GetMetric() {
 		labels := map[string]string{}
 		for _, l := range m.GetLabel() {
 			labels[l.GetName()] = l.GetValue()
@@ -60,7 +65,9 @@ func monthCostByCurrency(families map[string]*dto.MetricFamily, group string) ma
 func TestLandingPageShowsTheCache(t *testing.T) {
 	sim, inst := simulator(t)
 	path := filepath.Join(t.TempDir(), "config.yml")
-	writeConfig(t, path, inst, groupsAB+"  - id: commerce_billingprofile_0000000000000000000000000000dead\n    name: <script>alert(1)</script>\n")
+	// support has an annual budget beside the year to date (on by default).
+	writeConfig(t, path, inst, groupsAB+"    annual_budget: {amount: 1000000, currency: EUR}\n"+
+		"  - id: commerce_billingprofile_0000000000000000000000000000dead\n    name: <script>alert(1)</script>\n")
 	ex := newTestExporter(t, path)
 
 	doc := getLanding(t, ex.server.URL+"/")
@@ -102,6 +109,23 @@ func TestLandingPageShowsTheCache(t *testing.T) {
 			t.Errorf("%s: spent %q, want the metrics' %q", name, got, want)
 		}
 	}
+	// The year to date and the annual budget come from the same cache.
+	support := pagetest.Group(t, doc, "support")
+	var wantYear []string
+	for cur, v := range costByCurrency(families, "twilio_billing_group_this_year_cost", "support") {
+		wantYear = append(wantYear, landing.Money{Amount: v, Currency: cur}.String())
+	}
+	if got := pagetest.Lines(t, support, "year"); len(wantYear) != 1 || !slices.Equal(got, wantYear) {
+		t.Errorf("support: year to date %q, want the metrics' %q", got, wantYear)
+	}
+	if b := pagetest.FindAll(support, pagetest.WithAttr("data-budget", "Annual budget")); len(b) != 1 ||
+		!strings.Contains(pagetest.Text(b[0]), " of EUR 1,000,000.00; forecast ") {
+		t.Errorf("support: annual budget %v, want a bar against EUR 1,000,000.00 with its forecast", b)
+	}
+	if b := pagetest.FindAll(pagetest.Group(t, doc, "marketing"), pagetest.WithAttr("data-budget", "Annual budget")); len(b) != 0 {
+		t.Error("marketing: an annual budget is shown though none is configured")
+	}
+
 	card := pagetest.Group(t, doc, "<script>alert(1)</script>")
 	if got := pagetest.Status(t, card); got != "failing" {
 		t.Errorf("unknown group: status %q, want failing", got)

@@ -107,7 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var load func() (*config.Config, error)
 	var stopDemo func()
 	if o.demo {
-		d, err := startDemo()
+		d, err := startDemo(time.Now)
 		if err != nil {
 			level.Error(logger).Log("msg", "Cannot start the simulated Usage API", "err", err)
 			return 1
@@ -275,16 +275,25 @@ func metricsURL(addr, path string) string {
 	return "http://" + net.JoinHostPort(host, port) + path
 }
 
+// collectorBudget is b as the collector sees it; nil when b is.
+func collectorBudget(b *config.Budget) *collector.Budget {
+	if b == nil {
+		return nil
+	}
+	return &collector.Budget{Amount: b.Amount, Currency: b.Currency}
+}
+
 // newCollectorGroups maps configured billing groups to the collector's view.
 func newCollectorGroups(cfg *config.Config) []collector.Group {
 	groups := make([]collector.Group, 0, len(cfg.BillingGroups))
 	for _, bg := range cfg.BillingGroups {
 		g := collector.Group{ID: bg.ID, Label: bg.Label()}
-		g.Yesterday, g.LastMonth = cfg.PeriodTTLs(bg)
-		g.MaxSeries = cfg.Twilio.MaxSeries
-		if bg.Budget != nil {
-			g.Budget = &collector.Budget{Amount: bg.Budget.Amount, Currency: bg.Budget.Currency}
+		ttls := cfg.PeriodTTLs(bg)
+		for p := collector.ThisMonth + 1; p < collector.NumPeriods; p++ {
+			g.TTL[p] = ttls[p.String()]
 		}
+		g.MaxSeries = cfg.Twilio.MaxSeries
+		g.Budget, g.AnnualBudget = collectorBudget(bg.Budget), collectorBudget(bg.AnnualBudget)
 		if f := bg.ProductCategories; f != nil {
 			if f.Include != nil {
 				g.Include = f.Include.Regexp

@@ -291,12 +291,13 @@ func TestMetricsURL(t *testing.T) {
 }
 
 // TestPeriodsFromConfig shows the periods section reaching the exporter:
-// yesterday off everywhere, last month on by default but off for one group.
+// yesterday off everywhere, last month and this year on by default but off
+// for one group.
 func TestPeriodsFromConfig(t *testing.T) {
 	sim, inst := simulator(t)
 	path := filepath.Join(t.TempDir(), "config.yml")
 	g := usagesim.DemoGroups()
-	groups := fmt.Sprintf("  - id: %s\n    name: marketing\n  - id: %s\n    name: support\n    periods: {last_month: {enabled: false}}\n", g[0].ID, g[1].ID)
+	groups := fmt.Sprintf("  - id: %s\n    name: marketing\n  - id: %s\n    name: support\n    periods: {last_month: {enabled: false}, this_year: {enabled: false}}\n", g[0].ID, g[1].ID)
 	writeConfig(t, path, inst, groups)
 	beforeGroups(t, path, "periods:\n  yesterday: {enabled: false}\n")
 	ex := newTestExporter(t, path)
@@ -308,19 +309,22 @@ func TestPeriodsFromConfig(t *testing.T) {
 		{`twilio_billing_group_last_month_up{billing_group="marketing"} 1`, true},
 		{`twilio_billing_group_last_month_up{billing_group="support"}`, false},
 		{`twilio_billing_group_last_month_cost{billing_group="marketing"`, true},
+		{`twilio_billing_group_this_year_up{billing_group="marketing"} 1`, true},
+		{`twilio_billing_group_this_year_cost{billing_group="marketing"`, true},
+		{`twilio_billing_group_this_year_up{billing_group="support"}`, false},
 		{`twilio_billing_group_yesterday_`, false},
 	} {
 		if got := strings.Contains(metrics, tc.series); got != tc.want {
 			t.Errorf("exposition contains %q: %v, want %v", tc.series, got, tc.want)
 		}
 	}
-	// THIS_MONTH for both groups and LAST_MONTH for one: records requests
-	// come from exactly three snapshots, and one more learns the request
+	// THIS_MONTH for both groups, LAST_MONTH and THIS_YEAR for one: records
+	// requests come from exactly four snapshots, and one more learns the request
 	// encoding (auto, the default), which a JSON body answers at once.
 	wantRequests := 1
 	for _, x := range []struct {
 		id, period string
-	}{{g[0].ID, "THIS_MONTH"}, {g[1].ID, "THIS_MONTH"}, {g[0].ID, "LAST_MONTH"}} {
+	}{{g[0].ID, "THIS_MONTH"}, {g[1].ID, "THIS_MONTH"}, {g[0].ID, "LAST_MONTH"}, {g[0].ID, "THIS_YEAR"}} {
 		recs, _ := sim.Records(x.id, x.period)
 		wantRequests += (len(recs) + config.DefaultPageSize - 1) / config.DefaultPageSize
 	}
@@ -352,7 +356,7 @@ func TestReloadAppliesPageSize(t *testing.T) {
 	defer srv.Close()
 	inst := &usagesim.Instance{URL: srv.URL, TokenURL: srv.URL + "/v2/token"}
 	path := filepath.Join(t.TempDir(), "config.yml")
-	group := "  - id: " + usagesim.DemoGroups()[1].ID + "\n    periods: {yesterday: {enabled: false}, last_month: {enabled: false}}\n"
+	group := "  - id: " + usagesim.DemoGroups()[1].ID + "\n    periods: {yesterday: {enabled: false}, last_month: {enabled: false}, this_year: {enabled: false}}\n"
 	writeConfig(t, path, inst, group)
 	withPageSize := func(n int) {
 		// An explicit encoding: auto would send pageSize 1 to learn it.

@@ -164,8 +164,8 @@ func (p *probe) periods(ctx context.Context, g collector.Group, f finding) bool 
 		return false
 	}
 	ok := true
-	for _, period := range []collector.Period{collector.ThisMonth, collector.Yesterday, collector.LastMonth} {
-		if (period == collector.Yesterday && g.Yesterday == 0) || (period == collector.LastMonth && g.LastMonth == 0) {
+	for period := range collector.NumPeriods {
+		if period != collector.ThisMonth && g.TTL[period] == 0 {
 			continue
 		}
 		ok = p.period(ctx, c, g.ID, period, f) && ok

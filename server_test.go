@@ -179,7 +179,7 @@ func TestLabelValuesFromAPICleaned(t *testing.T) {
 	api := httptest.NewServer(mux)
 	defer api.Close()
 	path := filepath.Join(t.TempDir(), "config.yml")
-	cfg := fmt.Sprintf("twilio:\n  api_url: %s\n  token_url: %s/v2/token\n  client_id: c\n  client_secret: %s\nperiods:\n  yesterday: {enabled: false}\n  last_month: {enabled: false}\nbilling_groups:\n  - id: commerce_billingprofile_A1\n    name: hostile\n",
+	cfg := fmt.Sprintf("twilio:\n  api_url: %s\n  token_url: %s/v2/token\n  client_id: c\n  client_secret: %s\nperiods:\n  yesterday: {enabled: false}\n  last_month: {enabled: false}\n  this_year: {enabled: false}\nbilling_groups:\n  - id: commerce_billingprofile_A1\n    name: hostile\n",
 		api.URL, api.URL, testSecret)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -88,7 +88,7 @@ func shapeConfig(t *testing.T, inst *usagesim.Instance, twilioExtra string) stri
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.yml")
 	writeConfig(t, path, inst, groupsAB)
-	beforeGroups(t, path, twilioExtra+"periods:\n  yesterday: {enabled: false}\n  last_month: {enabled: false}\n")
+	beforeGroups(t, path, twilioExtra+"periods:\n  yesterday: {enabled: false}\n  last_month: {enabled: false}\n  this_year: {enabled: false}\n")
 	return path
 }
 

@@ -43,7 +43,7 @@ func TestRequestEncodingLearnt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.yml")
 	writeConfig(t, path, inst, groupsAB)
 	// Month to date only, so that every scrape refreshes everything.
-	beforeGroups(t, path, "periods: {yesterday: {enabled: false}, last_month: {enabled: false}}\n")
+	beforeGroups(t, path, "periods: {yesterday: {enabled: false}, last_month: {enabled: false}, this_year: {enabled: false}}\n")
 	o := testOptions()
 	o.cacheTTL = time.Millisecond // every scrape refreshes every group
 	ex := newTestExporterWith(t, path, o)

@@ -477,16 +477,19 @@ func (r *runner) build(m *month) *seriesSet {
 			gm := m.groups[gi]
 			s.periodSeries(i, prefix, g.Label, gm.monthToDate[i], m.start, monthEnd)
 			addProducts(gm.monthToDate[i])
-			if g.Yesterday > 0 {
+			if g.TTL[collector.Yesterday] > 0 {
 				s.periodSeries(i, prefix+"yesterday_", g.Label, gm.yesterday[i], d.Add(-day), d)
 				addProducts(gm.yesterday[i])
 			}
-			if g.LastMonth > 0 {
+			if g.TTL[collector.LastMonth] > 0 {
 				s.periodSeries(i, prefix+"last_month_", g.Label, gm.lastMonth, m.start.AddDate(0, -1, 0), m.start)
 				addProducts(gm.lastMonth)
 			}
 			if b := g.Budget; b != nil {
 				s.set(i, b.Amount, prefix+"budget", "billing_group", g.Label, "currency", b.Currency)
+			}
+			if b := g.AnnualBudget; b != nil {
+				s.set(i, b.Amount, prefix+"annual_budget", "billing_group", g.Label, "currency", b.Currency)
 			}
 		}
 		for p := range products {

@@ -22,11 +22,12 @@ import (
 // Prometheus' tsdb package and checks the value every series has at past
 // instants, as a query with the default 5-minute lookback finds it, against
 // the simulator's daily records added up exactly: month to date
-// through that day, yesterday, last month, the period bounds and the budget,
-// and no other series.
+// through that day, yesterday, last month, the period bounds and the monthly
+// and annual budgets, and no other series.
 func TestBlocksHoldWhatTheExporterWouldHaveServed(t *testing.T) {
 	sg, cg := testGroups()
 	cg[0].Budget = &collector.Budget{Amount: 1234, Currency: "USD"}
+	cg[1].AnnualBudget = &collector.Budget{Amount: 45678, Currency: "EUR"}
 	sim := usagesim.New(usagesim.Options{Groups: sg, Now: func() time.Time { return testNow }})
 	o := testOptions(t, simClient(t, sim, 7), cg, t.TempDir())
 	if _, err := Run(context.Background(), o); err != nil {
@@ -92,15 +93,18 @@ func truthAt(t *testing.T, sim *usagesim.Server, sg []usagesim.Group, cg []colle
 		}
 		const p = "twilio_billing_group_"
 		add(p, day(month), day(d), month, month.AddDate(0, 1, 0))
-		if g.Yesterday > 0 {
+		if g.TTL[collector.Yesterday] > 0 {
 			y := d.AddDate(0, 0, -1)
 			add(p+"yesterday_", day(y), day(y), y, d)
 		}
-		if g.LastMonth > 0 {
+		if g.TTL[collector.LastMonth] > 0 {
 			add(p+"last_month_", day(prev), day(month.AddDate(0, 0, -1)), prev, month)
 		}
 		if b := g.Budget; b != nil {
 			want[fmt.Sprintf(`%sbudget{billing_group=%q, currency=%q%s}`, p, g.Label, b.Currency, extra)] = b.Amount
+		}
+		if b := g.AnnualBudget; b != nil {
+			want[fmt.Sprintf(`%sannual_budget{billing_group=%q, currency=%q%s}`, p, g.Label, b.Currency, extra)] = b.Amount
 		}
 	}
 	for k, r := range sums {

@@ -65,3 +65,25 @@ func TestBudgetMismatch(t *testing.T) {
 		}
 	}
 }
+
+// TestLogsAnnualBudgetCurrencyMatchingNoCost: the annual budget is compared
+// with the year's costs, once, naming the period; a monthly budget in the
+// right currency says nothing.
+func TestLogsAnnualBudgetCurrencyMatchingNoCost(t *testing.T) {
+	var buf syncBuffer
+	h := newPeriodHarness(t, time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	h.serveDefaults()
+	c := NewCache(h.fake, []Group{{ID: idB, Label: "support", TTL: [NumPeriods]time.Duration{ThisYear: 6 * time.Hour},
+		Budget: &Budget{Amount: 40, Currency: "EUR"}, AnnualBudget: &Budget{Amount: 400, Currency: "USD"}}},
+		CacheOptions{TTL: time.Minute, Now: h.clock.Now, Logger: newLogfmt(&buf)})
+	defer c.Close()
+	for range 3 {
+		c.Get(context.Background())
+		h.clock.Add(7 * time.Hour)
+	}
+	want := `level=warn billing_group=support period=this_year msg="The annual budget's currency matches none of this year's cost series: the annual budget alerts and panels cannot compare them; set the annual budget in the currency Twilio bills the group in" budget_currency=USD cost_currencies=EUR
+`
+	if got := buf.String(); got != want {
+		t.Fatalf("log:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -23,7 +23,7 @@ type Fetcher interface {
 	FetchRecords(ctx context.Context, billingGroupID string, q twilio.Query) (*twilio.Usage, error)
 }
 
-// Budget is a monthly spending budget configured for a billing group.
+// Budget is a spending budget configured for a billing group.
 type Budget struct {
 	Amount   float64
 	Currency string
@@ -31,29 +31,48 @@ type Budget struct {
 
 // Group is one configured billing group as the cache and collector see it.
 type Group struct {
-	ID      string         // Twilio billing group ID (commerce_billingprofile_...)
-	Label   string         // value of the billing_group label
-	Budget  *Budget        // nil when no budget is configured
-	Include *regexp.Regexp // only categories matching it are exported; nil = all
-	Exclude *regexp.Regexp // categories matching it are dropped; nil = none
-	// Yesterday and LastMonth are the cache lifetimes of those periods'
-	// snapshots; 0 means the period is not fetched for this group.
-	Yesterday, LastMonth time.Duration
+	ID           string         // Twilio billing group ID (commerce_billingprofile_...)
+	Label        string         // value of the billing_group label
+	Budget       *Budget        // monthly; nil when none is configured
+	AnnualBudget *Budget        // for the calendar year (UTC); nil when none is configured
+	Include      *regexp.Regexp // only categories matching it are exported; nil = all
+	Exclude      *regexp.Regexp // categories matching it are dropped; nil = none
+	// TTL is the cache lifetime of each period's snapshots, by Period; 0
+	// means the period is not fetched for this group. Month to date always
+	// is: TTL[ThisMonth] is its lifetime, 0 meaning CacheOptions.TTL (the
+	// exporter's --cache.ttl).
+	TTL [NumPeriods]time.Duration
 	// MaxSeries bounds the series of one snapshot (see checkSeries); 0 means
 	// no bound.
 	MaxSeries int
 }
 
-// ttl is the cache lifetime of period p for g; 0 means p is not fetched.
-// Month to date always is, with the cache-wide lifetime def.
-func (g Group) ttl(p Period, def time.Duration) time.Duration {
-	switch p {
-	case Yesterday:
-		return g.Yesterday
-	case LastMonth:
-		return g.LastMonth
+// budgets names, by Period, the budget that the period's cost is compared
+// with, for the log line about a currency none of its costs have.
+var budgets = [NumPeriods]struct {
+	name, span string
+	of         func(Group) *Budget
+}{
+	ThisMonth: {"budget", "this month", func(g Group) *Budget { return g.Budget }},
+	ThisYear:  {"annual budget", "this year", func(g Group) *Budget { return g.AnnualBudget }},
+}
+
+// budget is the budget that period p's cost is compared with; nil for a
+// period with none.
+func (g Group) budget(p Period) *Budget {
+	if of := budgets[p].of; of != nil {
+		return of(g)
 	}
-	return def
+	return nil
+}
+
+// ttl is the cache lifetime of period p for g; 0 means p is not fetched.
+// Month to date always is, by default with the cache-wide lifetime def.
+func (g Group) ttl(p Period, def time.Duration) time.Duration {
+	if p == ThisMonth && g.TTL[p] <= 0 {
+		return def
+	}
+	return g.TTL[p]
 }
 
 // fetchKey identifies what a group's snapshot depends on: a group whose key is
@@ -155,7 +174,7 @@ type entry struct {
 	duration    time.Duration
 	lastErr     string // text of the latest failure, to log each new failure once
 	// budgetMismatch is what was last logged about a budget whose currency
-	// matches none of the month's cost series, to log each mismatch once.
+	// matches none of the period's cost series, to log each mismatch once.
 	budgetMismatch string
 }
 
@@ -254,7 +273,7 @@ func (c *Cache) Update(f Fetcher, groups []Group) {
 	c.entries = make(map[entryKey]*entry, len(groups))
 	c.groups = append([]Group(nil), groups...)
 	for _, g := range groups {
-		for p := range numPeriods {
+		for p := range NumPeriods {
 			ttl := g.ttl(p, c.opts.TTL)
 			if ttl <= 0 {
 				continue
@@ -314,7 +333,10 @@ func (c *Cache) Close() {
 type GroupState struct {
 	Group Group
 	PeriodState
-	Yesterday, LastMonth *PeriodState // nil when not fetched
+	// Periods are the optional periods' states, by Period; nil where the
+	// group does not fetch the period, and at ThisMonth (the embedded
+	// PeriodState).
+	Periods [NumPeriods]*PeriodState
 }
 
 // PeriodState is what a scrape reports for one group and period.
@@ -369,7 +391,7 @@ func (c *Cache) stale() []entryKey {
 	defer c.mu.RUnlock()
 	var keys []entryKey
 	for _, g := range c.groups {
-		for p := range numPeriods {
+		for p := range NumPeriods {
 			k := entryKey{g.ID, p}
 			if c.needsRefresh(c.entries[k], now) {
 				keys = append(keys, k)
@@ -507,16 +529,16 @@ func (c *Cache) refresh(k entryKey) {
 	}
 	label := e.group.Label
 	var mismatch []any // what to log about the budget's currency, if anything
-	if err == nil && k.period == ThisMonth {
-		m := budgetMismatch(e.group.Budget, snap)
+	if b := e.group.budget(k.period); err == nil && b != nil {
+		m := budgetMismatch(b, snap)
 		seen := "" // the budget's currency with the costs', so that a new budget is a new mismatch
 		if m != "" {
-			seen = e.group.Budget.Currency + "|" + m
+			seen = b.Currency + "|" + m
 		}
 		if seen != e.budgetMismatch {
 			e.budgetMismatch = seen
 			if m != "" {
-				mismatch = []any{"budget_currency", e.group.Budget.Currency, "cost_currencies", m}
+				mismatch = []any{"budget_currency", b.Currency, "cost_currencies", m}
 			}
 		}
 	}
@@ -540,7 +562,9 @@ func (c *Cache) refresh(k entryKey) {
 		level.Debug(logger).Log("msg", "Refreshed", "records", len(usage.Records), "pages", usage.Pages, "duration", finished.Sub(started))
 	}
 	if mismatch != nil {
-		level.Warn(logger).Log(append([]any{"msg", "The budget's currency matches none of this month's cost series: the budget alerts and panels cannot compare them; set the budget in the currency Twilio bills the group in"}, mismatch...)...)
+		b := budgets[k.period]
+		msg := fmt.Sprintf("The %[1]s's currency matches none of %[2]s's cost series: the %[1]s alerts and panels cannot compare them; set the %[1]s in the currency Twilio bills the group in", b.name, b.span)
+		level.Warn(logger).Log(append([]any{"msg", msg}, mismatch...)...)
 	}
 }
 
@@ -580,13 +604,11 @@ func (c *Cache) state(now time.Time) State {
 	}
 	for _, g := range c.groups {
 		gs := GroupState{Group: g, PeriodState: period(c.entries[entryKey{g.ID, ThisMonth}])}
-		if e := c.entries[entryKey{g.ID, Yesterday}]; e != nil {
-			ps := period(e)
-			gs.Yesterday = &ps
-		}
-		if e := c.entries[entryKey{g.ID, LastMonth}]; e != nil {
-			ps := period(e)
-			gs.LastMonth = &ps
+		for p := ThisMonth + 1; p < NumPeriods; p++ {
+			if e := c.entries[entryKey{g.ID, p}]; e != nil {
+				ps := period(e)
+				gs.Periods[p] = &ps
+			}
 		}
 		st.Groups = append(st.Groups, gs)
 	}
@@ -602,7 +624,7 @@ func (c *Cache) state(now time.Time) State {
 	}
 	seen := map[Product]bool{}
 	for _, gs := range st.Groups {
-		for _, ps := range []*PeriodState{&gs.PeriodState, gs.Yesterday, gs.LastMonth} {
+		for _, ps := range append([]*PeriodState{&gs.PeriodState}, gs.Periods[ThisMonth+1:]...) {
 			if ps == nil || ps.Snapshot == nil {
 				continue
 			}

@@ -13,8 +13,8 @@ import (
 // Descs are the metric descriptors of the billing group collector. They are
 // built once per cache lifetime setting, since their HELP text names it.
 type Descs struct {
-	month, yesterday, lastMonth           periodDescs
-	productInfo, budget                   *prometheus.Desc
+	periods                               [NumPeriods]periodDescs // by Period
+	productInfo, budget, annualBudget     *prometheus.Desc
 	lastSuccess, records, refreshDuration *prometheus.Desc
 }
 
@@ -30,7 +30,7 @@ func NewDescs(ttl time.Duration) *Descs {
 	stale := fmt.Sprintf("Served from a cache refreshed every %s, so it may be that old plus the API's own delay (see as_of).", ttl)
 	group := []string{"billing_group"}
 	return &Descs{
-		month: periodDescs{
+		periods: [NumPeriods]periodDescs{ThisMonth: {
 			cost: prometheus.NewDesc("twilio_billing_group_cost",
 				"Estimated cost of the billing group's usage this month (UTC) to date, from Twilio's Usage API; an estimate, the invoice is authoritative. "+stale,
 				[]string{"billing_group", "product_category", "currency"}, nil),
@@ -50,16 +50,23 @@ func NewDescs(ttl time.Duration) *Descs {
 				"The Usage API's asOf date for the served data (00:00 UTC of that day), as a Unix timestamp.",
 				group, nil),
 		},
-		yesterday: newPeriodDescs("yesterday", "yesterday (UTC)", "00:00 UTC yesterday", "00:00 UTC today",
-			"Served from a cache refreshed every periods.yesterday.cache_ttl (default 1h)."),
-		lastMonth: newPeriodDescs("last_month", "last month (UTC); it keeps changing for days after the 1st as late usage arrives",
-			"00:00 UTC on the 1st of last month", "00:00 UTC on the 1st of this month",
-			"Served from a cache refreshed every periods.last_month.cache_ttl (default 6h)."),
+			Yesterday: newPeriodDescs("yesterday", "yesterday (UTC)", "00:00 UTC yesterday", "00:00 UTC today",
+				"Served from a cache refreshed every periods.yesterday.cache_ttl (default 1h)."),
+			LastMonth: newPeriodDescs("last_month", "last month (UTC); it keeps changing for days after the 1st as late usage arrives",
+				"00:00 UTC on the 1st of last month", "00:00 UTC on the 1st of this month",
+				"Served from a cache refreshed every periods.last_month.cache_ttl (default 6h)."),
+			ThisYear: newPeriodDescs("this_year", "this year (UTC) to date",
+				"00:00 UTC on 1 January", "00:00 UTC on 1 January of the next year",
+				"Served from a cache refreshed every periods.this_year.cache_ttl (default 6h)."),
+		},
 		productInfo: prometheus.NewDesc("twilio_billing_group_product_info",
 			"Human-readable name of a product seen in a product category; always 1.",
 			[]string{"product_category", "product"}, nil),
 		budget: prometheus.NewDesc("twilio_billing_group_budget",
 			"Monthly budget configured for the billing group.",
+			[]string{"billing_group", "currency"}, nil),
+		annualBudget: prometheus.NewDesc("twilio_billing_group_annual_budget",
+			"Annual budget configured for the billing group, for the calendar year (UTC).",
 			[]string{"billing_group", "currency"}, nil),
 		lastSuccess: prometheus.NewDesc("twilio_billing_group_last_success_timestamp_seconds",
 			"When the latest successful refresh of the billing group finished, as a Unix timestamp.",
@@ -114,12 +121,12 @@ func New(ctx context.Context, cache *Cache, descs *Descs) *Collector {
 // Describe sends every descriptor the collector may use.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.descs
-	for _, pd := range []periodDescs{d.month, d.yesterday, d.lastMonth} {
+	for _, pd := range d.periods {
 		for _, desc := range []*prometheus.Desc{pd.cost, pd.usage, pd.start, pd.end, pd.up, pd.asOf} {
 			ch <- desc
 		}
 	}
-	for _, desc := range []*prometheus.Desc{d.productInfo, d.budget, d.lastSuccess, d.records, d.refreshDuration} {
+	for _, desc := range []*prometheus.Desc{d.productInfo, d.budget, d.annualBudget, d.lastSuccess, d.records, d.refreshDuration} {
 		ch <- desc
 	}
 }
@@ -169,20 +176,22 @@ func collect(d *Descs, st State, only *prometheus.Desc, ch chan<- prometheus.Met
 		if b := gs.Group.Budget; b != nil {
 			gauge(d.budget, b.Amount, label, b.Currency)
 		}
+		if b := gs.Group.AnnualBudget; b != nil {
+			gauge(d.annualBudget, b.Amount, label, b.Currency)
+		}
 		if !gs.LastSuccess.IsZero() {
 			gauge(d.lastSuccess, unixSeconds(gs.LastSuccess), label)
 		}
 		if gs.Attempted {
 			gauge(d.refreshDuration, gs.Duration.Seconds(), label)
 		}
-		if s := period(&d.month, &gs.PeriodState, label); s != nil {
+		if s := period(&d.periods[ThisMonth], &gs.PeriodState, label); s != nil {
 			gauge(d.records, float64(s.Records), label)
 		}
-		if gs.Yesterday != nil {
-			period(&d.yesterday, gs.Yesterday, label)
-		}
-		if gs.LastMonth != nil {
-			period(&d.lastMonth, gs.LastMonth, label)
+		for p, ps := range gs.Periods {
+			if ps != nil {
+				period(&d.periods[p], ps, label)
+			}
 		}
 	}
 	for _, p := range st.Products {

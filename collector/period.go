@@ -10,28 +10,30 @@ import (
 type Period int
 
 // The periods. Month to date is always fetched; the others are optional per
-// group (Group.Yesterday, Group.LastMonth).
+// group (Group.TTL).
 const (
 	ThisMonth  Period = iota // 00:00 UTC on the 1st until now
 	Yesterday                // the previous UTC day
 	LastMonth                // the previous UTC month
-	numPeriods               // how many periods there are
+	ThisYear                 // 00:00 UTC on 1 January until now
+	NumPeriods               // how many periods there are
 )
 
 // String is the period's name as in config and logs.
 func (p Period) String() string {
-	return [...]string{"this_month", "yesterday", "last_month"}[p]
+	return [...]string{"this_month", "yesterday", "last_month", "this_year"}[p]
 }
 
 // timePeriod is the Usage API's name of the period.
 func (p Period) timePeriod() twilio.TimePeriod {
-	return [...]twilio.TimePeriod{twilio.ThisMonth, twilio.Yesterday, twilio.LastMonth}[p]
+	return [...]twilio.TimePeriod{twilio.ThisMonth, twilio.Yesterday, twilio.LastMonth, twilio.ThisYear}[p]
 }
 
 // Bounds returns the start and end (UTC, end exclusive) of the period a
 // fetch made at now covers. A snapshot is served only while its start is
 // still the period's start: yesterday's snapshot is never served as the next
-// yesterday, nor last month's as this month's.
+// yesterday, nor last month's as this month's, nor last year's as this
+// year's.
 func (p Period) Bounds(now time.Time) (start, end time.Time) {
 	now = now.UTC()
 	switch p {
@@ -41,6 +43,9 @@ func (p Period) Bounds(now time.Time) (start, end time.Time) {
 	case LastMonth:
 		month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 		return month.AddDate(0, -1, 0), month
+	case ThisYear:
+		year := time.Date(now.Year(), time.January, 1, 0, 0, 0, 0, time.UTC)
+		return year, year.AddDate(1, 0, 0)
 	default:
 		month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 		return month, month.AddDate(0, 1, 0)

@@ -42,6 +42,9 @@ func (f *periodFake) FetchRecords(_ context.Context, _ string, q twilio.Query) (
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls[q.TimePeriod]++
+	if f.results[q.TimePeriod] == nil && f.errs[q.TimePeriod] == nil {
+		return nil, errors.New("periodFake: no answer set for " + string(q.TimePeriod))
+	}
 	return f.results[q.TimePeriod], f.errs[q.TimePeriod]
 }
 
@@ -62,18 +65,19 @@ type periodHarness struct {
 func newPeriodHarness(t *testing.T, now time.Time) *periodHarness {
 	t.Helper()
 	h := &periodHarness{fake: newPeriodFake(), clock: &clock{t: now}, descs: NewDescs(15 * time.Minute)}
-	g := Group{ID: idB, Label: "support", Yesterday: time.Hour, LastMonth: 6 * time.Hour}
+	g := Group{ID: idB, Label: "support", TTL: [NumPeriods]time.Duration{Yesterday: time.Hour, LastMonth: 6 * time.Hour, ThisYear: 6 * time.Hour}}
 	h.cache = NewCache(h.fake, []Group{g}, CacheOptions{TTL: 15 * time.Minute, RetryInterval: time.Minute, Now: h.clock.Now})
 	t.Cleanup(h.cache.Close)
 	return h
 }
 
 // serveDefaults makes the API answer every period: 30 this month, 1.5
-// yesterday, 41 last month.
+// yesterday, 41 last month, 300 this year.
 func (h *periodHarness) serveDefaults() {
 	h.fake.set(twilio.ThisMonth, verify(30, "2026-11-26"), nil)
 	h.fake.set(twilio.Yesterday, verify(1.5, "2026-11-25"), nil)
 	h.fake.set(twilio.LastMonth, verify(41, "2026-10-31"), nil)
+	h.fake.set(twilio.ThisYear, verify(300, "2026-11-26"), nil)
 }
 
 func (h *periodHarness) scrape(t *testing.T, want string, names ...string) {
@@ -206,7 +210,7 @@ func TestUpdatePeriods(t *testing.T) {
 	h := newPeriodHarness(t, time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
 	h.serveDefaults()
 	h.scrape(t, "", "no_such_metric")
-	h.cache.Update(nil, []Group{{ID: idB, Label: "support", Yesterday: 2 * time.Hour}})
+	h.cache.Update(nil, []Group{{ID: idB, Label: "support", TTL: [NumPeriods]time.Duration{Yesterday: 2 * time.Hour}}})
 	h.scrape(t, yesterdayCostHelp+`twilio_billing_group_yesterday_cost{billing_group="support",currency="EUR",product_category="verify"} 1.5
 `, "twilio_billing_group_yesterday_cost", "twilio_billing_group_last_month_cost", "twilio_billing_group_last_month_up")
 	for p, want := range map[twilio.TimePeriod]int{twilio.ThisMonth: 1, twilio.Yesterday: 1, twilio.LastMonth: 1} {
@@ -227,6 +231,9 @@ func TestPeriodBounds(t *testing.T) {
 		{Yesterday, time.Date(2027, 1, 1, 5, 0, 0, 0, time.FixedZone("UTC+8", 8*3600)), "2026-12-30", "2026-12-31"}, // 21:00 UTC on the 31st
 		{LastMonth, time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC), "2026-12-01", "2027-01-01"},
 		{LastMonth, time.Date(2028, 3, 31, 23, 59, 0, 0, time.UTC), "2028-02-01", "2028-03-01"},
+		{ThisYear, time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC), "2026-01-01", "2027-01-01"},
+		{ThisYear, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), "2027-01-01", "2028-01-01"},
+		{ThisYear, time.Date(2027, 1, 1, 5, 0, 0, 0, time.FixedZone("UTC+8", 8*3600)), "2026-01-01", "2027-01-01"}, // 21:00 UTC on the 31st
 	} {
 		start, end := tc.p.Bounds(tc.now)
 		if got := start.Format(twilio.DateLayout) + ".." + end.Format(twilio.DateLayout); got != tc.start+".."+tc.end {

@@ -29,7 +29,7 @@ func newShapeEnv(t *testing.T, sh usagesim.Shapes) *shapeEnv {
 	e.sim = usagesim.New(usagesim.Options{Now: e.clk.Now, TokenTTL: 10000 * time.Hour, Shapes: sh})
 	client := simClient(t, e.sim, 1000)
 	for _, g := range usagesim.DemoGroups() {
-		e.groups = append(e.groups, Group{ID: g.ID, Label: g.Name, Yesterday: time.Hour})
+		e.groups = append(e.groups, Group{ID: g.ID, Label: g.Name, TTL: [NumPeriods]time.Duration{Yesterday: time.Hour}})
 	}
 	e.cache = NewCache(client, e.groups, CacheOptions{TTL: faultTTL, RetryInterval: faultRetry, Now: e.clk.Now, Logger: newLogfmt(e.logs)})
 	t.Cleanup(e.cache.Close)

@@ -132,6 +132,9 @@ type BillingGroup struct {
 	Name string `yaml:"name,omitempty"`
 	// Budget is the group's monthly budget, if any.
 	Budget *Budget `yaml:"budget,omitempty"`
+	// AnnualBudget is the group's budget for the calendar year (UTC), if
+	// any; with or without a monthly one.
+	AnnualBudget *Budget `yaml:"annual_budget,omitempty"`
 	// ProductCategories selects which product categories to export; all of
 	// them if nil.
 	ProductCategories *CategoryFilter `yaml:"product_categories,omitempty"`
@@ -147,7 +150,7 @@ func (g BillingGroup) Label() string {
 	return g.ID
 }
 
-// Budget is a monthly spending budget.
+// Budget is a spending budget, monthly or annual.
 type Budget struct {
 	// Amount is greater than zero.
 	Amount float64 `yaml:"amount"`
@@ -379,17 +382,26 @@ func checkBillingGroups(groups []BillingGroup, errs []error) []error {
 			}
 		}
 		errs = g.Periods.check(path+".periods", errs)
-		if b := g.Budget; b != nil {
-			if !(b.Amount > 0) || math.IsInf(b.Amount, 0) {
-				errs = append(errs, keyError(path+".budget.amount", "must be a number greater than 0, got %v", b.Amount))
-			}
-			switch {
-			case b.Currency == "":
-				errs = append(errs, keyError(path+".budget.currency", "required (3 upper-case letters, e.g. USD)"))
-			case !currencyCode.MatchString(b.Currency):
-				errs = append(errs, keyError(path+".budget.currency", "%q is not a currency code (want 3 upper-case letters, e.g. USD)", b.Currency))
-			}
-		}
+		errs = g.Budget.check(path+".budget", errs)
+		errs = g.AnnualBudget.check(path+".annual_budget", errs)
+	}
+	return errs
+}
+
+// check validates b found at path, if set, appending one error per problem
+// to errs.
+func (b *Budget) check(path string, errs []error) []error {
+	if b == nil {
+		return errs
+	}
+	if !(b.Amount > 0) || math.IsInf(b.Amount, 0) {
+		errs = append(errs, keyError(path+".amount", "must be a number greater than 0, got %v", b.Amount))
+	}
+	switch {
+	case b.Currency == "":
+		errs = append(errs, keyError(path+".currency", "required (3 upper-case letters, e.g. USD)"))
+	case !currencyCode.MatchString(b.Currency):
+		errs = append(errs, keyError(path+".currency", "%q is not a currency code (want 3 upper-case letters, e.g. USD)", b.Currency))
 	}
 	return errs
 }

@@ -338,7 +338,8 @@ func checkDatasourceRefs(t *testing.T, v any, path string) {
 	}
 }
 
-// costMetric matches the cost families: this month's, yesterday's, last month's and this year's.
+// costMetric matches the cost families: this month's, yesterday's, last
+// month's and this year's.
 var costMetric = regexp.MustCompile(`\btwilio_billing_group_(yesterday_|last_month_|this_year_)?cost\b`)
 
 // checkUnits requires a unit on every chart, and currency units chosen per

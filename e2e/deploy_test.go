@@ -475,10 +475,120 @@ func TestComposePrometheusScrapesDemoAndEvaluatesRules(t *testing.T) {
 		spend := promQuery(t, prom, `sum by (billing_group) (twilio_billing_group_cost{job="twilio_billing"})`)
 		if healthy && len(spend) == 3 {
 			t.Logf("%d rules healthy; ALERTS now: %v", len(rules), promQuery(t, prom, `ALERTS`))
-			return
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("within 45s: want every bundled rule evaluated with health ok and spend for 3 groups; rules %+v, spend %v", rules, spend)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	checkDemoIssue13Alerts(t, prom, time.Now().UTC())
+}
+
+// The demo's issue 13 story, as the contract of the bundled alerts states
+// it: platform's year to date extrapolated over the year exceeds its annual
+// budget, and support spends yesterday, above the floor, on a category it
+// had no cost in last month. The conditions are evaluated as PromQL on what
+// Prometheus scraped, so the demo data is checked whatever the rules say;
+// then the alerts must be pending or firing for exactly those.
+const (
+	// demoAnnualForecastOver is the contract's annual forecast condition,
+	// after demoMinYearElapsed of the year.
+	demoAnnualForecastOver = `
+  (
+    sum by (billing_group, currency) (twilio_billing_group_this_year_cost{job="twilio_billing"})
+    * on (billing_group) group_left ()
+    (
+      max by (billing_group) (twilio_billing_group_this_year_period_end_timestamp_seconds{job="twilio_billing"}
+        - twilio_billing_group_this_year_period_start_timestamp_seconds{job="twilio_billing"})
+      / max by (billing_group) (time() - twilio_billing_group_this_year_period_start_timestamp_seconds{job="twilio_billing"})
+    )
+  )
+  > on (billing_group, currency) sum by (billing_group, currency) (twilio_billing_group_annual_budget{job="twilio_billing"})`
+	demoMinYearElapsed = 7 * 24 * time.Hour
+	// demoNewCategorySpend is the contract's new-category condition with a
+	// floor of 100 a day, the bundled spike alerts' floor.
+	demoNewCategorySpend = `
+  (
+    sum by (billing_group, product_category, currency) (twilio_billing_group_yesterday_cost{job="twilio_billing"}) > 100
+    unless on (billing_group, product_category, currency)
+      (sum by (billing_group, product_category, currency) (twilio_billing_group_last_month_cost{job="twilio_billing"}) > 0)
+  )
+  and on (billing_group) (max by (billing_group) (twilio_billing_group_last_month_up{job="twilio_billing"}) == 1)
+  and on (billing_group, currency) (sum by (billing_group, currency) (twilio_billing_group_last_month_cost{job="twilio_billing"}) > 0)`
+)
+
+func checkDemoIssue13Alerts(t *testing.T, prom string, now time.Time) {
+	t.Helper()
+	yearStart := time.Date(now.Year(), time.January, 1, 0, 0, 0, 0, time.UTC)
+	wantForecast, wantNew := []string{`{billing_group="platform", currency="GBP"}`}, []string{`{billing_group="support", currency="EUR", product_category="verify-sms"}`}
+	whyForecast, whyNew := "platform's annual budget is 0.8 times its forecast for the year", "support spends 150 EUR a day on verify-sms since the 1st"
+	if now.Sub(yearStart) < demoMinYearElapsed {
+		wantForecast, whyForecast = nil, fmt.Sprintf("it is %s: less than %s of the year has elapsed, too little to extrapolate", now.Format(time.DateOnly), demoMinYearElapsed)
+	}
+	if now.Day() == 1 {
+		wantNew, whyNew = nil, fmt.Sprintf("it is %s, the 1st: yesterday is last month, when support had no verify-sms spend", now.Format(time.DateOnly))
+	}
+	series := func(v model.Vector, keep ...model.LabelName) []string {
+		out := []string{}
+		for _, s := range v {
+			m := model.Metric{}
+			for _, k := range keep {
+				if val, ok := s.Metric[k]; ok {
+					m[k] = val
+				}
+			}
+			out = append(out, m.String())
+		}
+		sort.Strings(out)
+		return out
+	}
+	// The year's first refresh lands within seconds of the month's; wait for
+	// it on every group before judging.
+	deadline := time.Now().Add(30 * time.Second)
+	for len(promQuery(t, prom, `twilio_billing_group_this_year_up{job="twilio_billing"} == 1`)) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("within 30s: this_year up for %v, want all 3 demo groups", promQuery(t, prom, `twilio_billing_group_this_year_up`))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for _, c := range []struct {
+		name, expr string
+		want       []string
+		why        string
+		labels     []model.LabelName
+	}{
+		{"annual forecast over budget", demoAnnualForecastOver, wantForecast, whyForecast, []model.LabelName{"billing_group", "currency"}},
+		{"new category spend", demoNewCategorySpend, wantNew, whyNew, []model.LabelName{"billing_group", "currency", "product_category"}},
+	} {
+		if got := series(promQuery(t, prom, c.expr), c.labels...); strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("%s condition holds for %v, want %v (%s):%s", c.name, got, c.want, c.why, c.expr)
+		}
+	}
+	// The bundled rules: the alerts pending or firing for the same groups.
+	alerts := []struct {
+		name   string
+		want   []string
+		why    string
+		labels []model.LabelName
+	}{
+		{"TwilioBillingAnnualForecastOverBudget", wantForecast, whyForecast, []model.LabelName{"billing_group", "currency"}},
+		{"TwilioBillingNewCategorySpend", wantNew, whyNew, []model.LabelName{"billing_group", "currency", "product_category"}},
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		var wrong []string
+		for _, a := range alerts {
+			got := series(promQuery(t, prom, `ALERTS{alertname="`+a.name+`"}`), a.labels...)
+			if strings.Join(got, " ") != strings.Join(a.want, " ") {
+				wrong = append(wrong, fmt.Sprintf("%s pending or firing for %v, want %v (%s)", a.name, got, a.want, a.why))
+			}
+		}
+		if len(wrong) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("within 20s of every group's year being scraped:\n%s", strings.Join(wrong, "\n"))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -888,8 +998,9 @@ func TestHAPrometheusPairSharesOneFetch(t *testing.T) {
 			t.Errorf("%s: %d snapshots within one --cache.ttl=%v, want 1: %v", g.Name, refreshes, ttl, snapshots[g.Name])
 		}
 		want += int(math.Ceil(n / pageSize))
-		// Yesterday and last month are on by default, each fetched once.
-		for _, period := range []string{"YESTERDAY", "LAST_MONTH"} {
+		// Yesterday, last month and this year are on by default, each
+		// fetched once.
+		for _, period := range []string{"YESTERDAY", "LAST_MONTH", "THIS_YEAR"} {
 			recs, _ := sim.Records(g.ID, period)
 			want += max(1, int(math.Ceil(float64(len(recs))/pageSize)))
 		}

@@ -25,7 +25,7 @@ const (
 func TestProbe(t *testing.T) {
 	bin := exporterBinary(t)
 	groups := usagesim.DemoGroups()[:2]
-	pagination := regexp.MustCompile(`(?m)^  (this_month|yesterday|last_month): pagination complete: \d+ records in \d+ pages?$`)
+	pagination := regexp.MustCompile(`(?m)^  (this_month|yesterday|last_month|this_year): pagination complete: \d+ records in \d+ pages?$`)
 	for _, tc := range []struct {
 		name   string
 		sim    func(*usagesim.Options)
@@ -134,9 +134,10 @@ func TestProbe(t *testing.T) {
 				}
 			}
 			if tc.code == 0 {
-				// Every period of every group fetched to the end.
-				if n := len(pagination.FindAllString(text, -1)); n != 3*len(groups) {
-					t.Errorf("%d periods paginated to the end, want %d", n, 3*len(groups))
+				// Every period (this_month, yesterday, last_month,
+				// this_year) of every group fetched to the end.
+				if n := len(pagination.FindAllString(text, -1)); n != 4*len(groups) {
+					t.Errorf("%d periods paginated to the end, want %d", n, 4*len(groups))
 				}
 			}
 			if t.Failed() {

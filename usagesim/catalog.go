@@ -2,7 +2,9 @@ package usagesim
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +30,19 @@ type Group struct {
 	Scale float64
 	// Seed makes the group's data deterministic.
 	Seed int64
+	// Launches are product categories the group starts using part-way: no
+	// usage (and no records) before their From, steady spend after it. A
+	// launched category is never one of the group's other categories.
+	Launches []Launch
+}
+
+// Launch is a product category of the catalog that a group starts using at
+// From, at a steady Daily spend in the group's currency: a new product going
+// live, or one being abused.
+type Launch struct {
+	Category string
+	From     time.Time
+	Daily    float64
 }
 
 // groupIDPrefix starts every billing group ID.
@@ -38,7 +53,7 @@ const groupIDPrefix = "commerce_billingprofile_"
 func DemoGroups() []Group {
 	return []Group{
 		{ID: "commerce_billingprofile_DEMO01MARKETING", Name: "marketing", Currency: "USD", Categories: 40, Scale: 12, Seed: 101},
-		{ID: "commerce_billingprofile_DEMO02SUPPORT", Name: "support", Currency: "EUR", Categories: 15, Scale: 4, Seed: 202},
+		{ID: "commerce_billingprofile_DEMO02SUPPORT", Name: "support", Currency: "EUR", Categories: 15, Scale: 20, Seed: 202},
 		{ID: "commerce_billingprofile_DEMO03PLATFORM", Name: "platform", Currency: "GBP", Categories: 25, Scale: 7.5, Seed: 303},
 	}
 }
@@ -143,13 +158,23 @@ type series struct {
 	weekPhase  float64
 	slowPhase  float64
 	slowPeriod float64 // days
+	// launch, when set, is when a launched product starts: no usage
+	// before, a steady daily rate after.
+	launch time.Time
 }
 
 // cumulative is the usage from day zero to t: the integral of the daily
-// rate daily*(1 + a1*sin(2πd/7+p1) + a2*sin(2πd/P+p2)).
+// rate daily*(1 + a1*sin(2πd/7+p1) + a2*sin(2πd/P+p2)), or of the steady
+// rate from its launch.
 func (c *series) cumulative(t time.Time) float64 {
 	const secondsPerDay = 86400
-	d := float64(t.Unix()-curveEpochUnix)/secondsPerDay + float64(t.Nanosecond())/(secondsPerDay*1e9)
+	days := func(t time.Time) float64 {
+		return float64(t.Unix()-curveEpochUnix)/secondsPerDay + float64(t.Nanosecond())/(secondsPerDay*1e9)
+	}
+	d := days(t)
+	if !c.launch.IsZero() {
+		return c.daily * max(0, d-days(c.launch))
+	}
 	const week = 7.0
 	w := weeklyAmplitude * week / (2 * math.Pi) * math.Cos(2*math.Pi*d/week+c.weekPhase)
 	s := slowAmplitude * c.slowPeriod / (2 * math.Pi) * math.Cos(2*math.Pi*d/c.slowPeriod+c.slowPhase)
@@ -233,6 +258,17 @@ func validateGroup(g Group) error {
 	if g.Categories < 0 || g.Scale < 0 || math.IsNaN(g.Scale) || math.IsInf(g.Scale, 0) {
 		return fmt.Errorf("group %s: Categories and Scale must not be negative", g.ID)
 	}
+	cats := catalogCategories()
+	for i, l := range g.Launches {
+		switch {
+		case !slices.Contains(cats[fixedCategories:], l.Category):
+			return fmt.Errorf("group %s: Launches[%d].Category %q is not a catalog category other than %s", g.ID, i, l.Category, strings.Join(cats[:fixedCategories], ", "))
+		case l.From.IsZero():
+			return fmt.Errorf("group %s: Launches[%d].From is not set", g.ID, i)
+		case !(l.Daily > 0) || math.IsInf(l.Daily, 0):
+			return fmt.Errorf("group %s: Launches[%d].Daily must be greater than 0", g.ID, i)
+		}
+	}
 	return nil
 }
 
@@ -252,7 +288,16 @@ func buildGroup(g Group) groupData {
 		cats = append(cats, cat)
 	}
 	n = max(n, g.Categories)
-	rest := append([]string(nil), cats[fixedCategories:]...)
+	launched := map[string]Launch{}
+	for _, l := range g.Launches {
+		launched[l.Category] = l
+	}
+	var rest []string
+	for _, c := range cats[fixedCategories:] {
+		if _, ok := launched[c]; !ok {
+			rest = append(rest, c)
+		}
+	}
 	sort.SliceStable(rest, func(i, j int) bool {
 		return mix(g.Seed, hashString(rest[i]), 5) < mix(g.Seed, hashString(rest[j]), 5)
 	})
@@ -288,6 +333,20 @@ func buildGroup(g Group) groupData {
 	factor := scale * 1000 / 30 / dailySpend
 	for i := range out {
 		out[i].daily *= factor
+	}
+	// Launched products: the category's spend split evenly between its
+	// products, each at its catalog unit price.
+	for _, cat := range slices.Sorted(maps.Keys(launched)) {
+		l := launched[cat]
+		var ps []product
+		for _, p := range products {
+			if p.category == cat {
+				ps = append(ps, p)
+			}
+		}
+		for _, p := range ps {
+			out = append(out, series{product: p, unitPrice: p.unitPrice, daily: l.Daily / float64(len(ps)) / p.unitPrice, launch: l.From.UTC()})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].product.category != out[j].product.category {

@@ -18,5 +18,5 @@ func (s *Server) DailyRecords(groupID, startDate, endDate string) []WireRecord {
 		return nil
 	}
 	q := query{startDate: startDate, endDate: endDate, aggregation: aggDaily}
-	return gd.records(q.resolve(s.opts.Now()), "", true)
+	return gd.records(q.resolve(s.opts.Now()), "", byDay)
 }

@@ -1,6 +1,7 @@
 package usagesim
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"regexp"
@@ -16,68 +17,98 @@ func keyOf(r WireRecord) productKey {
 	return productKey{r.ProductName, r.ProductCategory, r.Usage.Unit}
 }
 
+// productSum is a product's usage in thousandths and cost in cents.
+type productSum struct{ milli, cents int64 }
+
+// productSums adds records up per product, exactly.
+func productSums(t *testing.T, recs []WireRecord) map[productKey]productSum {
+	t.Helper()
+	sums := map[productKey]productSum{}
+	for _, r := range recs {
+		s := sums[keyOf(r)]
+		s.milli += milli(t, r.Usage.Amount)
+		s.cents += cents(t, r.Price.Amount)
+		sums[keyOf(r)] = s
+	}
+	return sums
+}
+
+// TestDailySumsEqualMonthly: MONTHLY rows, one per product and calendar
+// month (or, with RangeRollups, one per product for the whole range), add up
+// to exactly the product's DAILY rows.
 func TestDailySumsEqualMonthly(t *testing.T) {
-	h := newHarness(t, Options{})
-	tok := h.token()
 	tests := []struct {
 		name         string
 		params       map[string]any
 		first, last  string
 		wantDays     int
+		wantMonths   int
 		wantProducts int
 	}{
-		{"THIS_MONTH", map[string]any{"timePeriod": "THIS_MONTH"}, "2026-03-01", "2026-03-15", 15, 8},
-		{"LAST_MONTH", map[string]any{"timePeriod": "LAST_MONTH"}, "2026-02-01", "2026-02-28", 28, 8},
-		{"YESTERDAY", map[string]any{"timePeriod": "YESTERDAY"}, "2026-03-14", "2026-03-14", 1, 8},
-		{"THIS_YEAR", map[string]any{"timePeriod": "THIS_YEAR"}, "2026-01-01", "2026-03-15", 74, 8},
-		{"range across a month", map[string]any{"startDate": "2026-01-25", "endDate": "2026-02-03"}, "2026-01-25", "2026-02-03", 10, 8},
-		{"range into the future", map[string]any{"startDate": "2026-03-10", "endDate": "2026-04-20"}, "2026-03-10", "2026-03-15", 6, 8},
-		{"one category", map[string]any{"timePeriod": "THIS_MONTH", "productCategory": "sms-outbound"}, "2026-03-01", "2026-03-15", 15, 2},
+		{"THIS_MONTH", map[string]any{"timePeriod": "THIS_MONTH"}, "2026-03-01", "2026-03-15", 15, 1, 8},
+		{"LAST_MONTH", map[string]any{"timePeriod": "LAST_MONTH"}, "2026-02-01", "2026-02-28", 28, 1, 8},
+		{"YESTERDAY", map[string]any{"timePeriod": "YESTERDAY"}, "2026-03-14", "2026-03-14", 1, 1, 8},
+		{"THIS_YEAR", map[string]any{"timePeriod": "THIS_YEAR"}, "2026-01-01", "2026-03-15", 74, 3, 8},
+		{"range across a month", map[string]any{"startDate": "2026-01-25", "endDate": "2026-02-03"}, "2026-01-25", "2026-02-03", 10, 2, 8},
+		{"range into the future", map[string]any{"startDate": "2026-03-10", "endDate": "2026-04-20"}, "2026-03-10", "2026-03-15", 6, 1, 8},
+		{"one category", map[string]any{"timePeriod": "THIS_MONTH", "productCategory": "sms-outbound"}, "2026-03-01", "2026-03-15", 15, 1, 2},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			monthly, _ := h.walk(groupA, tok, merge(tc.params, map[string]any{"aggregationPeriod": "MONTHLY", "pageSize": 1000}))
-			daily, _ := h.walk(groupA, tok, merge(tc.params, map[string]any{"aggregationPeriod": "DAILY", "pageSize": 1000}))
-			if len(monthly) != tc.wantProducts {
-				t.Fatalf("%d MONTHLY records, want %d", len(monthly), tc.wantProducts)
-			}
-			if len(daily) != tc.wantDays*tc.wantProducts {
-				t.Fatalf("%d DAILY records, want %d days x %d products", len(daily), tc.wantDays, tc.wantProducts)
-			}
-			type sum struct{ milli, cents int64 }
-			sums := map[productKey]sum{}
-			prev := ""
-			for _, r := range daily {
-				if r.StartDate != r.EndDate || r.StartDate < tc.first || r.StartDate > tc.last || r.StartDate < prev {
-					t.Fatalf("DAILY record dated %s..%s, want one day in %s..%s in order", r.StartDate, r.EndDate, tc.first, tc.last)
+	for _, rollups := range []bool{false, true} {
+		h := newHarness(t, Options{Shapes: Shapes{RangeRollups: rollups}})
+		tok := h.token()
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("%s/RangeRollups=%v", tc.name, rollups), func(t *testing.T) {
+				monthly, _ := h.walk(groupA, tok, merge(tc.params, map[string]any{"aggregationPeriod": "MONTHLY", "pageSize": 1000}))
+				daily, _ := h.walk(groupA, tok, merge(tc.params, map[string]any{"aggregationPeriod": "DAILY", "pageSize": 1000}))
+				wantMonths := tc.wantMonths
+				if rollups {
+					wantMonths = 1
 				}
-				prev = r.StartDate
-				s := sums[keyOf(r)]
-				s.milli += milli(t, r.Usage.Amount)
-				s.cents += cents(t, r.Price.Amount)
-				sums[keyOf(r)] = s
-			}
-			nonZero := 0
-			for _, r := range monthly {
-				if r.StartDate != tc.first || r.EndDate != tc.last {
-					t.Errorf("MONTHLY record dated %s..%s, want %s..%s", r.StartDate, r.EndDate, tc.first, tc.last)
+				if len(monthly) != wantMonths*tc.wantProducts {
+					t.Fatalf("%d MONTHLY records, want %d months x %d products", len(monthly), wantMonths, tc.wantProducts)
 				}
-				want := sum{milli(t, r.Usage.Amount), cents(t, r.Price.Amount)}
-				if got := sums[keyOf(r)]; got != want {
-					t.Errorf("%s: DAILY sums %+v, MONTHLY %+v, want equal", r.ProductName, got, want)
+				if len(daily) != tc.wantDays*tc.wantProducts {
+					t.Fatalf("%d DAILY records, want %d days x %d products", len(daily), tc.wantDays, tc.wantProducts)
 				}
-				if want.milli == 0 && want.cents != 0 {
-					t.Errorf("%s: no usage costs %d cents", r.ProductName, want.cents)
+				prev := ""
+				for _, r := range daily {
+					if r.StartDate != r.EndDate || r.StartDate < tc.first || r.StartDate > tc.last || r.StartDate < prev {
+						t.Fatalf("DAILY record dated %s..%s, want one day in %s..%s in order", r.StartDate, r.EndDate, tc.first, tc.last)
+					}
+					prev = r.StartDate
 				}
-				if want.cents > 0 {
-					nonZero++
+				sums, monthSums := productSums(t, daily), productSums(t, monthly)
+				for _, r := range monthly {
+					// A row covers the range (RangeRollups) or the part of one
+					// calendar month inside it.
+					start, end := tc.first, tc.last
+					if !rollups {
+						m, _ := time.Parse(dateLayout, r.StartDate)
+						m = time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, time.UTC)
+						start, end = max(tc.first, m.Format(dateLayout)), min(tc.last, m.AddDate(0, 1, -1).Format(dateLayout))
+					}
+					if r.StartDate != start || r.EndDate != end {
+						t.Errorf("MONTHLY record dated %s..%s, want %s..%s", r.StartDate, r.EndDate, start, end)
+					}
 				}
-			}
-			// Small products (a few phone numbers) may round to nothing in a day.
-			if nonZero < len(monthly)/2 {
-				t.Errorf("only %d of %d products cost anything", nonZero, len(monthly))
-			}
-		})
+				nonZero := 0
+				for k, want := range monthSums {
+					if got := sums[k]; got != want {
+						t.Errorf("%s: DAILY sums %+v, MONTHLY %+v, want equal", k.name, got, want)
+					}
+					if want.milli == 0 && want.cents != 0 {
+						t.Errorf("%s: no usage costs %d cents", k.name, want.cents)
+					}
+					if want.cents > 0 {
+						nonZero++
+					}
+				}
+				// Small products (a few phone numbers) may round to nothing in a day.
+				if nonZero < len(monthSums)/2 {
+					t.Errorf("only %d of %d products cost anything", nonZero, len(monthSums))
+				}
+			})
+		}
 	}
 }
 
@@ -145,7 +176,7 @@ func TestPeriodsDates(t *testing.T) {
 		{time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC), "YESTERDAY", "2026-02-28", "2026-02-28", "2026-03-01"},
 		{time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC), "LAST_MONTH", "2025-12-01", "2025-12-31", "2026-01-01"},
 		{time.Date(2028, 3, 10, 8, 0, 0, 0, time.UTC), "LAST_MONTH", "2028-02-01", "2028-02-29", "2028-03-10"},
-		{time.Date(2026, 7, 4, 8, 0, 0, 0, time.UTC), "THIS_YEAR", "2026-01-01", "2026-07-04", "2026-07-04"},
+		{time.Date(2026, 7, 4, 8, 0, 0, 0, time.UTC), "THIS_YEAR", "2026-01-01", "2026-01-31", "2026-07-04"}, // January's row
 		// A clock in another zone still dates by UTC.
 		{time.Date(2026, 3, 31, 22, 0, 0, 0, time.FixedZone("UTC-5", -5*3600)), "THIS_MONTH", "2026-04-01", "2026-04-01", "2026-04-01"},
 	}

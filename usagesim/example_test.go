@@ -19,9 +19,9 @@ func ExampleServer_Records() {
 	}
 	// Output:
 	// asOf 2026-03-15
-	// voice-intelligence 2026-03-01..2026-03-15 821.969 minutes = 28.55 EUR
-	// whatsapp-outbound 2026-03-01..2026-03-15 2610 conversations = 38.82 EUR
-	// whatsapp-outbound 2026-03-01..2026-03-15 15088 messages = 81.45 EUR
+	// voice-intelligence 2026-03-01..2026-03-15 4109.844 minutes = 142.74 EUR
+	// whatsapp-outbound 2026-03-01..2026-03-15 13048 conversations = 194.08 EUR
+	// whatsapp-outbound 2026-03-01..2026-03-15 75441 messages = 407.25 EUR
 }
 
 // Start serves a simulated API on a free loopback port, as demo mode does.

@@ -314,37 +314,52 @@ func (q query) resolve(now time.Time) span {
 	return sp
 }
 
+// granularity is how an answer splits the usage of a span over time.
+type granularity int
+
+const (
+	byMonth granularity = iota // one row per product and calendar month (MONTHLY)
+	byDay                      // one row per product and day (DAILY)
+	byRange                    // one row per product for the whole span
+)
+
 // records returns the group's records over the span, optionally only one
-// category, one per product (MONTHLY) or one per product and day (DAILY),
-// sorted by start date, category and product name.
-func (gd *groupData) records(sp span, category string, daily bool) []WireRecord {
+// category, at granularity g, sorted by start date, category and product
+// name. Rows of adjacent parts of the span add up to the row of the whole
+// exactly.
+func (gd *groupData) records(sp span, category string, g granularity) []WireRecord {
 	out := []WireRecord{}
 	if sp.empty {
 		return out
 	}
+	// next is the first day after the part of the span that starts on d.
+	next := map[granularity]func(d time.Time) time.Time{
+		byDay:   func(d time.Time) time.Time { return d.AddDate(0, 0, 1) },
+		byMonth: func(d time.Time) time.Time { return time.Date(d.Year(), d.Month()+1, 1, 0, 0, 0, 0, time.UTC) },
+		byRange: func(time.Time) time.Time { return sp.last.AddDate(0, 0, 1) },
+	}[g]
 	cur := gd.group.Currency
-	if !daily {
-		for i := range gd.series {
-			c := &gd.series[i]
-			if category != "" && c.product.category != category {
-				continue
-			}
-			out = append(out, c.record(sp.from, sp.to, sp.first.Format(dateLayout), sp.last.Format(dateLayout), cur))
+	for d := sp.first; !d.After(sp.last); d = next(d) {
+		from, to := d, next(d)
+		last := to.AddDate(0, 0, -1)
+		if d.Equal(sp.first) {
+			from = sp.from
 		}
-		return out
-	}
-	for d := sp.first; !d.After(sp.last); d = d.AddDate(0, 0, 1) {
-		to := d.AddDate(0, 0, 1)
 		if to.After(sp.to) {
 			to = sp.to
 		}
-		day := d.Format(dateLayout)
+		if last.After(sp.last) {
+			last = sp.last
+		}
 		for i := range gd.series {
 			c := &gd.series[i]
 			if category != "" && c.product.category != category {
 				continue
 			}
-			out = append(out, c.record(d, to, day, day, cur))
+			if !c.launch.IsZero() && !to.After(c.launch) {
+				continue // not launched yet: no usage, no record
+			}
+			out = append(out, c.record(from, to, d.Format(dateLayout), last.Format(dateLayout), cur))
 		}
 	}
 	return out

@@ -192,7 +192,8 @@ func (s *Server) ExpireTokens() {
 
 // Records returns every record the API serves now for a group and a
 // timePeriod (YESTERDAY, THIS_MONTH, LAST_MONTH or THIS_YEAR) with MONTHLY
-// aggregation and no filter, in served order, and the asOf date: the usage
+// aggregation (one row per product and calendar month) and no filter, in
+// served order, and the asOf date: the usage
 // as it is, whatever Shapes alter in answers. It returns
 // nil records for an unknown group or period.
 func (s *Server) Records(groupID, period string) ([]WireRecord, string) {
@@ -208,7 +209,7 @@ func (s *Server) Records(groupID, period string) ([]WireRecord, string) {
 		return nil, asOf
 	}
 	q := query{timePeriod: period, aggregation: aggMonthly}
-	return gd.records(q.resolve(now), "", false), asOf
+	return gd.records(q.resolve(now), "", byMonth), asOf
 }
 
 // ServeHTTP answers the token endpoint (POST /v2/token) and the records
@@ -441,9 +442,9 @@ func (s *Server) recordsAnswer(r *http.Request, groupID string, params map[strin
 	sh := s.shapes
 	s.mu.Unlock()
 	sp := q.resolve(now)
-	daily := sh.daily(params[paramAggregationPeriod])
-	all := sh.shape(gd.records(sp, q.productCategory, daily),
-		func() []WireRecord { return gd.records(sp, q.productCategory, !daily) }, daily)
+	g := sh.granularity(params[paramAggregationPeriod])
+	all := sh.shape(gd.records(sp, q.productCategory, g),
+		func(g granularity) []WireRecord { return gd.records(sp, q.productCategory, g) }, g)
 	lo, hi := sh.window(q.page, q.pageSize, len(all))
 	page := WirePage{
 		AsOf:    now.Format(dateLayout),

@@ -17,9 +17,16 @@ type Shapes struct {
 	// aggregationPeriod a request sends, like an API that does not honour
 	// the parameter.
 	IgnoreAggregation bool
-	// OverlappingRollups adds, for each product, the MONTHLY roll-up of the
-	// range before its DAILY rows in a DAILY answer, and the DAILY rows after
-	// the roll-up in a MONTHLY one: the same usage twice.
+	// RangeRollups answers MONTHLY with one row per product for the whole
+	// range, however many calendar months it spans (THIS_YEAR, a long
+	// startDate..endDate), instead of one per product and calendar month:
+	// the docs do not say which.
+	RangeRollups bool
+	// OverlappingRollups adds, for each product, the roll-up of the whole
+	// range before its rows in a DAILY answer, and the DAILY rows after the
+	// MONTHLY ones in a MONTHLY answer, then the roll-up of the whole range
+	// if the answer has a row per calendar month of several: the same usage
+	// twice.
 	OverlappingRollups bool
 	// RepeatAcrossPages pages by offset with an overlap: each page after the
 	// first starts with the last record of the page before (unless pages
@@ -32,24 +39,35 @@ type Shapes struct {
 	RecordsKey string
 }
 
-// daily reports whether an answer holds DAILY rows, given the
-// aggregationPeriod the request sent ("" when none).
-func (sh Shapes) daily(sent string) bool {
+// granularity is the rows of an answer, given the aggregationPeriod the
+// request sent ("" when none).
+func (sh Shapes) granularity(sent string) granularity {
+	agg := sent
 	if sent == "" || sh.IgnoreAggregation {
-		return sh.DefaultAggregation == aggDaily
+		agg = sh.DefaultAggregation
 	}
-	return sent == aggDaily
+	switch {
+	case agg == aggDaily:
+		return byDay
+	case sh.RangeRollups:
+		return byRange
+	}
+	return byMonth
 }
 
 // shape alters the records of an answer as the shapes say: rows is what
-// the API holds for the query at the answer's granularity, other the same
-// usage at the other granularity.
-func (sh Shapes) shape(rows []WireRecord, other func() []WireRecord, daily bool) []WireRecord {
+// the API holds for the query at the answer's granularity g, at(x) the same
+// usage at granularity x.
+func (sh Shapes) shape(rows []WireRecord, at func(granularity) []WireRecord, g granularity) []WireRecord {
 	if sh.OverlappingRollups {
-		if daily {
-			rows = append(other(), rows...)
+		if g == byDay {
+			rows = append(at(byRange), rows...)
 		} else {
-			rows = append(rows, other()...)
+			more := at(byDay)
+			if all := at(byRange); g == byMonth && len(all) < len(rows) {
+				more = append(more, all...)
+			}
+			rows = append(rows, more...)
 		}
 	}
 	if sh.LowerCaseCurrency {

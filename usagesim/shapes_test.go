@@ -114,21 +114,34 @@ func TestMonthlyEqualsDailyForAnyRange(t *testing.T) {
 		q := map[string]any{"startDate": start.Format(dateLayout), "endDate": end.Format(dateLayout), "pageSize": 1000}
 		monthly, _ := h.walk(groupA, tok, merge(q, map[string]any{"aggregationPeriod": "MONTHLY"}))
 		daily, _ := h.walk(groupA, tok, merge(q, map[string]any{"aggregationPeriod": "DAILY"}))
-		type sum struct{ milli, cents int64 }
-		sums := map[productKey]sum{}
-		for _, r := range daily {
-			s := sums[keyOf(r)]
-			s.milli += milli(t, r.Usage.Amount)
-			s.cents += cents(t, r.Price.Amount)
-			sums[keyOf(r)] = s
+		sums, monthSums := productSums(t, daily), productSums(t, monthly)
+		if len(monthly) == 0 || len(sums) != len(monthSums) {
+			t.Fatalf("%v: MONTHLY rows of %d products, DAILY rows of %d", q, len(monthSums), len(sums))
 		}
-		if len(monthly) == 0 || len(sums) != len(monthly) {
-			t.Fatalf("%v: %d MONTHLY rows, DAILY rows of %d products", q, len(monthly), len(sums))
-		}
-		for _, r := range monthly {
-			if want := (sum{milli(t, r.Usage.Amount), cents(t, r.Price.Amount)}); sums[keyOf(r)] != want {
-				t.Errorf("%s..%s %s: DAILY sums %+v, MONTHLY %+v", q["startDate"], q["endDate"], r.ProductName, sums[keyOf(r)], want)
+		for k, want := range monthSums {
+			if sums[k] != want {
+				t.Errorf("%s..%s %s: DAILY sums %+v, MONTHLY %+v", q["startDate"], q["endDate"], k.name, sums[k], want)
 			}
 		}
+	}
+}
+
+// TestShapeOverlappingRollupsOverAYear: a MONTHLY answer of several months
+// holds the months, then the days, then the roll-up of the whole range.
+func TestShapeOverlappingRollupsOverAYear(t *testing.T) {
+	h := newHarness(t, Options{Shapes: Shapes{OverlappingRollups: true}})
+	tok := h.token()
+	q := map[string]any{"timePeriod": "THIS_YEAR", "pageSize": 1000}
+	monthly, _ := h.walk(groupB, tok, merge(q, map[string]any{"aggregationPeriod": "MONTHLY"}))
+	h.s.SetShapes(Shapes{})
+	plainMonthly, _ := h.walk(groupB, tok, merge(q, map[string]any{"aggregationPeriod": "MONTHLY"}))
+	plainDaily, _ := h.walk(groupB, tok, merge(q, map[string]any{"aggregationPeriod": "DAILY"}))
+	h.s.SetShapes(Shapes{RangeRollups: true})
+	rollups, _ := h.walk(groupB, tok, merge(q, map[string]any{"aggregationPeriod": "MONTHLY"}))
+	if len(rollups) >= len(plainMonthly) {
+		t.Fatalf("%d roll-ups of the year, %d monthly rows: the range spans one month, the test shows nothing", len(rollups), len(plainMonthly))
+	}
+	if want := append(append(append([]WireRecord{}, plainMonthly...), plainDaily...), rollups...); !reflect.DeepEqual(monthly, want) {
+		t.Errorf("MONTHLY answer: %d records, want the %d months, the %d days, then the %d roll-ups", len(monthly), len(plainMonthly), len(plainDaily), len(rollups))
 	}
 }
