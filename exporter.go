@@ -94,7 +94,7 @@ func (e *exporter) newClient(cfg *config.Config) (*twilio.Client, error) {
 		ClientID:     t.ClientID,
 		ClientSecret: t.ClientSecret.Reveal(),
 		Scopes:       t.Scopes,
-		Encoding:     twilio.Encoding(t.RequestEncoding),
+		Encoding:     t.RequestEncoding,
 		PageSize:     t.PageSize,
 		MaxPages:     t.MaxPages,
 		MaxRecords:   t.MaxRecords,

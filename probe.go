@@ -33,7 +33,7 @@ type probe struct {
 	timeout time.Duration
 	out     io.Writer
 	ex      *exporter // builds clients exactly as the exporter does
-	clients map[[2]string]*twilio.Client
+	clients map[clientKey]*twilio.Client
 }
 
 // runProbe loads the configuration, checks the token endpoint and probes
@@ -51,15 +51,15 @@ func runProbe(load func() (*config.Config, error), timeout time.Duration, stdout
 			timeout: timeout, logger: log.NewNopLogger(),
 			requests: collector.NewRequestMetrics(prometheus.NewRegistry()),
 		},
-		clients: map[[2]string]*twilio.Client{},
+		clients: map[clientKey]*twilio.Client{},
 	}
 	return p.run()
 }
 
 // client returns a client of the configuration with the given encoding and
 // page token parameter, one per pair so that each keeps what it learns.
-func (p *probe) client(enc, param string) (*twilio.Client, error) {
-	k := [2]string{enc, param}
+func (p *probe) client(enc twilio.Encoding, param string) (*twilio.Client, error) {
+	k := clientKey{enc, param}
 	if c, ok := p.clients[k]; ok {
 		return c, nil
 	}
@@ -71,6 +71,12 @@ func (p *probe) client(enc, param string) (*twilio.Client, error) {
 	}
 	p.clients[k] = c
 	return c, nil
+}
+
+// clientKey names a probe client: its encoding and page token parameter.
+type clientKey struct {
+	enc   twilio.Encoding
+	param string
 }
 
 // finding is what the API showed about its transport for one group.
@@ -158,7 +164,7 @@ func (p *probe) group(base *twilio.Client, g collector.Group) (bool, finding) {
 // periods reports each period of g that the exporter fetches, sending as f
 // says, and whether every one answered to the end.
 func (p *probe) periods(ctx context.Context, g collector.Group, f finding) bool {
-	c, err := p.client(string(f.enc), f.param)
+	c, err := p.client(f.enc, f.param)
 	if err != nil {
 		fmt.Fprintf(p.out, "  cannot build a client: %v\n", err)
 		return false
@@ -340,8 +346,8 @@ func (p *probe) configLines(fs []finding) {
 	}
 	if f.honoured {
 		enc := ""
-		if t.RequestEncoding != string(f.enc) {
-			enc = t.RequestEncoding
+		if t.RequestEncoding != f.enc {
+			enc = string(t.RequestEncoding)
 		}
 		fmt.Fprintf(p.out, "  request_encoding: %s%s\n", f.enc, note(enc))
 	} else {
