@@ -174,7 +174,7 @@ func newBaselineHandler(b *testing.B, ex *exporter) http.Handler {
 		metrics = append(metrics, m)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prebuilt{metrics: metrics}, ex.reloadOK, ex.reloadTime, ex.limit.rejected)
+	reg.MustRegister(prebuilt{metrics: metrics}, ex.reloadOK, ex.reloadTime, ex.limit.rejected, ex.encInfo)
 	// The request counters, at 0 like the exporter's: the cache is filled
 	// before the comparison, and the scrapes never call Twilio.
 	collector.NewRequestMetrics(reg)
