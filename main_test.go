@@ -92,7 +92,7 @@ func newTestExporterWith(t *testing.T, path string, o options) *testExporter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(ex.cache.Close)
+	t.Cleanup(ex.Close)
 	mux, err := ex.routes(o)
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
@@ -29,28 +28,24 @@ var tokenParamCandidates = []string{"pageToken", "PageToken", "nextToken", "next
 
 // probe is one run of --twilio.probe.
 type probe struct {
-	cfg     *config.Config
-	timeout time.Duration
-	out     io.Writer
-	ex      *exporter // builds clients exactly as the exporter does
-	clients map[clientKey]*twilio.Client
+	cfg      *config.Config
+	timeout  time.Duration // --twilio.timeout
+	monthTTL time.Duration // --cache.ttl
+	out      io.Writer
+	clients  map[clientKey]*twilio.Client
 }
 
 // runProbe loads the configuration, checks the token endpoint and probes
 // every billing group, printing a report to stdout. It returns 0 only when
 // every group answered every period completely.
-func runProbe(load func() (*config.Config, error), timeout time.Duration, stdout, stderr io.Writer) int {
+func runProbe(o options, load func() (*config.Config, error), stdout, stderr io.Writer) int {
 	cfg, err := load()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	p := &probe{
-		cfg: cfg, timeout: timeout, out: stdout,
-		ex: &exporter{
-			timeout: timeout, logger: log.NewNopLogger(),
-			requests: collector.NewRequestMetrics(prometheus.NewRegistry()),
-		},
+		cfg: cfg, timeout: o.twilioTimeout, monthTTL: o.cacheTTL, out: stdout,
 		clients: map[clientKey]*twilio.Client{},
 	}
 	return p.run()
@@ -65,7 +60,8 @@ func (p *probe) client(enc twilio.Encoding, param string) (*twilio.Client, error
 	}
 	cfg := *p.cfg
 	cfg.Twilio.RequestEncoding, cfg.Twilio.PageTokenParam = enc, param
-	c, err := p.ex.newClient(&cfg)
+	// Built exactly as the exporter builds its client.
+	c, err := newClient(&cfg, p.timeout, nil, log.NewNopLogger())
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +110,7 @@ func (p *probe) run() int {
 
 	answered := 0
 	var findings []finding
-	for _, g := range newCollectorGroups(p.cfg) {
+	for _, g := range collectorGroups(p.cfg, p.monthTTL) {
 		ok, f := p.group(base, g)
 		if ok {
 			answered++
@@ -170,11 +166,11 @@ func (p *probe) periods(ctx context.Context, g collector.Group, f finding) bool 
 		return false
 	}
 	ok := true
-	for _, period := range []collector.Period{collector.ThisMonth, collector.Yesterday, collector.LastMonth} {
-		if (period == collector.Yesterday && g.Yesterday == 0) || (period == collector.LastMonth && g.LastMonth == 0) {
+	for period, ttl := range g.TTL {
+		if ttl == 0 {
 			continue
 		}
-		ok = p.period(ctx, c, g.ID, period, f) && ok
+		ok = p.period(ctx, c, g.ID, collector.Period(period), f) && ok
 	}
 	return ok
 }

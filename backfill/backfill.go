@@ -449,10 +449,10 @@ func (s *seriesSet) set(i int, v float64, nameValues ...string) {
 // periodSeries sets the cost, usage and bounds series of one period.
 func (s *seriesSet) periodSeries(i int, prefix, group string, t collector.Figures, start, end time.Time) {
 	for _, c := range t.Costs {
-		s.set(i, c.Value, prefix+"cost", "billing_group", group, "product_category", c.Category, "currency", c.Second)
+		s.set(i, c.Value, prefix+"cost", "billing_group", group, "product_category", c.Category, "currency", c.Unit)
 	}
 	for _, u := range t.Usages {
-		s.set(i, u.Value, prefix+"usage", "billing_group", group, "product_category", u.Category, "unit", u.Second)
+		s.set(i, u.Value, prefix+"usage", "billing_group", group, "product_category", u.Category, "unit", u.Unit)
 	}
 	s.set(i, float64(start.Unix()), prefix+"period_start_timestamp_seconds", "billing_group", group)
 	s.set(i, float64(end.Unix()), prefix+"period_end_timestamp_seconds", "billing_group", group)
@@ -477,11 +477,11 @@ func (r *runner) build(m *month) *seriesSet {
 			gm := m.groups[gi]
 			s.periodSeries(i, prefix, g.Label, gm.monthToDate[i], m.start, monthEnd)
 			addProducts(gm.monthToDate[i])
-			if g.Yesterday > 0 {
+			if g.TTL[collector.Yesterday] > 0 {
 				s.periodSeries(i, prefix+"yesterday_", g.Label, gm.yesterday[i], d.Add(-day), d)
 				addProducts(gm.yesterday[i])
 			}
-			if g.LastMonth > 0 {
+			if g.TTL[collector.LastMonth] > 0 {
 				s.periodSeries(i, prefix+"last_month_", g.Label, gm.lastMonth, m.start.AddDate(0, -1, 0), m.start)
 				addProducts(gm.lastMonth)
 			}

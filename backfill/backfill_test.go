@@ -27,7 +27,7 @@ func testGroups() ([]usagesim.Group, []collector.Group) {
 		{ID: "commerce_billingprofile_TB", Currency: "EUR", Categories: 3, Seed: 2},
 	}
 	cg := []collector.Group{
-		{ID: sg[0].ID, Label: "a", Yesterday: time.Hour, LastMonth: time.Hour},
+		{ID: sg[0].ID, Label: "a", TTL: [collector.NumPeriods]time.Duration{collector.ThisMonth: time.Hour, collector.Yesterday: time.Hour, collector.LastMonth: time.Hour}},
 		{ID: sg[1].ID, Label: "b"},
 	}
 	return sg, cg

@@ -42,7 +42,7 @@ func benchmarkBackfill(b *testing.B, months, groups, categories int, latency tim
 	for i := range groups {
 		g := usagesim.Group{ID: fmt.Sprintf("commerce_billingprofile_BENCH%02d", i), Currency: "USD", Categories: categories, Scale: 10, Seed: int64(i + 1)}
 		simGroups = append(simGroups, g)
-		cgroups = append(cgroups, collector.Group{ID: g.ID, Label: fmt.Sprintf("group-%02d", i), Yesterday: time.Hour, LastMonth: time.Hour,
+		cgroups = append(cgroups, collector.Group{ID: g.ID, Label: fmt.Sprintf("group-%02d", i), TTL: [collector.NumPeriods]time.Duration{collector.ThisMonth: time.Hour, collector.Yesterday: time.Hour, collector.LastMonth: time.Hour},
 			Budget: &collector.Budget{Amount: 10000, Currency: "USD"}})
 	}
 	sim := usagesim.New(usagesim.Options{Groups: simGroups, Now: func() time.Time { return now }, TokenTTL: 24 * time.Hour})

@@ -92,11 +92,11 @@ func truthAt(t *testing.T, sim *usagesim.Server, sg []usagesim.Group, cg []colle
 		}
 		const p = "twilio_billing_group_"
 		add(p, day(month), day(d), month, month.AddDate(0, 1, 0))
-		if g.Yesterday > 0 {
+		if g.TTL[collector.Yesterday] > 0 {
 			y := d.AddDate(0, 0, -1)
 			add(p+"yesterday_", day(y), day(y), y, d)
 		}
-		if g.LastMonth > 0 {
+		if g.TTL[collector.LastMonth] > 0 {
 			add(p+"last_month_", day(prev), day(month.AddDate(0, 0, -1)), prev, month)
 		}
 		if b := g.Budget; b != nil {

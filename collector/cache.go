@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -36,24 +34,13 @@ type Group struct {
 	Budget  *Budget        // nil when no budget is configured
 	Include *regexp.Regexp // only categories matching it are exported; nil = all
 	Exclude *regexp.Regexp // categories matching it are dropped; nil = none
-	// Yesterday and LastMonth are the cache lifetimes of those periods'
-	// snapshots; 0 means the period is not fetched for this group.
-	Yesterday, LastMonth time.Duration
+	// TTL is the cache lifetime of each period's snapshot, by Period; 0
+	// means the period is not fetched for this group. ThisMonth's is
+	// --cache.ttl, the others' periods.<period>.cache_ttl.
+	TTL [NumPeriods]time.Duration
 	// MaxSeries bounds the series of one snapshot (see checkSeries); 0 means
 	// no bound.
 	MaxSeries int
-}
-
-// ttl is the cache lifetime of period p for g; 0 means p is not fetched.
-// Month to date always is, with the cache-wide lifetime def.
-func (g Group) ttl(p Period, def time.Duration) time.Duration {
-	switch p {
-	case Yesterday:
-		return g.Yesterday
-	case LastMonth:
-		return g.LastMonth
-	}
-	return def
 }
 
 // fetchKey identifies what a group's snapshot depends on: a group whose key is
@@ -67,70 +54,6 @@ func (g Group) fetchKey() string {
 		exc = g.Exclude.String()
 	}
 	return fmt.Sprintf("%s\x00%s\x00%s", g.ID, inc, exc)
-}
-
-func (g Group) keep(category string) bool {
-	if g.Include != nil && !g.Include.MatchString(category) {
-		return false
-	}
-	return g.Exclude == nil || !g.Exclude.MatchString(category)
-}
-
-// Sample is one aggregated value and the two label values that tell it apart
-// within a billing group: product category and currency (cost) or unit (usage).
-type Sample struct {
-	Category string
-	Second   string
-	Value    float64
-}
-
-// Product names the human-readable product behind a product category.
-type Product struct {
-	Category string
-	Name     string
-}
-
-// Snapshot is one billing group's usage for one period, aggregated at
-// refresh time so that serving it costs no more than copying it out.
-type Snapshot struct {
-	PeriodStart time.Time // start of the period as of when the fetch started (Period.Bounds)
-	PeriodEnd   time.Time // its end (exclusive)
-	AsOf        time.Time
-	FetchedAt   time.Time
-	Records     int // records the API returned, before category filtering
-	Costs       []Sample
-	Usages      []Sample
-	Products    []Product
-}
-
-// newSnapshot keeps the totals of the categories g exports, converting each
-// exact sum to float64 once.
-func newSnapshot(g Group, u *twilio.Usage, t *Totals, start, end, fetchedAt time.Time) *Snapshot {
-	samples := func(ts []Total) []Sample {
-		var out []Sample
-		for _, x := range ts {
-			if g.keep(x.Category) {
-				out = append(out, Sample{Category: x.Category, Second: x.Second, Value: x.Amount.Float64()})
-			}
-		}
-		return out
-	}
-	var ps []Product
-	for _, p := range t.Products {
-		if g.keep(p.Category) {
-			ps = append(ps, p)
-		}
-	}
-	return &Snapshot{
-		PeriodStart: start,
-		PeriodEnd:   end,
-		AsOf:        u.AsOf,
-		FetchedAt:   fetchedAt,
-		Records:     len(u.Records),
-		Costs:       samples(t.Costs),
-		Usages:      samples(t.Usages),
-		Products:    ps,
-	}
 }
 
 // entryKey names the snapshot of one group for one period.
@@ -159,18 +82,22 @@ type entry struct {
 	budgetMismatch string
 }
 
-// CacheOptions configures a Cache.
+// DefaultRetryInterval is how long after a failed refresh the next one may
+// start when CacheOptions leaves it unset.
+const DefaultRetryInterval = time.Minute
+
+// CacheOptions configures a Cache. The lifetimes of snapshots are set per
+// Group (Group.TTL).
 type CacheOptions struct {
-	// TTL is how long a month-to-date snapshot is served before it is
-	// refreshed; the other periods' lifetimes are set per Group.
-	TTL time.Duration
-	// RetryInterval is how long after a failed refresh the next one may start,
-	// so a failing group does not call the API on every scrape. Default: the
-	// smaller of TTL and one minute.
+	// RetryInterval is how long after a failed refresh the next one may
+	// start, so a failing group does not call the API on every scrape.
+	// Default DefaultRetryInterval.
 	RetryInterval time.Duration
-	// RefreshTimeout bounds one refresh of one group, all pages and retries.
+	// RefreshTimeout bounds one refresh of one group, all pages and retries;
+	// 0 means no bound but Close.
 	RefreshTimeout time.Duration
-	// Concurrency bounds the refreshes running at once across groups.
+	// Concurrency bounds the refreshes running at once across groups; at
+	// least 1.
 	Concurrency int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -199,19 +126,14 @@ type Cache struct {
 	gen      uint64              // counts changes of what a scrape reports, see Version
 }
 
-// NewCache returns a cache for groups, fetching through f.
+// NewCache returns a cache for groups, fetching through f. It panics when
+// opts.Concurrency is less than 1: the caller checks its flags first.
 func NewCache(f Fetcher, groups []Group, opts CacheOptions) *Cache {
-	if opts.TTL <= 0 {
-		opts.TTL = 15 * time.Minute
+	if opts.Concurrency < 1 {
+		panic(fmt.Sprintf("collector: CacheOptions.Concurrency is %d, want at least 1", opts.Concurrency))
 	}
 	if opts.RetryInterval <= 0 {
-		opts.RetryInterval = min(opts.TTL, time.Minute)
-	}
-	if opts.RefreshTimeout <= 0 {
-		opts.RefreshTimeout = 2 * time.Minute
-	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = 4
+		opts.RetryInterval = DefaultRetryInterval
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -229,40 +151,51 @@ func NewCache(f Fetcher, groups []Group, opts CacheOptions) *Cache {
 		entries:  map[entryKey]*entry{},
 		products: map[Product]int{},
 	}
-	c.Update(f, groups)
+	c.setGroups(groups, false)
 	return c
 }
 
-// Update replaces the set of groups and, unless f is nil, the fetcher, as
-// after a config reload. A group whose ID and category filters are unchanged
-// keeps its snapshots of the periods it still fetches (a new label, budget or
-// lifetime applies at once); any other group starts empty.
-//
-// A refresh still running for a replaced entry, or through the replaced
-// fetcher, is dropped when it ends, and a new one may start at once: Refresh
-// after Update does not join it. With a new fetcher (credentials fixed, say)
-// a group that just failed is retried without waiting for RetryInterval.
-func (c *Cache) Update(f Fetcher, groups []Group) {
+// SetGroups replaces the set of groups, as after a config reload, and keeps
+// the fetcher. A group whose ID and category filters are unchanged keeps its
+// snapshots of the periods it still fetches (a new label, budget or lifetime
+// applies at once); any other group starts empty. A refresh still running
+// for a replaced entry is dropped when it ends, and a new one may start at
+// once: Refresh after SetGroups does not join it.
+func (c *Cache) SetGroups(groups []Group) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.setGroups(groups, false)
+}
+
+// SetFetcherAndGroups replaces the fetcher and the set of groups at once, as
+// after a reload that changed the API settings; groups are kept as by
+// SetGroups. A refresh through the replaced fetcher is dropped when it ends,
+// and every kept group may be refreshed at once through f: one that just
+// failed (credentials fixed, say) does not wait for RetryInterval.
+func (c *Cache) SetFetcherAndGroups(f Fetcher, groups []Group) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fetcher = f
+	c.fetchGen++
+	c.setGroups(groups, true)
+}
+
+// setGroups is SetGroups; newFetcher says the fetcher was just replaced.
+// Callers hold c.mu.
+func (c *Cache) setGroups(groups []Group, newFetcher bool) {
 	c.gen++
-	if f != nil {
-		c.fetcher = f
-		c.fetchGen++
-	}
 	old := c.entries
 	c.entries = make(map[entryKey]*entry, len(groups))
 	c.groups = append([]Group(nil), groups...)
 	for _, g := range groups {
-		for p := range numPeriods {
-			ttl := g.ttl(p, c.opts.TTL)
+		for p, ttl := range g.TTL {
 			if ttl <= 0 {
 				continue
 			}
-			k := entryKey{g.ID, p}
+			k := entryKey{g.ID, Period(p)}
 			if e, ok := old[k]; ok && e.group.fetchKey() == g.fetchKey() {
 				e.group, e.ttl = g, ttl
-				if f != nil {
+				if newFetcher {
 					e.lastAttempt = time.Time{}
 					c.flights.Forget(k.flight())
 				}
@@ -271,7 +204,7 @@ func (c *Cache) Update(f Fetcher, groups []Group) {
 				continue
 			}
 			c.flights.Forget(k.flight())
-			c.entries[k] = &entry{group: g, period: p, ttl: ttl}
+			c.entries[k] = &entry{group: g, period: Period(p), ttl: ttl}
 		}
 	}
 	for _, e := range old {
@@ -309,16 +242,19 @@ func (c *Cache) Close() {
 	})
 }
 
-// GroupState is what a scrape reports for one billing group: month to date,
-// and the optional periods where the group fetches them.
+// GroupState is what a scrape reports for one billing group.
 type GroupState struct {
 	Group Group
-	PeriodState
-	Yesterday, LastMonth *PeriodState // nil when not fetched
+	// Periods holds the state of each period, by Period; see
+	// PeriodState.Fetched.
+	Periods [NumPeriods]PeriodState
 }
 
 // PeriodState is what a scrape reports for one group and period.
 type PeriodState struct {
+	// Fetched says the group fetches this period (Group.TTL); when false,
+	// the rest is zero.
+	Fetched bool
 	// Snapshot is the newest good snapshot of the current period, or nil.
 	Snapshot *Snapshot
 	// Attempted says a refresh has finished; Up whether the latest succeeded.
@@ -366,7 +302,7 @@ func (c *Cache) stale() []entryKey {
 	defer c.mu.RUnlock()
 	var keys []entryKey
 	for _, g := range c.groups {
-		for p := range numPeriods {
+		for p := range NumPeriods {
 			k := entryKey{g.ID, p}
 			if c.needsRefresh(c.entries[k], now) {
 				keys = append(keys, k)
@@ -374,6 +310,12 @@ func (c *Cache) stale() []entryKey {
 		}
 	}
 	return keys
+}
+
+// State is the cache's current state, at once: it neither starts nor waits
+// for a refresh.
+func (c *Cache) State() State {
+	return c.state(c.opts.Now())
 }
 
 // Get answers a scrape. Snapshots that are missing, expired or of an earlier
@@ -452,7 +394,10 @@ func (c *Cache) refresh(k entryKey) {
 		return // removed by a reload while waiting, or already refreshed
 	}
 	started := c.opts.Now()
-	ctx, cancel := context.WithTimeout(c.base, c.opts.RefreshTimeout)
+	ctx, cancel := c.base, context.CancelFunc(func() {})
+	if c.opts.RefreshTimeout > 0 {
+		ctx, cancel = context.WithTimeout(c.base, c.opts.RefreshTimeout)
+	}
 	defer cancel()
 	usage, err := fetcher.FetchRecords(ctx, k.id, k.period.Query())
 	finished := c.opts.Now()
@@ -534,26 +479,6 @@ func (c *Cache) refresh(k entryKey) {
 	}
 }
 
-// budgetMismatch returns the currencies of s's cost series, comma-separated,
-// when b is set and its currency is none of them; else "". A month with no
-// cost yet is no mismatch.
-func budgetMismatch(b *Budget, s *Snapshot) string {
-	if b == nil || s == nil || len(s.Costs) == 0 {
-		return ""
-	}
-	var seen []string
-	for _, x := range s.Costs {
-		if x.Second == b.Currency {
-			return ""
-		}
-		if !slices.Contains(seen, x.Second) {
-			seen = append(seen, x.Second)
-		}
-	}
-	slices.Sort(seen)
-	return strings.Join(seen, ",")
-}
-
 // state copies out what a scrape reports. A snapshot of an earlier period is
 // never served as the current one's, nor are the products only it names.
 func (c *Cache) state(now time.Time) State {
@@ -569,14 +494,11 @@ func (c *Cache) state(now time.Time) State {
 		return ps
 	}
 	for _, g := range c.groups {
-		gs := GroupState{Group: g, PeriodState: period(c.entries[entryKey{g.ID, ThisMonth}])}
-		if e := c.entries[entryKey{g.ID, Yesterday}]; e != nil {
-			ps := period(e)
-			gs.Yesterday = &ps
-		}
-		if e := c.entries[entryKey{g.ID, LastMonth}]; e != nil {
-			ps := period(e)
-			gs.LastMonth = &ps
+		gs := GroupState{Group: g}
+		for p := range NumPeriods {
+			if e := c.entries[entryKey{g.ID, p}]; e != nil {
+				gs.Periods[p] = period(e)
+			}
 		}
 		st.Groups = append(st.Groups, gs)
 	}
@@ -592,8 +514,8 @@ func (c *Cache) state(now time.Time) State {
 	}
 	seen := map[Product]bool{}
 	for _, gs := range st.Groups {
-		for _, ps := range []*PeriodState{&gs.PeriodState, gs.Yesterday, gs.LastMonth} {
-			if ps == nil || ps.Snapshot == nil {
+		for _, ps := range gs.Periods {
+			if ps.Snapshot == nil {
 				continue
 			}
 			for _, p := range ps.Snapshot.Products {
@@ -609,7 +531,7 @@ func (c *Cache) state(now time.Time) State {
 
 // periodState copies out e's state. Callers hold c.mu.
 func (c *Cache) periodState(e *entry, now time.Time) PeriodState {
-	ps := PeriodState{Attempted: e.attempted, Up: e.up, LastSuccess: e.lastSuccess, Duration: e.duration}
+	ps := PeriodState{Fetched: true, Attempted: e.attempted, Up: e.up, LastSuccess: e.lastSuccess, Duration: e.duration}
 	if c.current(e, now) {
 		ps.Snapshot = e.snap
 	}

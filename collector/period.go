@@ -9,13 +9,14 @@ import (
 // Period is a reporting window the cache keeps a snapshot of for each group.
 type Period int
 
-// The periods. Month to date is always fetched; the others are optional per
-// group (Group.Yesterday, Group.LastMonth).
+// The periods, in the order they are reported. Each group fetches those it
+// gives a lifetime (Group.TTL): month to date always, the others if
+// configured.
 const (
 	ThisMonth  Period = iota // 00:00 UTC on the 1st until now
 	Yesterday                // the previous UTC day
 	LastMonth                // the previous UTC month
-	numPeriods               // how many periods there are
+	NumPeriods               // how many periods there are
 )
 
 // String is the period's name as in config and logs.

@@ -455,6 +455,8 @@ func TestParseDecoding(t *testing.T) {
 		{"empty scope", strings.Replace(valid, "  client_id", "  scopes: [\"\"]\n  client_id", 1), "config: twilio.scopes[0]: must not be empty"},
 		{"URL without host", strings.Replace(valid, "https://usage.example.com", "https:///v2", 1), `config: twilio.api_url: "https:///v2" is not an absolute http(s) URL`},
 		{"URL of another scheme", strings.Replace(valid, "https://usage.example.com", "ftp://usage.example.com", 1), `config: twilio.api_url: "ftp://usage.example.com" is not an absolute http(s) URL`},
+		// Not quoted: what does not parse may still hold a password.
+		{"unparseable URL with a password", strings.Replace(valid, "https://usage.example.com", "https://u:"+urlPassword+"%zz@usage.example.com", 1), `config: twilio.api_url: is not a valid URL`},
 		{"secret misused as a key", "twilio:\n  client_secret: " + inlineSecret + "\n  " + inlineSecret + ": 1\n", `config: line 3: unknown key "<secret>" in twilio`},
 		{"short secret garbles nothing", "twilio:\n  client_secret: c\n  clinet_id: 1\n", `config: line 3: unknown key "<secret>linet_id" in twilio`},
 		{"secret with a wrong tag", "twilio:\n  client_secret: !!float " + inlineSecret + "\n", `config: line 2: twilio.client_secret: cannot decode a value as !!float`},
