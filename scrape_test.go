@@ -116,3 +116,24 @@ func head(b []byte) string {
 	}
 	return string(b)
 }
+
+func TestScrapeTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"", 10 * time.Second},
+		{"30", 29500 * time.Millisecond},
+		{"0.25", minScrapeWait},
+		{"abc", 10 * time.Second},
+		{"-5", 10 * time.Second},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if tc.header != "" {
+			r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", tc.header)
+		}
+		if got := scrapeTimeout(r, 10*time.Second, 500*time.Millisecond); got != tc.want {
+			t.Errorf("header %q: timeout %v, want %v", tc.header, got, tc.want)
+		}
+	}
+}

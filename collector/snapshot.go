@@ -98,4 +98,3 @@ func budgetMismatch(b *Budget, s *Snapshot) string {
 	slices.Sort(seen)
 	return strings.Join(seen, ",")
 }
-
