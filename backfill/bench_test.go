@@ -71,7 +71,7 @@ func benchmarkBackfill(b *testing.B, months, groups, categories int, latency tim
 		sim.ResetStats()
 		var err error
 		res, err = Run(context.Background(), Options{
-			Fetcher: client, Groups: cgroups, From: from, To: to, OutputDir: dir,
+			Fetcher: client, Groups: cgroups, From: from, To: to, OutputDir: dir, Concurrency: 4,
 			Labels: map[string]string{"job": "twilio_billing", "instance": "exporter:10117"},
 			Now:    func() time.Time { return now },
 		})
