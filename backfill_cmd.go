@@ -11,10 +11,8 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/backfill"
-	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
 )
 
@@ -62,7 +60,7 @@ func runBackfill(o options, f *backfillFlags, load func() (*config.Config, error
 	}
 	// The client is built exactly as the exporter builds it: same settings,
 	// retries and limits.
-	client, err := (&exporter{logger: logger, timeout: o.twilioTimeout, requests: collector.NewRequestMetrics(prometheus.NewRegistry())}).newClient(cfg)
+	client, err := newClient(cfg, o.twilioTimeout, nil, logger)
 	if err != nil {
 		return fail("Cannot build the Usage API client; nothing was written", err)
 	}
@@ -70,7 +68,7 @@ func runBackfill(o options, f *backfillFlags, load func() (*config.Config, error
 	defer stop()
 	res, err := backfill.Run(ctx, backfill.Options{
 		Fetcher:      client,
-		Groups:       newCollectorGroups(cfg),
+		Groups:       collectorGroups(cfg, o.cacheTTL),
 		From:         from,
 		To:           to,
 		OutputDir:    f.outputDir,

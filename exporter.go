@@ -26,10 +26,10 @@ type exporter struct {
 	logger   log.Logger
 	gatherer prometheus.Gatherer // process-wide metrics, gathered on every scrape
 	requests *collector.RequestMetrics
-	timeout  time.Duration
+	timeout  time.Duration // --twilio.timeout
+	monthTTL time.Duration // --cache.ttl
 	limit    *scrapeLimit
 	cache    *collector.Cache
-	descs    *collector.Descs
 	encInfo  *transportInfo // the current client's request encoding
 
 	reloadOK   prometheus.Gauge
@@ -52,8 +52,8 @@ func newExporter(o options, load func() (*config.Config, error), reg *prometheus
 		gatherer: reg,
 		requests: collector.NewRequestMetrics(reg),
 		timeout:  o.twilioTimeout,
+		monthTTL: o.cacheTTL,
 		limit:    newScrapeLimit(o.maxRequests, reg, logger),
-		descs:    collector.NewDescs(o.cacheTTL),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "twilio_exporter_config_last_reload_successful",
 			Help: "1 if the latest configuration reload succeeded, else 0.",
@@ -72,8 +72,10 @@ func newExporter(o options, load func() (*config.Config, error), reg *prometheus
 		return nil, err
 	}
 	e.encInfo.client.Store(client)
-	e.cache = collector.NewCache(client, newCollectorGroups(cfg), collector.CacheOptions{
-		TTL:            o.cacheTTL,
+	e.cache = collector.NewCache(client, collectorGroups(cfg, o.cacheTTL), collector.CacheOptions{
+		// A failing group is retried after a minute, or sooner with a
+		// shorter --cache.ttl.
+		RetryInterval:  min(o.cacheTTL, collector.DefaultRetryInterval),
 		RefreshTimeout: o.twilioTimeout,
 		Concurrency:    o.concurrency,
 		Now:            o.now,
@@ -84,8 +86,23 @@ func newExporter(o options, load func() (*config.Config, error), reg *prometheus
 	return e, nil
 }
 
-// newClient builds a Usage API client from the twilio section of cfg.
+// Start warms the cache, so that the first scrape finds data, and returns
+// at once.
+func (e *exporter) Start() { e.cache.Refresh() }
+
+// Close stops the refreshes still running and waits for them.
+func (e *exporter) Close() { e.cache.Close() }
+
+// newClient builds a Usage API client from cfg as the exporter runs it.
 func (e *exporter) newClient(cfg *config.Config) (*twilio.Client, error) {
+	return newClient(cfg, e.timeout, e.requests.Observe, e.logger)
+}
+
+// newClient builds a Usage API client from the twilio section of cfg, for
+// the exporter, the probe and backfill alike: timeout is --twilio.timeout;
+// observe (may be nil) is told of every request; logger hears what the
+// client learns about the API.
+func newClient(cfg *config.Config, timeout time.Duration, observe twilio.RequestObserver, logger log.Logger) (*twilio.Client, error) {
 	t := cfg.Twilio
 	return twilio.New(twilio.Config{
 		SecretSource: secretSource(t.ClientSecretFile),
@@ -94,18 +111,51 @@ func (e *exporter) newClient(cfg *config.Config) (*twilio.Client, error) {
 		ClientID:     t.ClientID,
 		ClientSecret: t.ClientSecret.Reveal(),
 		Scopes:       t.Scopes,
-		Encoding:     twilio.Encoding(t.RequestEncoding),
+		Encoding:     t.RequestEncoding,
 		PageSize:     t.PageSize,
 		MaxPages:     t.MaxPages,
 		MaxRecords:   t.MaxRecords,
-		HTTPClient:   &http.Client{Timeout: min(e.timeout, 60*time.Second)},
-		Observer:     e.requests.Observe,
+		HTTPClient:   &http.Client{Timeout: min(timeout, 60*time.Second)},
+		Observer:     observe,
 		UserAgent:    exporterName + "/" + version.Version,
 
 		// What Twilio's docs leave open: named by the config, or learnt.
 		PageTokenParam: t.PageTokenParam,
-		Learned:        logLearned(e.logger),
+		Learned:        logLearned(logger),
 	})
+}
+
+// collectorBudget is b as the collector sees it; nil when b is.
+func collectorBudget(b *config.Budget) *collector.Budget {
+	if b == nil {
+		return nil
+	}
+	return &collector.Budget{Amount: b.Amount, Currency: b.Currency}
+}
+
+// collectorGroups maps the configured billing groups to the collector's
+// view; monthTTL is --cache.ttl, month to date's lifetime.
+func collectorGroups(cfg *config.Config, monthTTL time.Duration) []collector.Group {
+	groups := make([]collector.Group, 0, len(cfg.BillingGroups))
+	for _, bg := range cfg.BillingGroups {
+		g := collector.Group{ID: bg.ID, Label: bg.Label(), MaxSeries: cfg.Twilio.MaxSeries}
+		g.TTL[collector.ThisMonth] = monthTTL
+		ttls := cfg.PeriodTTLs(bg)
+		for p := collector.ThisMonth + 1; p < collector.NumPeriods; p++ {
+			g.TTL[p] = ttls[p.String()]
+		}
+		g.Budget, g.AnnualBudget = collectorBudget(bg.Budget), collectorBudget(bg.AnnualBudget)
+		if f := bg.ProductCategories; f != nil {
+			if f.Include != nil {
+				g.Include = f.Include.Regexp
+			}
+			if f.Exclude != nil {
+				g.Exclude = f.Exclude.Regexp
+			}
+		}
+		groups = append(groups, g)
+	}
+	return groups
 }
 
 // reload loads the configuration again. A bad one is logged and rejected and
@@ -154,18 +204,17 @@ func (e *exporter) apply() error {
 	if err != nil {
 		return err
 	}
-	var fetcher collector.Fetcher
+	groups := collectorGroups(cfg, e.monthTTL)
 	if reflect.DeepEqual(cfg.Twilio, e.cfg.Twilio) {
-		fetcher = nil // keep the client and its token
+		e.cache.SetGroups(groups) // the client keeps its token and what it learnt
 	} else {
 		client, err := e.newClient(cfg)
 		if err != nil {
 			return err
 		}
-		fetcher = client
+		e.cache.SetFetcherAndGroups(client, groups)
 		e.encInfo.client.Store(client) // it learns the transport afresh
 	}
-	e.cache.Update(fetcher, newCollectorGroups(cfg))
 	e.cfg = cfg
 	logWarnings(e.logger, cfg)
 	e.cache.Refresh()

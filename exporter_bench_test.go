@@ -124,8 +124,8 @@ func newBenchExporterWith(b testing.TB, o options, logger log.Logger, groups, ca
 	}
 	ex.cache.Close()
 	now := time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)
-	ex.cache = collector.NewCache(syntheticFetcher{categories: categories}, newCollectorGroups(cfg), collector.CacheOptions{
-		TTL: o.cacheTTL, Concurrency: 4, Now: func() time.Time { return now },
+	ex.cache = collector.NewCache(syntheticFetcher{categories: categories}, collectorGroups(cfg, o.cacheTTL), collector.CacheOptions{
+		Concurrency: 4, Now: func() time.Time { return now },
 	})
 	ex.cache.Get(context.Background())
 	return ex, ex.cache.Close
@@ -166,7 +166,7 @@ func newBaselineHandler(b *testing.B, ex *exporter) http.Handler {
 	b.Helper()
 	ch := make(chan prometheus.Metric, 1024)
 	go func() {
-		collector.New(context.Background(), ex.cache, ex.descs).Collect(ch)
+		collector.New(context.Background(), ex.cache).Collect(ch)
 		close(ch)
 	}()
 	var metrics []prometheus.Metric
@@ -174,7 +174,7 @@ func newBaselineHandler(b *testing.B, ex *exporter) http.Handler {
 		metrics = append(metrics, m)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prebuilt{metrics: metrics}, ex.reloadOK, ex.reloadTime, ex.limit.rejected)
+	reg.MustRegister(prebuilt{metrics: metrics}, ex.reloadOK, ex.reloadTime, ex.limit.rejected, ex.encInfo)
 	// The request counters, at 0 like the exporter's: the cache is filled
 	// before the comparison, and the scrapes never call Twilio.
 	collector.NewRequestMetrics(reg)

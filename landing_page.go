@@ -11,14 +11,14 @@ import (
 )
 
 // landingPage is the landing page's view of the exporter now: the cache's
-// current state (Cache.Current: it neither starts nor waits for a refresh, so
+// current state (Cache.State: it neither starts nor waits for a refresh, so
 // the page never calls the API) and the configuration's load status.
 func (e *exporter) landingPage(o options) landing.Page {
 	now := time.Now
 	if o.now != nil {
 		now = o.now
 	}
-	st := e.cache.Current()
+	st := e.cache.State()
 	e.loads.mu.Lock()
 	reload := landing.Reload{OK: e.loads.ok, LastSuccess: e.loads.lastSuccess, LastFailure: e.loads.lastFailure}
 	e.loads.mu.Unlock()
@@ -36,7 +36,7 @@ func (e *exporter) landingPage(o options) landing.Page {
 	for _, gs := range st.Groups {
 		g := landing.Group{
 			Name:       gs.Group.Label,
-			Month:      landingPeriod(gs.PeriodState),
+			Month:      landingPeriod(gs.Periods[collector.ThisMonth]),
 			Yesterday:  landingOptionalPeriod(gs.Periods[collector.Yesterday]),
 			LastMonth:  landingOptionalPeriod(gs.Periods[collector.LastMonth]),
 			YearToDate: landingOptionalPeriod(gs.Periods[collector.ThisYear]),
@@ -52,11 +52,12 @@ func (e *exporter) landingPage(o options) landing.Page {
 	return p
 }
 
-func landingOptionalPeriod(ps *collector.PeriodState) *landing.Period {
-	if ps == nil {
+// landingOptionalPeriod is nil for a period the group does not fetch.
+func landingOptionalPeriod(ps collector.PeriodState) *landing.Period {
+	if !ps.Fetched {
 		return nil
 	}
-	p := landingPeriod(*ps)
+	p := landingPeriod(ps)
 	return &p
 }
 
@@ -65,7 +66,7 @@ func landingPeriod(ps collector.PeriodState) landing.Period {
 	if s := ps.Snapshot; s != nil {
 		f := &landing.Figures{Start: s.PeriodStart, End: s.PeriodEnd, AsOf: s.AsOf, Costs: make([]landing.Cost, 0, len(s.Costs))}
 		for _, c := range s.Costs {
-			f.Costs = append(f.Costs, landing.Cost{Category: c.Category, Money: landing.Money{Amount: c.Value, Currency: c.Second}})
+			f.Costs = append(f.Costs, landing.Cost{Category: c.Category, Money: landing.Money{Amount: c.Value, Currency: c.Unit}})
 		}
 		p.Figures = f
 	}

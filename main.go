@@ -27,7 +27,6 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	sloggokit "github.com/tjhop/slog-gokit"
 
-	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
 )
 
@@ -69,10 +68,39 @@ func main() {
 
 // run is main without the process: it returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	o, cmd, bf, code := parseFlags(args, stderr)
+	if code >= 0 {
+		return code
+	}
+	logger, slogger := newLoggers(stderr, o.logLevel, o.logFormat)
+	backfill := cmd == bf.cmd.FullCommand()
+
+	load, stop, err := configSource(o, !o.configCheck && !o.probe && !backfill, logger)
+	if err != nil {
+		level.Error(logger).Log("msg", "Cannot start the simulated Usage API", "err", err)
+		return 1
+	}
+	defer stop()
+
+	switch {
+	case o.configCheck:
+		return checkConfig(load, stdout, stderr)
+	case o.probe:
+		return runProbe(o, load, stdout, stderr)
+	case backfill:
+		return runBackfill(o, bf, load, logger)
+	}
+	return serve(o, load, logger, slogger)
+}
+
+// parseFlags declares and parses the flags and commands. It returns the
+// options, the command chosen and the backfill command's flags, and an exit
+// code of 0 or more when the process is to end at once (bad flags; --help and
+// --version exit by themselves), else -1.
+func parseFlags(args []string, stderr io.Writer) (o options, cmd string, bf *backfillFlags, code int) {
 	app := kingpin.New(exporterName, "Prometheus exporter for Twilio Billing Group usage and cost (month to date).")
 	app.UsageWriter(stderr)
 	app.ErrorWriter(stderr)
-	var o options
 	app.Flag("config.file", "Path to the YAML configuration file.").Default(exporterName + ".yml").StringVar(&o.configFile)
 	app.Flag("config.check", "Validate the configuration, print it with secrets masked, and exit.").BoolVar(&o.configCheck)
 	app.Flag("twilio.probe", "First contact: load the configuration, ask the token endpoint and every billing group how the Usage API answers, print the findings and the config lines to use, and exit (0 only when every group answered).").BoolVar(&o.probe)
@@ -89,62 +117,55 @@ func run(args []string, stdout, stderr io.Writer) int {
 	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&o.logFormat, "logfmt", "json")
 	o.webFlags = kingpinflag.AddFlags(app, defaultListenAddress)
 	app.Command("serve", "Serve metrics (the default).").Default()
-	bf := addBackfillCommand(app)
+	bf = addBackfillCommand(app)
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	cmd, err := app.Parse(args)
+	if err == nil {
+		err = o.check()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: error: %v, try --help\n", exporterName, err)
-		return 2
+		return o, cmd, bf, 2
 	}
-	if err := o.check(); err != nil {
-		fmt.Fprintf(stderr, "%s: error: %v, try --help\n", exporterName, err)
-		return 2
-	}
+	return o, cmd, bf, -1
+}
 
-	logger, slogger := newLoggers(stderr, o.logLevel, o.logFormat)
+// configSource chooses where the configuration comes from: the file, or with
+// --demo the simulated Usage API it starts, which stop stops (a no-op for the
+// file). announce logs where the demo serves, for the commands that serve.
+func configSource(o options, announce bool, logger log.Logger) (load func() (*config.Config, error), stop func(), err error) {
+	if !o.demo {
+		return func() (*config.Config, error) { return config.Load(o.configFile, os.LookupEnv) }, func() {}, nil
+	}
+	d, err := startDemo(time.Now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if announce {
+		level.Info(logger).Log("msg", "Demo mode: exporting made-up usage from a simulated Usage API on loopback; no credentials are used",
+			"simulated_api", d.inst.URL, "metrics", metricsURL((*o.webFlags.WebListenAddresses)[0], o.telemetryPath))
+	}
+	return d.load, d.close, nil
+}
 
-	var load func() (*config.Config, error)
-	var stopDemo func()
-	if o.demo {
-		d, err := startDemo(time.Now)
-		if err != nil {
-			level.Error(logger).Log("msg", "Cannot start the simulated Usage API", "err", err)
-			return 1
-		}
-		stopDemo = d.close
-		load = d.load
-		if !o.configCheck && !o.probe && cmd != bf.cmd.FullCommand() {
-			level.Info(logger).Log("msg", "Demo mode: exporting made-up usage from a simulated Usage API on loopback; no credentials are used",
-				"simulated_api", d.inst.URL, "metrics", metricsURL((*o.webFlags.WebListenAddresses)[0], o.telemetryPath))
-		}
-	} else {
-		load = func() (*config.Config, error) { return config.Load(o.configFile, os.LookupEnv) }
+// checkConfig is --config.check: it prints the configuration with secrets
+// masked, and its warnings.
+func checkConfig(load func() (*config.Config, error), stdout, stderr io.Writer) int {
+	cfg, err := load()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
-	if stopDemo != nil {
-		defer stopDemo()
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(stderr, "warning: "+w)
 	}
+	fmt.Fprintf(stdout, "%s\n", cfg)
+	return 0
+}
 
-	if o.configCheck {
-		cfg, err := load()
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		for _, w := range cfg.Warnings() {
-			fmt.Fprintln(stderr, "warning: "+w)
-		}
-		fmt.Fprintf(stdout, "%s\n", cfg)
-		return 0
-	}
-	if o.probe {
-		return runProbe(load, o.twilioTimeout, stdout, stderr)
-	}
-
-	if cmd == bf.cmd.FullCommand() {
-		return runBackfill(o, bf, load, logger)
-	}
-
+// serve runs the exporter until SIGINT or SIGTERM, reloading on SIGHUP.
+func serve(o options, load func() (*config.Config, error), logger log.Logger, slogger *slog.Logger) int {
 	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info())
 	level.Info(logger).Log("build_context", version.BuildContext())
 
@@ -159,8 +180,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		level.Error(logger).Log("msg", "Cannot load the configuration; fix it and start again", "err", err)
 		return 1
 	}
-	defer ex.cache.Close()
-	ex.cache.Refresh() // warm the cache so the first scrape finds data
+	defer ex.Close()
+	ex.Start()
 
 	srv := newHTTPServer(ex.routes(o), o)
 
@@ -273,36 +294,4 @@ func metricsURL(addr, path string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port) + path
-}
-
-// collectorBudget is b as the collector sees it; nil when b is.
-func collectorBudget(b *config.Budget) *collector.Budget {
-	if b == nil {
-		return nil
-	}
-	return &collector.Budget{Amount: b.Amount, Currency: b.Currency}
-}
-
-// newCollectorGroups maps configured billing groups to the collector's view.
-func newCollectorGroups(cfg *config.Config) []collector.Group {
-	groups := make([]collector.Group, 0, len(cfg.BillingGroups))
-	for _, bg := range cfg.BillingGroups {
-		g := collector.Group{ID: bg.ID, Label: bg.Label()}
-		ttls := cfg.PeriodTTLs(bg)
-		for p := collector.ThisMonth + 1; p < collector.NumPeriods; p++ {
-			g.TTL[p] = ttls[p.String()]
-		}
-		g.MaxSeries = cfg.Twilio.MaxSeries
-		g.Budget, g.AnnualBudget = collectorBudget(bg.Budget), collectorBudget(bg.AnnualBudget)
-		if f := bg.ProductCategories; f != nil {
-			if f.Include != nil {
-				g.Include = f.Include.Regexp
-			}
-			if f.Exclude != nil {
-				g.Exclude = f.Exclude.Regexp
-			}
-		}
-		groups = append(groups, g)
-	}
-	return groups
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
@@ -29,48 +28,51 @@ var tokenParamCandidates = []string{"pageToken", "PageToken", "nextToken", "next
 
 // probe is one run of --twilio.probe.
 type probe struct {
-	cfg     *config.Config
-	timeout time.Duration
-	out     io.Writer
-	ex      *exporter // builds clients exactly as the exporter does
-	clients map[[2]string]*twilio.Client
+	cfg      *config.Config
+	timeout  time.Duration // --twilio.timeout
+	monthTTL time.Duration // --cache.ttl
+	out      io.Writer
+	clients  map[clientKey]*twilio.Client
 }
 
 // runProbe loads the configuration, checks the token endpoint and probes
 // every billing group, printing a report to stdout. It returns 0 only when
 // every group answered every period completely.
-func runProbe(load func() (*config.Config, error), timeout time.Duration, stdout, stderr io.Writer) int {
+func runProbe(o options, load func() (*config.Config, error), stdout, stderr io.Writer) int {
 	cfg, err := load()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	p := &probe{
-		cfg: cfg, timeout: timeout, out: stdout,
-		ex: &exporter{
-			timeout: timeout, logger: log.NewNopLogger(),
-			requests: collector.NewRequestMetrics(prometheus.NewRegistry()),
-		},
-		clients: map[[2]string]*twilio.Client{},
+		cfg: cfg, timeout: o.twilioTimeout, monthTTL: o.cacheTTL, out: stdout,
+		clients: map[clientKey]*twilio.Client{},
 	}
 	return p.run()
 }
 
 // client returns a client of the configuration with the given encoding and
 // page token parameter, one per pair so that each keeps what it learns.
-func (p *probe) client(enc, param string) (*twilio.Client, error) {
-	k := [2]string{enc, param}
+func (p *probe) client(enc twilio.Encoding, param string) (*twilio.Client, error) {
+	k := clientKey{enc, param}
 	if c, ok := p.clients[k]; ok {
 		return c, nil
 	}
 	cfg := *p.cfg
 	cfg.Twilio.RequestEncoding, cfg.Twilio.PageTokenParam = enc, param
-	c, err := p.ex.newClient(&cfg)
+	// Built exactly as the exporter builds its client.
+	c, err := newClient(&cfg, p.timeout, nil, log.NewNopLogger())
 	if err != nil {
 		return nil, err
 	}
 	p.clients[k] = c
 	return c, nil
+}
+
+// clientKey names a probe client: its encoding and page token parameter.
+type clientKey struct {
+	enc   twilio.Encoding
+	param string
 }
 
 // finding is what the API showed about its transport for one group.
@@ -108,7 +110,7 @@ func (p *probe) run() int {
 
 	answered := 0
 	var findings []finding
-	for _, g := range newCollectorGroups(p.cfg) {
+	for _, g := range collectorGroups(p.cfg, p.monthTTL) {
 		ok, f := p.group(base, g)
 		if ok {
 			answered++
@@ -158,17 +160,17 @@ func (p *probe) group(base *twilio.Client, g collector.Group) (bool, finding) {
 // periods reports each period of g that the exporter fetches, sending as f
 // says, and whether every one answered to the end.
 func (p *probe) periods(ctx context.Context, g collector.Group, f finding) bool {
-	c, err := p.client(string(f.enc), f.param)
+	c, err := p.client(f.enc, f.param)
 	if err != nil {
 		fmt.Fprintf(p.out, "  cannot build a client: %v\n", err)
 		return false
 	}
 	ok := true
-	for period := range collector.NumPeriods {
-		if period != collector.ThisMonth && g.TTL[period] == 0 {
+	for period, ttl := range g.TTL {
+		if ttl == 0 {
 			continue
 		}
-		ok = p.period(ctx, c, g.ID, period, f) && ok
+		ok = p.period(ctx, c, g.ID, collector.Period(period), f) && ok
 	}
 	return ok
 }
@@ -340,8 +342,8 @@ func (p *probe) configLines(fs []finding) {
 	}
 	if f.honoured {
 		enc := ""
-		if t.RequestEncoding != string(f.enc) {
-			enc = t.RequestEncoding
+		if t.RequestEncoding != f.enc {
+			enc = string(t.RequestEncoding)
 		}
 		fmt.Fprintf(p.out, "  request_encoding: %s%s\n", f.enc, note(enc))
 	} else {

@@ -22,7 +22,7 @@ import (
 // promhttp's (HandlerFor with ContinueOnError), so the body is what
 // client_golang would serve from the same state.
 func (e *exporter) metricsHandler(fallback, offset, longest time.Duration) http.Handler {
-	exposer := collector.NewExposer(e.cache, e.descs)
+	exposer := collector.NewExposer(e.cache)
 	return e.limit.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), min(scrapeTimeout(r, fallback, offset), longest))
 		defer cancel()

@@ -41,7 +41,7 @@ func TestMetricsHandlerServesWhatPromhttpServes(t *testing.T) {
 	got := ex.metricsHandler(10*time.Second, 500*time.Millisecond, 2*time.Minute)
 	want := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scrapeReg := prometheus.NewRegistry()
-		scrapeReg.MustRegister(collector.New(context.Background(), ex.cache, ex.descs))
+		scrapeReg.MustRegister(collector.New(context.Background(), ex.cache))
 		promhttp.HandlerFor(prometheus.Gatherers{ex.gatherer, scrapeReg}, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
 	})
 
@@ -115,4 +115,25 @@ func head(b []byte) string {
 		return string(b[:n]) + "..."
 	}
 	return string(b)
+}
+
+func TestScrapeTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"", 10 * time.Second},
+		{"30", 29500 * time.Millisecond},
+		{"0.25", minScrapeWait},
+		{"abc", 10 * time.Second},
+		{"-5", 10 * time.Second},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if tc.header != "" {
+			r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", tc.header)
+		}
+		if got := scrapeTimeout(r, 10*time.Second, 500*time.Millisecond); got != tc.want {
+			t.Errorf("header %q: timeout %v, want %v", tc.header, got, tc.want)
+		}
+	}
 }

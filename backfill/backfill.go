@@ -69,10 +69,11 @@ type Options struct {
 	// Interval is the spacing of the samples; it must divide a day and be
 	// at most MaxInterval. Default DefaultInterval.
 	Interval time.Duration
-	// Concurrency bounds the groups fetched at once; default 4.
+	// Concurrency bounds the groups fetched at once (--twilio.concurrency);
+	// at least 1.
 	Concurrency int
 	// FetchTimeout bounds one fetch (one group, one month, every page and
-	// retry); default 2m.
+	// retry; --twilio.timeout); 0 means no bound.
 	FetchTimeout time.Duration
 	// Logger receives progress; default none.
 	Logger log.Logger
@@ -117,12 +118,6 @@ func (o *Options) check() error {
 	if o.Interval == 0 {
 		o.Interval = DefaultInterval
 	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = 4
-	}
-	if o.FetchTimeout <= 0 {
-		o.FetchTimeout = 2 * time.Minute
-	}
 	if o.Logger == nil {
 		o.Logger = log.NewNopLogger()
 	}
@@ -137,6 +132,8 @@ func (o *Options) check() error {
 		return fmt.Errorf("--sample.interval=%s must be from 1s to %s and divide a day evenly", o.Interval, MaxInterval)
 	case len(o.Groups) == 0:
 		return errors.New("the configuration has no billing groups")
+	case o.Concurrency < 1:
+		return fmt.Errorf("--twilio.concurrency=%d must be at least 1", o.Concurrency)
 	}
 	for _, name := range []string{"job", "instance"} {
 		if o.Labels[name] == "" {
@@ -345,8 +342,11 @@ func (r *runner) fetchAll(ctx context.Context, out chan<- *month) error {
 // fetch returns one group's daily records from first to last (inclusive, in
 // one month), in served order, each checked to cover exactly one day of it.
 func (r *runner) fetch(ctx context.Context, g collector.Group, first, last time.Time) ([]twilio.Record, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.o.FetchTimeout)
-	defer cancel()
+	if r.o.FetchTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.o.FetchTimeout)
+		defer cancel()
+	}
 	u, err := r.o.Fetcher.FetchRecords(ctx, g.ID, twilio.Query{
 		StartDate:         first.Format(twilio.DateLayout),
 		EndDate:           last.Format(twilio.DateLayout),
@@ -449,10 +449,10 @@ func (s *seriesSet) set(i int, v float64, nameValues ...string) {
 // periodSeries sets the cost, usage and bounds series of one period.
 func (s *seriesSet) periodSeries(i int, prefix, group string, t collector.Figures, start, end time.Time) {
 	for _, c := range t.Costs {
-		s.set(i, c.Value, prefix+"cost", "billing_group", group, "product_category", c.Category, "currency", c.Second)
+		s.set(i, c.Value, prefix+"cost", "billing_group", group, "product_category", c.Category, "currency", c.Unit)
 	}
 	for _, u := range t.Usages {
-		s.set(i, u.Value, prefix+"usage", "billing_group", group, "product_category", u.Category, "unit", u.Second)
+		s.set(i, u.Value, prefix+"usage", "billing_group", group, "product_category", u.Category, "unit", u.Unit)
 	}
 	s.set(i, float64(start.Unix()), prefix+"period_start_timestamp_seconds", "billing_group", group)
 	s.set(i, float64(end.Unix()), prefix+"period_end_timestamp_seconds", "billing_group", group)

@@ -27,7 +27,7 @@ func testGroups() ([]usagesim.Group, []collector.Group) {
 		{ID: "commerce_billingprofile_TB", Currency: "EUR", Categories: 3, Seed: 2},
 	}
 	cg := []collector.Group{
-		{ID: sg[0].ID, Label: "a", TTL: [collector.NumPeriods]time.Duration{collector.Yesterday: time.Hour, collector.LastMonth: time.Hour}},
+		{ID: sg[0].ID, Label: "a", TTL: [collector.NumPeriods]time.Duration{collector.ThisMonth: time.Hour, collector.Yesterday: time.Hour, collector.LastMonth: time.Hour}},
 		{ID: sg[1].ID, Label: "b"},
 	}
 	return sg, cg
@@ -36,7 +36,7 @@ func testGroups() ([]usagesim.Group, []collector.Group) {
 func testOptions(t *testing.T, f collector.Fetcher, groups []collector.Group, dir string) Options {
 	t.Helper()
 	return Options{
-		Fetcher: f, Groups: groups, OutputDir: dir,
+		Fetcher: f, Groups: groups, OutputDir: dir, Concurrency: 4,
 		From: time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC),
 		Labels: map[string]string{"job": "twilio_billing", "instance": "exporter:10117"},
 		Now:    func() time.Time { return testNow },
@@ -100,6 +100,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 		{"reserved label", func(o *Options) { o.Labels["currency"] = "USD" }, "currency is set by the exporter's own metrics", []string{"(does not exist)"}},
 		{"interval over the lookback", func(o *Options) { o.Interval = 10 * time.Minute }, "--sample.interval=10m0s must be from 1s to 5m0s", []string{"(does not exist)"}},
 		{"interval not dividing a day", func(o *Options) { o.Interval = 7 * time.Minute }, "divide a day evenly", []string{"(does not exist)"}},
+		{"no concurrency", func(o *Options) { o.Concurrency = 0 }, "--twilio.concurrency=0 must be at least 1", []string{"(does not exist)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := testOptions(t, client, cg, filepath.Join(t.TempDir(), "out"))

@@ -42,7 +42,7 @@ func benchmarkBackfill(b *testing.B, months, groups, categories int, latency tim
 	for i := range groups {
 		g := usagesim.Group{ID: fmt.Sprintf("commerce_billingprofile_BENCH%02d", i), Currency: "USD", Categories: categories, Scale: 10, Seed: int64(i + 1)}
 		simGroups = append(simGroups, g)
-		cgroups = append(cgroups, collector.Group{ID: g.ID, Label: fmt.Sprintf("group-%02d", i), TTL: [collector.NumPeriods]time.Duration{collector.Yesterday: time.Hour, collector.LastMonth: time.Hour},
+		cgroups = append(cgroups, collector.Group{ID: g.ID, Label: fmt.Sprintf("group-%02d", i), TTL: [collector.NumPeriods]time.Duration{collector.ThisMonth: time.Hour, collector.Yesterday: time.Hour, collector.LastMonth: time.Hour},
 			Budget: &collector.Budget{Amount: 10000, Currency: "USD"}})
 	}
 	sim := usagesim.New(usagesim.Options{Groups: simGroups, Now: func() time.Time { return now }, TokenTTL: 24 * time.Hour})
@@ -71,7 +71,7 @@ func benchmarkBackfill(b *testing.B, months, groups, categories int, latency tim
 		sim.ResetStats()
 		var err error
 		res, err = Run(context.Background(), Options{
-			Fetcher: client, Groups: cgroups, From: from, To: to, OutputDir: dir,
+			Fetcher: client, Groups: cgroups, From: from, To: to, OutputDir: dir, Concurrency: 4,
 			Labels: map[string]string{"job": "twilio_billing", "instance": "exporter:10117"},
 			Now:    func() time.Time { return now },
 		})

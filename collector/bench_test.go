@@ -105,17 +105,16 @@ func BenchmarkUpstreamCalls(b *testing.B) {
 				records, _ := sim.Records(g.ID, "THIS_MONTH")
 				pagesPerRefresh += max(1, (len(records)+pageSize-1)/pageSize)
 			}
-			descs := NewDescs(ttl)
 			b.ResetTimer()
 			for range b.N {
-				cache := NewCache(client, groups, CacheOptions{TTL: ttl, Now: clk.Now, Concurrency: 4})
+				cache := NewCache(client, monthly(ttl, groups...), CacheOptions{Now: clk.Now, Concurrency: 4})
 				for range lifetimes {
 					var wg sync.WaitGroup
 					start := make(chan struct{})
 					for range scrapers {
 						wg.Go(func() {
 							<-start
-							if _, err := registryFor(New(context.Background(), cache, descs)).Gather(); err != nil {
+							if _, err := registryFor(New(context.Background(), cache)).Gather(); err != nil {
 								b.Error(err)
 							}
 						})
@@ -161,11 +160,11 @@ func BenchmarkColdRefresh(b *testing.B) {
 			b.ResetTimer()
 			var total time.Duration
 			for range b.N {
-				cache := NewCache(f, groups, CacheOptions{TTL: time.Hour, Concurrency: tc.concurrency, RefreshTimeout: time.Minute})
+				cache := NewCache(f, monthly(time.Hour, groups...), CacheOptions{Concurrency: tc.concurrency, RefreshTimeout: time.Minute})
 				start := time.Now()
 				st := cache.Get(context.Background())
 				total += time.Since(start)
-				if st.Groups[len(st.Groups)-1].Snapshot == nil {
+				if st.Groups[len(st.Groups)-1].Periods[ThisMonth].Snapshot == nil {
 					b.Fatal("Get returned before every group was refreshed")
 				}
 				cache.Close()
@@ -205,12 +204,12 @@ func BenchmarkColdRefreshHTTP(b *testing.B) {
 			b.ResetTimer()
 			var total time.Duration
 			for range b.N {
-				cache := NewCache(client, groups, CacheOptions{TTL: time.Hour, Concurrency: tc.concurrency, RefreshTimeout: time.Minute})
+				cache := NewCache(client, monthly(time.Hour, groups...), CacheOptions{Concurrency: tc.concurrency, RefreshTimeout: time.Minute})
 				start := time.Now()
 				st := cache.Get(context.Background())
 				total += time.Since(start)
 				for _, gs := range st.Groups {
-					if !gs.Up {
+					if !gs.Periods[ThisMonth].Up {
 						b.Fatalf("group %s not refreshed", gs.Group.ID)
 					}
 				}
@@ -237,12 +236,11 @@ func BenchmarkCacheMemory(b *testing.B) {
 			b.Run(fmt.Sprintf("groups=%d/encoding=%s", nGroups, encoding), func(b *testing.B) {
 				f := &pagedFetcher{categories: categories, pages: 1}
 				groups := benchGroups(nGroups)
-				descs := NewDescs(15 * time.Minute)
 				var held, series float64
 				for range b.N {
 					before := heapInUse()
-					cache := NewCache(f, groups, CacheOptions{TTL: time.Hour, Concurrency: 4})
-					x := NewExposer(cache, descs)
+					cache := NewCache(f, monthly(time.Hour, groups...), CacheOptions{Concurrency: 4})
+					x := NewExposer(cache)
 					enc := x.Get(context.Background(), expfmt.NewFormat(expfmt.TypeTextPlain), gz)
 					if enc.Err != nil {
 						b.Fatal(enc.Err)
@@ -250,7 +248,7 @@ func BenchmarkCacheMemory(b *testing.B) {
 					after := heapInUse()
 					held += float64(after - before)
 					runtime.KeepAlive(x)
-					mfs, err := registryFor(New(context.Background(), cache, descs)).Gather()
+					mfs, err := registryFor(New(context.Background(), cache)).Gather()
 					if err != nil {
 						b.Fatal(err)
 					}

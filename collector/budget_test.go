@@ -17,7 +17,7 @@ func TestLogsBudgetCurrencyMatchingNoCost(t *testing.T) {
 	g := groupB // billed in EUR
 	g.Label = "support"
 	g.Budget = &Budget{Amount: 100, Currency: "USD"}
-	c := NewCache(fake, []Group{g}, CacheOptions{TTL: time.Minute, Now: clk.Now, Logger: newLogfmt(&buf)})
+	c := NewCache(fake, monthly(time.Minute, g), CacheOptions{Now: clk.Now, Logger: newLogfmt(&buf), Concurrency: 4})
 	defer c.Close()
 	fake.set(idB, usageB("2026-11-26", 1), nil)
 	for range 3 {
@@ -25,16 +25,16 @@ func TestLogsBudgetCurrencyMatchingNoCost(t *testing.T) {
 		clk.Add(2 * time.Minute)
 	}
 	g.Budget = &Budget{Amount: 100, Currency: "EUR"} // fixed by a reload
-	c.Update(nil, []Group{g})
+	c.SetGroups(monthly(time.Minute, g))
 	c.Get(context.Background())
 	clk.Add(2 * time.Minute)
 	g.Budget = &Budget{Amount: 100, Currency: "GBP"}
-	c.Update(nil, []Group{g})
+	c.SetGroups(monthly(time.Minute, g))
 	c.Get(context.Background())
 	clk.Add(2 * time.Minute)
 	c.Get(context.Background())
 	g.Budget = &Budget{Amount: 100, Currency: "JPY"} // another wrong one, straight away
-	c.Update(nil, []Group{g})
+	c.SetGroups(monthly(time.Minute, g))
 	c.Get(context.Background())
 	clk.Add(2 * time.Minute)
 	c.Get(context.Background())
@@ -48,7 +48,7 @@ level=warn billing_group=support msg="The budget's currency matches none of this
 }
 
 func TestBudgetMismatch(t *testing.T) {
-	costs := &Snapshot{Costs: []Sample{{Category: "a", Second: "USD"}, {Category: "b", Second: "EUR"}, {Category: "c", Second: "USD"}}}
+	costs := &Snapshot{Costs: []Sample{{Category: "a", Unit: "USD"}, {Category: "b", Unit: "EUR"}, {Category: "c", Unit: "USD"}}}
 	for _, tc := range []struct {
 		name string
 		b    *Budget
@@ -73,9 +73,9 @@ func TestLogsAnnualBudgetCurrencyMatchingNoCost(t *testing.T) {
 	var buf syncBuffer
 	h := newPeriodHarness(t, time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	h.serveDefaults()
-	c := NewCache(h.fake, []Group{{ID: idB, Label: "support", TTL: [NumPeriods]time.Duration{ThisYear: 6 * time.Hour},
-		Budget: &Budget{Amount: 40, Currency: "EUR"}, AnnualBudget: &Budget{Amount: 400, Currency: "USD"}}},
-		CacheOptions{TTL: time.Minute, Now: h.clock.Now, Logger: newLogfmt(&buf)})
+	c := NewCache(h.fake, monthly(time.Minute, Group{ID: idB, Label: "support", TTL: [NumPeriods]time.Duration{ThisYear: 6 * time.Hour},
+		Budget: &Budget{Amount: 40, Currency: "EUR"}, AnnualBudget: &Budget{Amount: 400, Currency: "USD"}}),
+		CacheOptions{Now: h.clock.Now, Logger: newLogfmt(&buf), Concurrency: 4})
 	defer c.Close()
 	for range 3 {
 		c.Get(context.Background())

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,10 +35,9 @@ type Group struct {
 	AnnualBudget *Budget        // for the calendar year (UTC); nil when none is configured
 	Include      *regexp.Regexp // only categories matching it are exported; nil = all
 	Exclude      *regexp.Regexp // categories matching it are dropped; nil = none
-	// TTL is the cache lifetime of each period's snapshots, by Period; 0
-	// means the period is not fetched for this group. Month to date always
-	// is: TTL[ThisMonth] is its lifetime, 0 meaning CacheOptions.TTL (the
-	// exporter's --cache.ttl).
+	// TTL is the cache lifetime of each period's snapshot, by Period; 0
+	// means the period is not fetched for this group. ThisMonth's is
+	// --cache.ttl, the others' periods.<period>.cache_ttl.
 	TTL [NumPeriods]time.Duration
 	// MaxSeries bounds the series of one snapshot (see checkSeries); 0 means
 	// no bound.
@@ -66,15 +63,6 @@ func (g Group) budget(p Period) *Budget {
 	return nil
 }
 
-// ttl is the cache lifetime of period p for g; 0 means p is not fetched.
-// Month to date always is, by default with the cache-wide lifetime def.
-func (g Group) ttl(p Period, def time.Duration) time.Duration {
-	if p == ThisMonth && g.TTL[p] <= 0 {
-		return def
-	}
-	return g.TTL[p]
-}
-
 // fetchKey identifies what a group's snapshot depends on: a group whose key is
 // unchanged across a reload keeps its cached snapshot.
 func (g Group) fetchKey() string {
@@ -86,70 +74,6 @@ func (g Group) fetchKey() string {
 		exc = g.Exclude.String()
 	}
 	return fmt.Sprintf("%s\x00%s\x00%s", g.ID, inc, exc)
-}
-
-func (g Group) keep(category string) bool {
-	if g.Include != nil && !g.Include.MatchString(category) {
-		return false
-	}
-	return g.Exclude == nil || !g.Exclude.MatchString(category)
-}
-
-// Sample is one aggregated value and the two label values that tell it apart
-// within a billing group: product category and currency (cost) or unit (usage).
-type Sample struct {
-	Category string
-	Second   string
-	Value    float64
-}
-
-// Product names the human-readable product behind a product category.
-type Product struct {
-	Category string
-	Name     string
-}
-
-// Snapshot is one billing group's usage for one period, aggregated at
-// refresh time so that serving it costs no more than copying it out.
-type Snapshot struct {
-	PeriodStart time.Time // start of the period as of when the fetch started (Period.Bounds)
-	PeriodEnd   time.Time // its end (exclusive)
-	AsOf        time.Time
-	FetchedAt   time.Time
-	Records     int // records the API returned, before category filtering
-	Costs       []Sample
-	Usages      []Sample
-	Products    []Product
-}
-
-// newSnapshot keeps the totals of the categories g exports, converting each
-// exact sum to float64 once.
-func newSnapshot(g Group, u *twilio.Usage, t *Totals, start, end, fetchedAt time.Time) *Snapshot {
-	samples := func(ts []Total) []Sample {
-		var out []Sample
-		for _, x := range ts {
-			if g.keep(x.Category) {
-				out = append(out, Sample{Category: x.Category, Second: x.Second, Value: x.Amount.Float64()})
-			}
-		}
-		return out
-	}
-	var ps []Product
-	for _, p := range t.Products {
-		if g.keep(p.Category) {
-			ps = append(ps, p)
-		}
-	}
-	return &Snapshot{
-		PeriodStart: start,
-		PeriodEnd:   end,
-		AsOf:        u.AsOf,
-		FetchedAt:   fetchedAt,
-		Records:     len(u.Records),
-		Costs:       samples(t.Costs),
-		Usages:      samples(t.Usages),
-		Products:    ps,
-	}
 }
 
 // entryKey names the snapshot of one group for one period.
@@ -178,18 +102,22 @@ type entry struct {
 	budgetMismatch string
 }
 
-// CacheOptions configures a Cache.
+// DefaultRetryInterval is how long after a failed refresh the next one may
+// start when CacheOptions leaves it unset.
+const DefaultRetryInterval = time.Minute
+
+// CacheOptions configures a Cache. The lifetimes of snapshots are set per
+// Group (Group.TTL).
 type CacheOptions struct {
-	// TTL is how long a month-to-date snapshot is served before it is
-	// refreshed; the other periods' lifetimes are set per Group.
-	TTL time.Duration
-	// RetryInterval is how long after a failed refresh the next one may start,
-	// so a failing group does not call the API on every scrape. Default: the
-	// smaller of TTL and one minute.
+	// RetryInterval is how long after a failed refresh the next one may
+	// start, so a failing group does not call the API on every scrape.
+	// Default DefaultRetryInterval.
 	RetryInterval time.Duration
-	// RefreshTimeout bounds one refresh of one group, all pages and retries.
+	// RefreshTimeout bounds one refresh of one group, all pages and retries;
+	// 0 means no bound but Close.
 	RefreshTimeout time.Duration
-	// Concurrency bounds the refreshes running at once across groups.
+	// Concurrency bounds the refreshes running at once across groups; at
+	// least 1.
 	Concurrency int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -218,19 +146,14 @@ type Cache struct {
 	gen      uint64              // counts changes of what a scrape reports, see Version
 }
 
-// NewCache returns a cache for groups, fetching through f.
+// NewCache returns a cache for groups, fetching through f. It panics when
+// opts.Concurrency is less than 1: the caller checks its flags first.
 func NewCache(f Fetcher, groups []Group, opts CacheOptions) *Cache {
-	if opts.TTL <= 0 {
-		opts.TTL = 15 * time.Minute
+	if opts.Concurrency < 1 {
+		panic(fmt.Sprintf("collector: CacheOptions.Concurrency is %d, want at least 1", opts.Concurrency))
 	}
 	if opts.RetryInterval <= 0 {
-		opts.RetryInterval = min(opts.TTL, time.Minute)
-	}
-	if opts.RefreshTimeout <= 0 {
-		opts.RefreshTimeout = 2 * time.Minute
-	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = 4
+		opts.RetryInterval = DefaultRetryInterval
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -248,40 +171,51 @@ func NewCache(f Fetcher, groups []Group, opts CacheOptions) *Cache {
 		entries:  map[entryKey]*entry{},
 		products: map[Product]int{},
 	}
-	c.Update(f, groups)
+	c.setGroups(groups, false)
 	return c
 }
 
-// Update replaces the set of groups and, unless f is nil, the fetcher, as
-// after a config reload. A group whose ID and category filters are unchanged
-// keeps its snapshots of the periods it still fetches (a new label, budget or
-// lifetime applies at once); any other group starts empty.
-//
-// A refresh still running for a replaced entry, or through the replaced
-// fetcher, is dropped when it ends, and a new one may start at once: Refresh
-// after Update does not join it. With a new fetcher (credentials fixed, say)
-// a group that just failed is retried without waiting for RetryInterval.
-func (c *Cache) Update(f Fetcher, groups []Group) {
+// SetGroups replaces the set of groups, as after a config reload, and keeps
+// the fetcher. A group whose ID and category filters are unchanged keeps its
+// snapshots of the periods it still fetches (a new label, budget or lifetime
+// applies at once); any other group starts empty. A refresh still running
+// for a replaced entry is dropped when it ends, and a new one may start at
+// once: Refresh after SetGroups does not join it.
+func (c *Cache) SetGroups(groups []Group) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.setGroups(groups, false)
+}
+
+// SetFetcherAndGroups replaces the fetcher and the set of groups at once, as
+// after a reload that changed the API settings; groups are kept as by
+// SetGroups. A refresh through the replaced fetcher is dropped when it ends,
+// and every kept group may be refreshed at once through f: one that just
+// failed (credentials fixed, say) does not wait for RetryInterval.
+func (c *Cache) SetFetcherAndGroups(f Fetcher, groups []Group) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fetcher = f
+	c.fetchGen++
+	c.setGroups(groups, true)
+}
+
+// setGroups is SetGroups; newFetcher says the fetcher was just replaced.
+// Callers hold c.mu.
+func (c *Cache) setGroups(groups []Group, newFetcher bool) {
 	c.gen++
-	if f != nil {
-		c.fetcher = f
-		c.fetchGen++
-	}
 	old := c.entries
 	c.entries = make(map[entryKey]*entry, len(groups))
 	c.groups = append([]Group(nil), groups...)
 	for _, g := range groups {
-		for p := range NumPeriods {
-			ttl := g.ttl(p, c.opts.TTL)
+		for p, ttl := range g.TTL {
 			if ttl <= 0 {
 				continue
 			}
-			k := entryKey{g.ID, p}
+			k := entryKey{g.ID, Period(p)}
 			if e, ok := old[k]; ok && e.group.fetchKey() == g.fetchKey() {
 				e.group, e.ttl = g, ttl
-				if f != nil {
+				if newFetcher {
 					e.lastAttempt = time.Time{}
 					c.flights.Forget(k.flight())
 				}
@@ -290,7 +224,7 @@ func (c *Cache) Update(f Fetcher, groups []Group) {
 				continue
 			}
 			c.flights.Forget(k.flight())
-			c.entries[k] = &entry{group: g, period: p, ttl: ttl}
+			c.entries[k] = &entry{group: g, period: Period(p), ttl: ttl}
 		}
 	}
 	for _, e := range old {
@@ -328,19 +262,19 @@ func (c *Cache) Close() {
 	})
 }
 
-// GroupState is what a scrape reports for one billing group: month to date,
-// and the optional periods where the group fetches them.
+// GroupState is what a scrape reports for one billing group.
 type GroupState struct {
 	Group Group
-	PeriodState
-	// Periods are the optional periods' states, by Period; nil where the
-	// group does not fetch the period, and at ThisMonth (the embedded
-	// PeriodState).
-	Periods [NumPeriods]*PeriodState
+	// Periods holds the state of each period, by Period; see
+	// PeriodState.Fetched.
+	Periods [NumPeriods]PeriodState
 }
 
 // PeriodState is what a scrape reports for one group and period.
 type PeriodState struct {
+	// Fetched says the group fetches this period (Group.TTL); when false,
+	// the rest is zero.
+	Fetched bool
 	// Snapshot is the newest good snapshot of the current period, or nil.
 	Snapshot *Snapshot
 	// Attempted says a refresh has finished; Up whether the latest succeeded.
@@ -401,6 +335,12 @@ func (c *Cache) stale() []entryKey {
 	return keys
 }
 
+// State is the cache's current state, at once: it neither starts nor waits
+// for a refresh.
+func (c *Cache) State() State {
+	return c.state(c.opts.Now())
+}
+
 // Get answers a scrape. Snapshots that are missing, expired or of an earlier
 // period are refreshed (once, however many scrapes ask); Get waits for those
 // refreshes until ctx is done, then answers with what it has while the
@@ -417,13 +357,6 @@ func (c *Cache) Get(ctx context.Context) State {
 		case <-ctx.Done():
 		}
 	}
-	return c.state(c.opts.Now())
-}
-
-// Current is what the cache holds now, as Get would report it, without
-// starting or waiting for any refresh: for pages that show the state and
-// must neither call the API nor hold up a person.
-func (c *Cache) Current() State {
 	return c.state(c.opts.Now())
 }
 
@@ -484,7 +417,10 @@ func (c *Cache) refresh(k entryKey) {
 		return // removed by a reload while waiting, or already refreshed
 	}
 	started := c.opts.Now()
-	ctx, cancel := context.WithTimeout(c.base, c.opts.RefreshTimeout)
+	ctx, cancel := c.base, context.CancelFunc(func() {})
+	if c.opts.RefreshTimeout > 0 {
+		ctx, cancel = context.WithTimeout(c.base, c.opts.RefreshTimeout)
+	}
 	defer cancel()
 	usage, err := fetcher.FetchRecords(ctx, k.id, k.period.Query())
 	finished := c.opts.Now()
@@ -568,26 +504,6 @@ func (c *Cache) refresh(k entryKey) {
 	}
 }
 
-// budgetMismatch returns the currencies of s's cost series, comma-separated,
-// when b is set and its currency is none of them; else "". A month with no
-// cost yet is no mismatch.
-func budgetMismatch(b *Budget, s *Snapshot) string {
-	if b == nil || s == nil || len(s.Costs) == 0 {
-		return ""
-	}
-	var seen []string
-	for _, x := range s.Costs {
-		if x.Second == b.Currency {
-			return ""
-		}
-		if !slices.Contains(seen, x.Second) {
-			seen = append(seen, x.Second)
-		}
-	}
-	slices.Sort(seen)
-	return strings.Join(seen, ",")
-}
-
 // state copies out what a scrape reports. A snapshot of an earlier period is
 // never served as the current one's, nor are the products only it names.
 func (c *Cache) state(now time.Time) State {
@@ -603,11 +519,10 @@ func (c *Cache) state(now time.Time) State {
 		return ps
 	}
 	for _, g := range c.groups {
-		gs := GroupState{Group: g, PeriodState: period(c.entries[entryKey{g.ID, ThisMonth}])}
-		for p := ThisMonth + 1; p < NumPeriods; p++ {
+		gs := GroupState{Group: g}
+		for p := range NumPeriods {
 			if e := c.entries[entryKey{g.ID, p}]; e != nil {
-				ps := period(e)
-				gs.Periods[p] = &ps
+				gs.Periods[p] = period(e)
 			}
 		}
 		st.Groups = append(st.Groups, gs)
@@ -624,8 +539,8 @@ func (c *Cache) state(now time.Time) State {
 	}
 	seen := map[Product]bool{}
 	for _, gs := range st.Groups {
-		for _, ps := range append([]*PeriodState{&gs.PeriodState}, gs.Periods[ThisMonth+1:]...) {
-			if ps == nil || ps.Snapshot == nil {
+		for _, ps := range gs.Periods {
+			if ps.Snapshot == nil {
 				continue
 			}
 			for _, p := range ps.Snapshot.Products {
@@ -641,7 +556,7 @@ func (c *Cache) state(now time.Time) State {
 
 // periodState copies out e's state. Callers hold c.mu.
 func (c *Cache) periodState(e *entry, now time.Time) PeriodState {
-	ps := PeriodState{Attempted: e.attempted, Up: e.up, LastSuccess: e.lastSuccess, Duration: e.duration, LastError: e.lastErr}
+	ps := PeriodState{Fetched: true, Attempted: e.attempted, Up: e.up, LastSuccess: e.lastSuccess, Duration: e.duration, LastError: e.lastErr}
 	if c.current(e, now) {
 		ps.Snapshot = e.snap
 	}

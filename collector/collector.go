@@ -4,19 +4,10 @@ package collector
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-// Descs are the metric descriptors of the billing group collector. They are
-// built once per cache lifetime setting, since their HELP text names it.
-type Descs struct {
-	periods                               [NumPeriods]periodDescs // by Period
-	productInfo, budget, annualBudget     *prometheus.Desc
-	lastSuccess, records, refreshDuration *prometheus.Desc
-}
 
 // periodDescs are the descriptors every period has, each in its own metric
 // families so that sum() across a family stays meaningful.
@@ -24,67 +15,71 @@ type periodDescs struct {
 	cost, usage, start, end, up, asOf *prometheus.Desc
 }
 
-// NewDescs builds the descriptors; ttl is the month-to-date cache lifetime
-// quoted in HELP.
-func NewDescs(ttl time.Duration) *Descs {
-	stale := fmt.Sprintf("Served from a cache refreshed every %s, so it may be that old plus the API's own delay (see as_of).", ttl)
-	group := []string{"billing_group"}
-	return &Descs{
-		periods: [NumPeriods]periodDescs{ThisMonth: {
-			cost: prometheus.NewDesc("twilio_billing_group_cost",
-				"Estimated cost of the billing group's usage this month (UTC) to date, from Twilio's Usage API; an estimate, the invoice is authoritative. "+stale,
-				[]string{"billing_group", "product_category", "currency"}, nil),
-			usage: prometheus.NewDesc("twilio_billing_group_usage",
-				"Usage amount of the billing group this month (UTC) to date, in the unit label's unit; an estimate. "+stale,
-				[]string{"billing_group", "product_category", "unit"}, nil),
-			start: prometheus.NewDesc("twilio_billing_group_period_start_timestamp_seconds",
-				"Start of the billing month the cost covers (00:00 UTC on the 1st), as a Unix timestamp.",
-				group, nil),
-			end: prometheus.NewDesc("twilio_billing_group_period_end_timestamp_seconds",
-				"End of the billing month the cost covers (00:00 UTC on the 1st of the next month), as a Unix timestamp.",
-				group, nil),
-			up: prometheus.NewDesc("twilio_billing_group_up",
-				"1 if the latest refresh of the billing group from the Usage API succeeded, else 0.",
-				group, nil),
-			asOf: prometheus.NewDesc("twilio_billing_group_as_of_timestamp_seconds",
-				"The Usage API's asOf date for the served data (00:00 UTC of that day), as a Unix timestamp.",
-				group, nil),
-		},
-			Yesterday: newPeriodDescs("yesterday", "yesterday (UTC)", "00:00 UTC yesterday", "00:00 UTC today",
-				"Served from a cache refreshed every periods.yesterday.cache_ttl (default 1h)."),
-			LastMonth: newPeriodDescs("last_month", "last month (UTC); it keeps changing for days after the 1st as late usage arrives",
-				"00:00 UTC on the 1st of last month", "00:00 UTC on the 1st of this month",
-				"Served from a cache refreshed every periods.last_month.cache_ttl (default 6h)."),
-			ThisYear: newPeriodDescs("this_year", "this year (UTC) to date",
-				"00:00 UTC on 1 January", "00:00 UTC on 1 January of the next year",
-				"Served from a cache refreshed every periods.this_year.cache_ttl (default 6h)."),
-		},
-		productInfo: prometheus.NewDesc("twilio_billing_group_product_info",
-			"Human-readable name of a product seen in a product category; always 1.",
-			[]string{"product_category", "product"}, nil),
-		budget: prometheus.NewDesc("twilio_billing_group_budget",
-			"Monthly budget configured for the billing group.",
-			[]string{"billing_group", "currency"}, nil),
-		annualBudget: prometheus.NewDesc("twilio_billing_group_annual_budget",
-			"Annual budget configured for the billing group, for the calendar year (UTC).",
-			[]string{"billing_group", "currency"}, nil),
-		lastSuccess: prometheus.NewDesc("twilio_billing_group_last_success_timestamp_seconds",
-			"When the latest successful refresh of the billing group finished, as a Unix timestamp.",
-			group, nil),
-		records: prometheus.NewDesc("twilio_billing_group_records",
-			"Usage records the API returned in the served snapshot, before category filtering.",
-			group, nil),
-		refreshDuration: prometheus.NewDesc("twilio_exporter_refresh_duration_seconds",
-			"Wall time of the latest finished refresh of the billing group, all pages and retries.",
-			group, nil),
-	}
+// labelGroup is the label every per-group family has.
+var labelGroup = []string{"billing_group"}
+
+// periods are the descriptors of each period, by Period. HELP names the
+// setting behind each cache lifetime, not its value: the descriptors are the
+// same whatever the flags and config say.
+var periods = [NumPeriods]periodDescs{
+	ThisMonth: {
+		cost: prometheus.NewDesc("twilio_billing_group_cost",
+			"Estimated cost of the billing group's usage this month (UTC) to date, from Twilio's Usage API; an estimate, the invoice is authoritative. "+
+				"Served from a cache refreshed every --cache.ttl, so it may be that old plus the API's own delay (see as_of).",
+			[]string{"billing_group", "product_category", "currency"}, nil),
+		usage: prometheus.NewDesc("twilio_billing_group_usage",
+			"Usage amount of the billing group this month (UTC) to date, in the unit label's unit; an estimate. "+
+				"Served from a cache refreshed every --cache.ttl, so it may be that old plus the API's own delay (see as_of).",
+			[]string{"billing_group", "product_category", "unit"}, nil),
+		start: prometheus.NewDesc("twilio_billing_group_period_start_timestamp_seconds",
+			"Start of the billing month the cost covers (00:00 UTC on the 1st), as a Unix timestamp.",
+			labelGroup, nil),
+		end: prometheus.NewDesc("twilio_billing_group_period_end_timestamp_seconds",
+			"End of the billing month the cost covers (00:00 UTC on the 1st of the next month), as a Unix timestamp.",
+			labelGroup, nil),
+		up: prometheus.NewDesc("twilio_billing_group_up",
+			"1 if the latest refresh of the billing group from the Usage API succeeded, else 0.",
+			labelGroup, nil),
+		asOf: prometheus.NewDesc("twilio_billing_group_as_of_timestamp_seconds",
+			"The Usage API's asOf date for the served data (00:00 UTC of that day), as a Unix timestamp.",
+			labelGroup, nil),
+	},
+	Yesterday: newPeriodDescs(Yesterday, "yesterday (UTC)", "00:00 UTC yesterday", "00:00 UTC today"),
+	LastMonth: newPeriodDescs(LastMonth, "last month (UTC); it keeps changing for days after the 1st as late usage arrives",
+		"00:00 UTC on the 1st of last month", "00:00 UTC on the 1st of this month"),
+	ThisYear: newPeriodDescs(ThisYear, "this year (UTC) to date",
+		"00:00 UTC on 1 January", "00:00 UTC on 1 January of the next year"),
 }
 
-// newPeriodDescs builds the descriptors of an optional period whose metric
-// names start with twilio_billing_group_<name>_.
-func newPeriodDescs(name, what, start, end, stale string) periodDescs {
+// The descriptors of the group-wide families.
+var (
+	descProductInfo = prometheus.NewDesc("twilio_billing_group_product_info",
+		"Human-readable name of a product seen in a product category; always 1.",
+		[]string{"product_category", "product"}, nil)
+	descBudget = prometheus.NewDesc("twilio_billing_group_budget",
+		"Monthly budget configured for the billing group.",
+		[]string{"billing_group", "currency"}, nil)
+	descAnnualBudget = prometheus.NewDesc("twilio_billing_group_annual_budget",
+		"Annual budget configured for the billing group, for the calendar year (UTC).",
+		[]string{"billing_group", "currency"}, nil)
+	descLastSuccess = prometheus.NewDesc("twilio_billing_group_last_success_timestamp_seconds",
+		"When the latest successful refresh of the billing group finished, as a Unix timestamp.",
+		labelGroup, nil)
+	descRecords = prometheus.NewDesc("twilio_billing_group_records",
+		"Usage records the API returned in the served snapshot, before category filtering.",
+		labelGroup, nil)
+	descRefreshDuration = prometheus.NewDesc("twilio_exporter_refresh_duration_seconds",
+		"Wall time of the latest finished refresh of the billing group, all pages and retries.",
+		labelGroup, nil)
+)
+
+// newPeriodDescs builds the descriptors of an optional period p, whose metric
+// names start with twilio_billing_group_<p>_; what, start and end describe
+// the period in HELP.
+func newPeriodDescs(p Period, what, start, end string) periodDescs {
+	name := p.String()
 	prefix := "twilio_billing_group_" + name + "_"
-	group := []string{"billing_group"}
+	stale := "Served from a cache refreshed every periods." + name + ".cache_ttl."
 	return periodDescs{
 		cost: prometheus.NewDesc(prefix+"cost",
 			"Estimated cost of the billing group's usage "+what+", from Twilio's Usage API; an estimate, the invoice is authoritative. "+stale,
@@ -93,14 +88,26 @@ func newPeriodDescs(name, what, start, end, stale string) periodDescs {
 			"Usage amount of the billing group "+what+", in the unit label's unit; an estimate. "+stale,
 			[]string{"billing_group", "product_category", "unit"}, nil),
 		start: prometheus.NewDesc(prefix+"period_start_timestamp_seconds",
-			"Start of the period the "+name+" cost covers ("+start+"), as a Unix timestamp.", group, nil),
+			"Start of the period the "+name+" cost covers ("+start+"), as a Unix timestamp.", labelGroup, nil),
 		end: prometheus.NewDesc(prefix+"period_end_timestamp_seconds",
-			"End of the period the "+name+" cost covers ("+end+"), as a Unix timestamp.", group, nil),
+			"End of the period the "+name+" cost covers ("+end+"), as a Unix timestamp.", labelGroup, nil),
 		up: prometheus.NewDesc(prefix+"up",
-			"1 if the latest refresh of the billing group's "+name+" usage succeeded, else 0.", group, nil),
+			"1 if the latest refresh of the billing group's "+name+" usage succeeded, else 0.", labelGroup, nil),
 		asOf: prometheus.NewDesc(prefix+"as_of_timestamp_seconds",
 			"The Usage API's asOf date for the served "+name+" data (00:00 UTC of that day), as a Unix timestamp; "+
-				"until it passes the period's end, the figure is still growing.", group, nil),
+				"until it passes the period's end, the figure is still growing.", labelGroup, nil),
+	}
+}
+
+// describeAll sends every descriptor the collector may use.
+func describeAll(ch chan<- *prometheus.Desc) {
+	for _, pd := range periods {
+		for _, desc := range []*prometheus.Desc{pd.cost, pd.usage, pd.start, pd.end, pd.up, pd.asOf} {
+			ch <- desc
+		}
+	}
+	for _, desc := range []*prometheus.Desc{descProductInfo, descBudget, descAnnualBudget, descLastSuccess, descRecords, descRefreshDuration} {
+		ch <- desc
 	}
 }
 
@@ -110,34 +117,23 @@ func newPeriodDescs(name, what, start, end, stale string) periodDescs {
 type Collector struct {
 	ctx   context.Context
 	cache *Cache
-	descs *Descs
 }
 
 // New returns a collector for one scrape bounded by ctx.
-func New(ctx context.Context, cache *Cache, descs *Descs) *Collector {
-	return &Collector{ctx: ctx, cache: cache, descs: descs}
+func New(ctx context.Context, cache *Cache) *Collector {
+	return &Collector{ctx: ctx, cache: cache}
 }
 
 // Describe sends every descriptor the collector may use.
-func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	d := c.descs
-	for _, pd := range d.periods {
-		for _, desc := range []*prometheus.Desc{pd.cost, pd.usage, pd.start, pd.end, pd.up, pd.asOf} {
-			ch <- desc
-		}
-	}
-	for _, desc := range []*prometheus.Desc{d.productInfo, d.budget, d.annualBudget, d.lastSuccess, d.records, d.refreshDuration} {
-		ch <- desc
-	}
-}
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) { describeAll(ch) }
 
 // Collect sends the metrics of every configured billing group.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	collect(c.descs, c.cache.Get(c.ctx), nil, ch)
+	collect(c.cache.Get(c.ctx), nil, ch)
 }
 
 // collect sends the metrics st reports: all of them, or those of desc only.
-func collect(d *Descs, st State, only *prometheus.Desc, ch chan<- prometheus.Metric) {
+func collect(st State, only *prometheus.Desc, ch chan<- prometheus.Metric) {
 	wanted := func(desc *prometheus.Desc) bool { return only == nil || only == desc }
 	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
 		if wanted(desc) {
@@ -161,44 +157,50 @@ func collect(d *Descs, st State, only *prometheus.Desc, ch chan<- prometheus.Met
 			if !wanted(pd.cost) {
 				break
 			}
-			gauge(pd.cost, x.Value, label, x.Category, x.Second)
+			gauge(pd.cost, x.Value, label, x.Category, x.Unit)
 		}
 		for _, x := range s.Usages {
 			if !wanted(pd.usage) {
 				break
 			}
-			gauge(pd.usage, x.Value, label, x.Category, x.Second)
+			gauge(pd.usage, x.Value, label, x.Category, x.Unit)
 		}
 		return s
 	}
-	for _, gs := range st.Groups {
+	for i := range st.Groups {
+		gs := &st.Groups[i]
 		label := gs.Group.Label
 		if b := gs.Group.Budget; b != nil {
-			gauge(d.budget, b.Amount, label, b.Currency)
+			gauge(descBudget, b.Amount, label, b.Currency)
 		}
 		if b := gs.Group.AnnualBudget; b != nil {
-			gauge(d.annualBudget, b.Amount, label, b.Currency)
+			gauge(descAnnualBudget, b.Amount, label, b.Currency)
 		}
-		if !gs.LastSuccess.IsZero() {
-			gauge(d.lastSuccess, unixSeconds(gs.LastSuccess), label)
+		// The refresh metrics are month to date's, the period every
+		// group fetches.
+		if month := &gs.Periods[ThisMonth]; month.Fetched {
+			if !month.LastSuccess.IsZero() {
+				gauge(descLastSuccess, unixSeconds(month.LastSuccess), label)
+			}
+			if month.Attempted {
+				gauge(descRefreshDuration, month.Duration.Seconds(), label)
+			}
 		}
-		if gs.Attempted {
-			gauge(d.refreshDuration, gs.Duration.Seconds(), label)
-		}
-		if s := period(&d.periods[ThisMonth], &gs.PeriodState, label); s != nil {
-			gauge(d.records, float64(s.Records), label)
-		}
-		for p, ps := range gs.Periods {
-			if ps != nil {
-				period(&d.periods[p], ps, label)
+		for p := range gs.Periods {
+			ps := &gs.Periods[p]
+			if !ps.Fetched {
+				continue
+			}
+			if s := period(&periods[p], ps, label); s != nil && Period(p) == ThisMonth {
+				gauge(descRecords, float64(s.Records), label)
 			}
 		}
 	}
 	for _, p := range st.Products {
-		if !wanted(d.productInfo) {
+		if !wanted(descProductInfo) {
 			break
 		}
-		gauge(d.productInfo, 1, p.Category, p.Name)
+		gauge(descProductInfo, 1, p.Category, p.Name)
 	}
 }
 

@@ -134,13 +134,12 @@ type harness struct {
 	fake  *fakeFetcher
 	clock *clock
 	cache *Cache
-	descs *Descs
 }
 
 func newHarness(t *testing.T, groups []Group) *harness {
 	t.Helper()
-	h := &harness{fake: newFake(), clock: &clock{t: time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)}, descs: NewDescs(15 * time.Minute)}
-	h.cache = NewCache(h.fake, groups, CacheOptions{TTL: 15 * time.Minute, RetryInterval: time.Minute, Now: h.clock.Now, Concurrency: 2})
+	h := &harness{fake: newFake(), clock: &clock{t: time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)}}
+	h.cache = NewCache(h.fake, monthly(15*time.Minute, groups...), CacheOptions{RetryInterval: time.Minute, Now: h.clock.Now, Concurrency: 2})
 	t.Cleanup(h.cache.Close)
 	return h
 }
@@ -153,16 +152,30 @@ func (h *harness) scrape(t *testing.T, d time.Duration, want string, names ...st
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	if err := testutil.CollectAndCompare(New(ctx, h.cache, h.descs), strings.NewReader(want), names...); err != nil {
+	if err := testutil.CollectAndCompare(New(ctx, h.cache), strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}
 }
 
-var groupA = Group{ID: idA, Label: "marketing", Budget: &Budget{Amount: 5000, Currency: "USD"}}
-var groupB = Group{ID: idB, Label: idB}
+// The groups of most tests, with the harness's month-to-date lifetime.
+var (
+	groupA = monthly(15*time.Minute, Group{ID: idA, Label: "marketing", Budget: &Budget{Amount: 5000, Currency: "USD"}})[0]
+	groupB = monthly(15*time.Minute, Group{ID: idB, Label: idB})[0]
+)
 
-const costHelp = "# HELP twilio_billing_group_cost Estimated cost of the billing group's usage this month (UTC) to date, from Twilio's Usage API; an estimate, the invoice is authoritative. Served from a cache refreshed every 15m0s, so it may be that old plus the API's own delay (see as_of).\n# TYPE twilio_billing_group_cost gauge\n"
-const usageHelp = "# HELP twilio_billing_group_usage Usage amount of the billing group this month (UTC) to date, in the unit label's unit; an estimate. Served from a cache refreshed every 15m0s, so it may be that old plus the API's own delay (see as_of).\n# TYPE twilio_billing_group_usage gauge\n"
+// monthly returns groups with month to date's lifetime set to ttl, as
+// --cache.ttl sets it.
+func monthly(ttl time.Duration, groups ...Group) []Group {
+	out := make([]Group, len(groups))
+	for i, g := range groups {
+		g.TTL[ThisMonth] = ttl
+		out[i] = g
+	}
+	return out
+}
+
+const costHelp = "# HELP twilio_billing_group_cost Estimated cost of the billing group's usage this month (UTC) to date, from Twilio's Usage API; an estimate, the invoice is authoritative. Served from a cache refreshed every --cache.ttl, so it may be that old plus the API's own delay (see as_of).\n# TYPE twilio_billing_group_cost gauge\n"
+const usageHelp = "# HELP twilio_billing_group_usage Usage amount of the billing group this month (UTC) to date, in the unit label's unit; an estimate. Served from a cache refreshed every --cache.ttl, so it may be that old plus the API's own delay (see as_of).\n# TYPE twilio_billing_group_usage gauge\n"
 const upHelp = "# HELP twilio_billing_group_up 1 if the latest refresh of the billing group from the Usage API succeeded, else 0.\n# TYPE twilio_billing_group_up gauge\n"
 
 func TestCollectSumsCollidingRecords(t *testing.T) {
@@ -312,7 +325,7 @@ func TestConcurrentScrapesRefreshOnce(t *testing.T) {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			n, err := testutil.GatherAndCount(registryFor(New(ctx, h.cache, h.descs)), "twilio_billing_group_cost")
+			n, err := testutil.GatherAndCount(registryFor(New(ctx, h.cache)), "twilio_billing_group_cost")
 			if err == nil && n != 3 {
 				err = errors.New("cost series: got " + itoa(n) + ", want 3")
 			}
@@ -368,7 +381,8 @@ twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currenc
 	close(gate)
 	waitFor(t, func() bool {
 		st := h.cache.state(h.clock.Now())
-		return st.Groups[0].Snapshot != nil && st.Groups[0].Snapshot.Costs[0].Value == 3
+		s := st.Groups[0].Periods[ThisMonth].Snapshot
+		return s != nil && s.Costs[0].Value == 3
 	})
 	h.scrape(t, time.Minute, costHelp+`
 twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currency="EUR",product_category="verify"} 3
@@ -378,7 +392,7 @@ twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currenc
 	}
 }
 
-func TestUpdateKeepsUnchangedGroupsCache(t *testing.T) {
+func TestSetGroupsKeepsUnchangedGroupsCache(t *testing.T) {
 	h := newHarness(t, []Group{groupA, groupB})
 	h.fake.set(idA, usageA("2026-11-26"), nil)
 	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
@@ -393,7 +407,7 @@ twilio_billing_group_up{billing_group="marketing"} 1
 	a.Label, a.Budget = "growth", &Budget{Amount: 100, Currency: "USD"}
 	b := groupB
 	b.Exclude = regexp.MustCompile("^nothing$")
-	h.cache.Update(h.fake, []Group{b, a})
+	h.cache.SetGroups([]Group{b, a})
 	h.scrape(t, time.Minute, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
 twilio_billing_group_up{billing_group="growth"} 1
 # HELP twilio_billing_group_budget Monthly budget configured for the billing group.
@@ -404,7 +418,7 @@ twilio_billing_group_budget{billing_group="growth",currency="USD"} 100
 		t.Fatalf("fetches after reload: A=%d B=%d, want A=1 (kept) B=2 (filter changed)", a, b)
 	}
 	// Removing a group drops its series and its products.
-	h.cache.Update(h.fake, []Group{b})
+	h.cache.SetGroups([]Group{b})
 	h.scrape(t, time.Minute, `# HELP twilio_billing_group_product_info Human-readable name of a product seen in a product category; always 1.
 # TYPE twilio_billing_group_product_info gauge
 twilio_billing_group_product_info{product="Verify-SMS",product_category="verify"} 1
@@ -415,7 +429,7 @@ func TestLogsEachFailureOnce(t *testing.T) {
 	var buf syncBuffer
 	fake := newFake()
 	clk := &clock{t: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
-	c := NewCache(fake, []Group{groupB}, CacheOptions{TTL: time.Minute, RetryInterval: time.Minute, Now: clk.Now, Logger: newLogfmt(&buf)})
+	c := NewCache(fake, monthly(time.Minute, groupB), CacheOptions{RetryInterval: time.Minute, Now: clk.Now, Logger: newLogfmt(&buf), Concurrency: 4})
 	defer c.Close()
 	fake.set(idB, nil, errors.New("twilio: records: HTTP 503"))
 	for range 5 {

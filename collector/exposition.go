@@ -27,14 +27,13 @@ import (
 // costs one encoding at a time, not one per scrape.
 type Exposer struct {
 	cache    *Cache
-	descs    *Descs
 	cur      atomic.Pointer[exposition]
 	encoding sync.Mutex
 }
 
-// NewExposer returns an Exposer of the cache's metrics, described by descs.
-func NewExposer(cache *Cache, descs *Descs) *Exposer {
-	return &Exposer{cache: cache, descs: descs}
+// NewExposer returns an Exposer of the cache's metrics.
+func NewExposer(cache *Cache) *Exposer {
+	return &Exposer{cache: cache}
 }
 
 // Get answers a scrape as Cache.Get does (stale snapshots are refreshed and
@@ -62,7 +61,7 @@ func (x *Exposer) Get(ctx context.Context, format expfmt.Format, gzip bool) *Enc
 	if enc := cur.lookup(k); enc != nil {
 		return enc
 	}
-	enc := encode(x.descs, cur.state, format, gzip)
+	enc := encode(cur.state, format, gzip)
 	cur.store(k, enc)
 	return enc
 }
@@ -121,21 +120,20 @@ type Segment struct {
 
 // familyCollector sends the metrics of one family of one state.
 type familyCollector struct {
-	descs *Descs
 	state State
 	desc  *prometheus.Desc
 }
 
 func (c familyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
-func (c familyCollector) Collect(ch chan<- prometheus.Metric) { collect(c.descs, c.state, c.desc, ch) }
+func (c familyCollector) Collect(ch chan<- prometheus.Metric) { collect(c.state, c.desc, ch) }
 
 // encode gathers st's metrics through a registry, as client_golang would serve
 // them, and encodes each family. Families are gathered one at a time, so that
 // the memory it takes while encoding is that of the largest family, not of
 // all of them.
-func encode(d *Descs, st State, format expfmt.Format, gzip bool) *Encoded {
+func encode(st State, format expfmt.Format, gzip bool) *Encoded {
 	descs := make(chan *prometheus.Desc, 64) // room for every descriptor
-	(&Collector{descs: d}).Describe(descs)
+	describeAll(descs)
 	close(descs)
 	var errs []error
 	enc := &Encoded{Format: format, Gzip: gzip}
@@ -143,7 +141,7 @@ func encode(d *Descs, st State, format expfmt.Format, gzip bool) *Encoded {
 	var zw *flate.Writer
 	for desc := range descs {
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(familyCollector{d, st, desc})
+		reg.MustRegister(familyCollector{st, desc})
 		mfs, err := reg.Gather()
 		if err != nil {
 			errs = append(errs, err)

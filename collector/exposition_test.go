@@ -96,7 +96,7 @@ func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "twilio_exporter_scrapes_total", Help: "A counter."})
 	c.Add(2)
 	live.MustRegister(c)
-	x := NewExposer(h.cache, h.descs)
+	x := NewExposer(h.cache)
 	for _, format := range []expfmt.Format{
 		expfmt.NewFormat(expfmt.TypeTextPlain),
 		expfmt.NewFormat(expfmt.TypeOpenMetrics),
@@ -104,7 +104,7 @@ func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
 		expfmt.NewFormat(expfmt.TypeProtoText),
 		expfmt.NewFormat(expfmt.TypeProtoCompact),
 	} {
-		want := registryBody(t, format, live, registryFor(New(context.Background(), h.cache, h.descs)))
+		want := registryBody(t, format, live, registryFor(New(context.Background(), h.cache)))
 		for _, gz := range []bool{false, true} {
 			got := exposedBody(t, x, live, format, gz)
 			if !bytes.Equal(got, want) {
@@ -125,12 +125,12 @@ func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
 // checks at each step that the exposition served equals the registry's.
 func TestExpositionFollowsTheCache(t *testing.T) {
 	h := newHarness(t, []Group{groupA, groupB})
-	x := NewExposer(h.cache, h.descs)
+	x := NewExposer(h.cache)
 	text := expfmt.NewFormat(expfmt.TypeTextPlain)
 	check := func(step string, wantIn string) {
 		t.Helper()
 		got := exposedBody(t, x, nil, text, true)
-		want := registryBody(t, text, registryFor(New(context.Background(), h.cache, h.descs)))
+		want := registryBody(t, text, registryFor(New(context.Background(), h.cache)))
 		if !bytes.Equal(got, want) {
 			t.Fatalf("%s: exposition\n%s\nregistry:\n%s", step, got, want)
 		}
@@ -163,7 +163,7 @@ func TestExpositionFollowsTheCache(t *testing.T) {
 	h.fake.set(idA, usageA("2026-12-01"), nil)
 	renamed := groupA
 	renamed.Label, renamed.Budget = "growth", &Budget{Amount: 100, Currency: "USD"}
-	h.cache.Update(nil, []Group{renamed})
+	h.cache.SetGroups([]Group{renamed})
 	check("reload renaming a group and removing another", `twilio_billing_group_budget{billing_group="growth",currency="USD"} 100`)
 	if got := exposedBody(t, x, nil, text, false); bytes.Contains(got, []byte("BBB222")) || bytes.Contains(got, []byte("marketing")) {
 		t.Fatalf("removed or renamed group still served:\n%s", got)
@@ -175,7 +175,7 @@ func TestExpositionFollowsTheCache(t *testing.T) {
 func TestExposerSharesOneEncoding(t *testing.T) {
 	h := newHarness(t, []Group{groupA})
 	h.fake.set(idA, usageA("2026-11-26"), nil)
-	x := NewExposer(h.cache, h.descs)
+	x := NewExposer(h.cache)
 	text := expfmt.NewFormat(expfmt.TypeTextPlain)
 	a := x.Get(context.Background(), text, true)
 	b := x.Get(context.Background(), text, true)
@@ -212,7 +212,7 @@ func TestConcurrentScrapesServeOneEncoding(t *testing.T) {
 	h := newHarness(t, []Group{groupA, groupB})
 	h.fake.set(idA, usageA("2026-11-26"), nil)
 	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
-	x := NewExposer(h.cache, h.descs)
+	x := NewExposer(h.cache)
 	text := expfmt.NewFormat(expfmt.TypeTextPlain)
 	const n = 8
 	bodies := make([][]byte, n)
@@ -229,7 +229,7 @@ func TestConcurrentScrapesServeOneEncoding(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	want := registryBody(t, text, registryFor(New(context.Background(), h.cache, h.descs)))
+	want := registryBody(t, text, registryFor(New(context.Background(), h.cache)))
 	for i := range n {
 		got := bodies[i]
 		if i%2 == 0 {

@@ -21,7 +21,7 @@ import (
 
 const (
 	faultTTL      = 15 * time.Minute
-	faultRetry    = time.Minute // the cache's default RetryInterval for faultTTL
+	faultRetry    = DefaultRetryInterval // as the cache is built when RetryInterval is unset
 	faultMaxPages = 20
 	faultPageSize = 7
 	faultBodyCap  = twilio.DefaultMaxBodyBytes
@@ -37,7 +37,6 @@ type faultEnv struct {
 	addr   string
 	groups []Group
 	cache  *Cache
-	descs  *Descs
 	logs   *syncBuffer
 	http   *http.Transport
 
@@ -48,11 +47,10 @@ type faultEnv struct {
 func newFaultEnv(t *testing.T, refreshTimeout time.Duration) *faultEnv {
 	t.Helper()
 	e := &faultEnv{
-		t:     t,
-		clk:   &clock{t: time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)},
-		descs: NewDescs(faultTTL),
-		logs:  &syncBuffer{},
-		http:  http.DefaultTransport.(*http.Transport).Clone(),
+		t:    t,
+		clk:  &clock{t: time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)},
+		logs: &syncBuffer{},
+		http: http.DefaultTransport.(*http.Transport).Clone(),
 	}
 	// Tokens outlive the test's clock jumps, so that only the faults that are
 	// about tokens touch them.
@@ -80,8 +78,9 @@ func newFaultEnv(t *testing.T, refreshTimeout time.Duration) *faultEnv {
 	for _, g := range usagesim.DemoGroups() {
 		e.groups = append(e.groups, Group{ID: g.ID, Label: g.Name})
 	}
+	e.groups = monthly(faultTTL, e.groups...)
 	e.cache = NewCache(client, e.groups, CacheOptions{
-		TTL: faultTTL, RefreshTimeout: refreshTimeout, Concurrency: 2,
+		RefreshTimeout: refreshTimeout, Concurrency: 2,
 		Now: e.clk.Now, Logger: newLogfmt(e.logs),
 	})
 	t.Cleanup(e.http.CloseIdleConnections)
@@ -106,7 +105,7 @@ func (e *faultEnv) scrape(d time.Duration) map[string]float64 {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	return gatherValues(e.t, New(ctx, e.cache, e.descs))
+	return gatherValues(e.t, New(ctx, e.cache))
 }
 
 func (e *faultEnv) takeSleeps() []time.Duration {
@@ -575,14 +574,13 @@ func TestFaultMonthRolloverMidRefresh(t *testing.T) {
 	}
 	g := Group{ID: support, Label: "support"}
 	var logs syncBuffer
-	cache := NewCache(client, []Group{g}, CacheOptions{TTL: faultTTL, RetryInterval: time.Minute, Now: clk.Now, Logger: newLogfmt(&logs)})
+	cache := NewCache(client, monthly(faultTTL, g), CacheOptions{RetryInterval: time.Minute, Now: clk.Now, Logger: newLogfmt(&logs), Concurrency: 4})
 	defer cache.Close()
-	descs := NewDescs(faultTTL)
 
 	// The first scrape starts the refresh at 23:59:50 and waits for it; it
 	// lands at 00:00:05 on December 1st with November's first page and
 	// December's later pages. It must not be served as December's data.
-	got := gatherValues(t, New(context.Background(), cache, descs))
+	got := gatherValues(t, New(context.Background(), cache))
 	if !clk.Now().Equal(december) {
 		t.Fatalf("clock = %v, want %v: the refresh did not span midnight", clk.Now(), december)
 	}
@@ -599,7 +597,7 @@ func TestFaultMonthRolloverMidRefresh(t *testing.T) {
 	// After the retry interval the next scrape refreshes again and serves
 	// exactly December's data.
 	clk.Add(time.Minute)
-	got = gatherValues(t, New(context.Background(), cache, descs))
+	got = gatherValues(t, New(context.Background(), cache))
 	if d := diffSeries(dataSeries(got, g.Label), simSeries(t, sim, clk.Now(), g)); d != "" {
 		t.Fatalf("December's first full refresh differs from the API's data:%s", d)
 	}

@@ -9,8 +9,9 @@ import (
 // Period is a reporting window the cache keeps a snapshot of for each group.
 type Period int
 
-// The periods. Month to date is always fetched; the others are optional per
-// group (Group.TTL).
+// The periods, in the order they are reported. Each group fetches those it
+// gives a lifetime (Group.TTL): month to date always, the others if
+// configured.
 const (
 	ThisMonth  Period = iota // 00:00 UTC on the 1st until now
 	Yesterday                // the previous UTC day

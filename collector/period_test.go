@@ -59,14 +59,13 @@ type periodHarness struct {
 	fake  *periodFake
 	clock *clock
 	cache *Cache
-	descs *Descs
 }
 
 func newPeriodHarness(t *testing.T, now time.Time) *periodHarness {
 	t.Helper()
-	h := &periodHarness{fake: newPeriodFake(), clock: &clock{t: now}, descs: NewDescs(15 * time.Minute)}
+	h := &periodHarness{fake: newPeriodFake(), clock: &clock{t: now}}
 	g := Group{ID: idB, Label: "support", TTL: [NumPeriods]time.Duration{Yesterday: time.Hour, LastMonth: 6 * time.Hour, ThisYear: 6 * time.Hour}}
-	h.cache = NewCache(h.fake, []Group{g}, CacheOptions{TTL: 15 * time.Minute, RetryInterval: time.Minute, Now: h.clock.Now})
+	h.cache = NewCache(h.fake, monthly(15*time.Minute, g), CacheOptions{RetryInterval: time.Minute, Now: h.clock.Now, Concurrency: 4})
 	t.Cleanup(h.cache.Close)
 	return h
 }
@@ -85,15 +84,15 @@ func (h *periodHarness) scrape(t *testing.T, want string, names ...string) {
 	// The scrape waits for the refreshes it starts; a minute only bounds a hang.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := testutil.CollectAndCompare(New(ctx, h.cache, h.descs), strings.NewReader(want), names...); err != nil {
+	if err := testutil.CollectAndCompare(New(ctx, h.cache), strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}
 }
 
 const (
-	yesterdayCostHelp = "# HELP twilio_billing_group_yesterday_cost Estimated cost of the billing group's usage yesterday (UTC), from Twilio's Usage API; an estimate, the invoice is authoritative. Served from a cache refreshed every periods.yesterday.cache_ttl (default 1h).\n# TYPE twilio_billing_group_yesterday_cost gauge\n"
+	yesterdayCostHelp = "# HELP twilio_billing_group_yesterday_cost Estimated cost of the billing group's usage yesterday (UTC), from Twilio's Usage API; an estimate, the invoice is authoritative. Served from a cache refreshed every periods.yesterday.cache_ttl.\n# TYPE twilio_billing_group_yesterday_cost gauge\n"
 	yesterdayUpHelp   = "# HELP twilio_billing_group_yesterday_up 1 if the latest refresh of the billing group's yesterday usage succeeded, else 0.\n# TYPE twilio_billing_group_yesterday_up gauge\n"
-	lastMonthCostHelp = "# HELP twilio_billing_group_last_month_cost Estimated cost of the billing group's usage last month (UTC); it keeps changing for days after the 1st as late usage arrives, from Twilio's Usage API; an estimate, the invoice is authoritative. Served from a cache refreshed every periods.last_month.cache_ttl (default 6h).\n# TYPE twilio_billing_group_last_month_cost gauge\n"
+	lastMonthCostHelp = "# HELP twilio_billing_group_last_month_cost Estimated cost of the billing group's usage last month (UTC); it keeps changing for days after the 1st as late usage arrives, from Twilio's Usage API; an estimate, the invoice is authoritative. Served from a cache refreshed every periods.last_month.cache_ttl.\n# TYPE twilio_billing_group_last_month_cost gauge\n"
 	lastMonthBounds   = `# HELP twilio_billing_group_last_month_period_start_timestamp_seconds Start of the period the last_month cost covers (00:00 UTC on the 1st of last month), as a Unix timestamp.
 # TYPE twilio_billing_group_last_month_period_start_timestamp_seconds gauge
 twilio_billing_group_last_month_period_start_timestamp_seconds{billing_group="support"} %s
@@ -108,7 +107,7 @@ func TestOptionalPeriodsExposition(t *testing.T) {
 	h.serveDefaults()
 	h.scrape(t, costHelp+`twilio_billing_group_cost{billing_group="support",currency="EUR",product_category="verify"} 30
 `+yesterdayCostHelp+`twilio_billing_group_yesterday_cost{billing_group="support",currency="EUR",product_category="verify"} 1.5
-# HELP twilio_billing_group_yesterday_usage Usage amount of the billing group yesterday (UTC), in the unit label's unit; an estimate. Served from a cache refreshed every periods.yesterday.cache_ttl (default 1h).
+# HELP twilio_billing_group_yesterday_usage Usage amount of the billing group yesterday (UTC), in the unit label's unit; an estimate. Served from a cache refreshed every periods.yesterday.cache_ttl.
 # TYPE twilio_billing_group_yesterday_usage gauge
 twilio_billing_group_yesterday_usage{billing_group="support",product_category="verify",unit="verifications"} 50
 # HELP twilio_billing_group_yesterday_period_start_timestamp_seconds Start of the period the yesterday cost covers (00:00 UTC yesterday), as a Unix timestamp.
@@ -206,11 +205,11 @@ func TestLastMonthRefetchedOnThe1st(t *testing.T) {
 
 // A reload that switches a period off drops its series; one that leaves the
 // group alone keeps every period's snapshot.
-func TestUpdatePeriods(t *testing.T) {
+func TestSetGroupsPeriods(t *testing.T) {
 	h := newPeriodHarness(t, time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
 	h.serveDefaults()
 	h.scrape(t, "", "no_such_metric")
-	h.cache.Update(nil, []Group{{ID: idB, Label: "support", TTL: [NumPeriods]time.Duration{Yesterday: 2 * time.Hour}}})
+	h.cache.SetGroups([]Group{{ID: idB, Label: "support", TTL: [NumPeriods]time.Duration{ThisMonth: 15 * time.Minute, Yesterday: 2 * time.Hour}}})
 	h.scrape(t, yesterdayCostHelp+`twilio_billing_group_yesterday_cost{billing_group="support",currency="EUR",product_category="verify"} 1.5
 `, "twilio_billing_group_yesterday_cost", "twilio_billing_group_last_month_cost", "twilio_billing_group_last_month_up")
 	for p, want := range map[twilio.TimePeriod]int{twilio.ThisMonth: 1, twilio.Yesterday: 1, twilio.LastMonth: 1} {

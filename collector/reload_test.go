@@ -17,7 +17,7 @@ import (
 // A reload that changes a group while its refresh is running must not lose
 // the refresh it asks for: the old refresh's result is dropped and a new one
 // runs, so the group is served rather than left empty for a cycle.
-func TestUpdateDuringRefreshStartsANewOne(t *testing.T) {
+func TestSetGroupsDuringRefreshStartsANewOne(t *testing.T) {
 	h := newHarness(t, []Group{groupB})
 	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
 	gate := h.fake.gate(idB)
@@ -26,7 +26,7 @@ func TestUpdateDuringRefreshStartsANewOne(t *testing.T) {
 
 	changed := groupB
 	changed.Exclude = regexp.MustCompile("^nothing$")
-	h.cache.Update(nil, []Group{changed})
+	h.cache.SetGroups([]Group{changed})
 	h.fake.mu.Lock()
 	h.fake.gates[idB] = nil // the new refresh is not held
 	h.fake.mu.Unlock()
@@ -43,14 +43,14 @@ twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currenc
 
 // A reload with a new fetcher (credentials fixed) retries a failed group at
 // once instead of after the retry interval.
-func TestUpdateWithNewFetcherRetriesAtOnce(t *testing.T) {
+func TestSetFetcherAndGroupsRetriesAtOnce(t *testing.T) {
 	h := newHarness(t, []Group{groupB})
 	h.fake.set(idB, nil, errors.New("twilio: token endpoint rejected the credentials"))
 	h.scrape(t, time.Minute, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 0
 `, "twilio_billing_group_up")
 	fixed := newFake()
 	fixed.set(idB, usageB("2026-11-26", 1.5), nil)
-	h.cache.Update(fixed, []Group{groupB})
+	h.cache.SetFetcherAndGroups(fixed, []Group{groupB})
 	h.scrape(t, time.Minute, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
 `, "twilio_billing_group_up")
 }
@@ -61,7 +61,7 @@ func TestRetryIntervalFromTheEndOfAFailure(t *testing.T) {
 	h := newHarness(t, []Group{groupB})
 	h.fake.set(idB, nil, errors.New("twilio: HTTP 503"))
 	slow := &clockAdvancingFetcher{Fetcher: h.fake, clock: h.clock, by: 2 * time.Minute}
-	h.cache.Update(slow, []Group{groupB})
+	h.cache.SetFetcherAndGroups(slow, []Group{groupB})
 	h.scrape(t, time.Minute, "", "no_such_metric")
 	h.clock.Add(30 * time.Second)
 	h.scrape(t, time.Minute, "", "no_such_metric")
@@ -91,7 +91,7 @@ func TestBlockedLoggerDoesNotBlockScrapes(t *testing.T) {
 	fake := newFake()
 	clk := &clock{t: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
 	fake.set(idB, nil, errors.New("twilio: HTTP 503"))
-	c := NewCache(fake, []Group{groupB}, CacheOptions{TTL: time.Minute, RetryInterval: time.Minute, Now: clk.Now, Logger: log.NewLogfmtLogger(blocked)})
+	c := NewCache(fake, monthly(time.Minute, groupB), CacheOptions{RetryInterval: time.Minute, Now: clk.Now, Logger: log.NewLogfmtLogger(blocked), Concurrency: 4})
 	defer c.Close()
 	defer blocked.unblock()
 	c.Refresh()
@@ -102,7 +102,7 @@ func TestBlockedLoggerDoesNotBlockScrapes(t *testing.T) {
 	go func() { done <- c.Get(ctx) }()
 	select {
 	case st := <-done:
-		if st.Groups[0].Up {
+		if st.Groups[0].Periods[ThisMonth].Up {
 			t.Fatal("up after a failed refresh")
 		}
 	case <-time.After(5 * time.Second):
@@ -155,8 +155,41 @@ func errText(err error) string {
 	return strings.TrimSpace(err.Error())
 }
 
+// State answers at once with what the cache holds: it neither starts a
+// refresh nor waits for one, so a page can show it while the API is slow.
+func TestStateNeitherStartsNorWaits(t *testing.T) {
+	h := newHarness(t, []Group{groupB})
+	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	st := h.cache.State()
+	if got := len(st.Groups); got != 1 {
+		t.Fatalf("groups = %d, want 1", got)
+	}
+	month := st.Groups[0].Periods[ThisMonth]
+	if !month.Fetched || month.Attempted || month.Snapshot != nil {
+		t.Fatalf("month to date before any refresh = %+v, want fetched, not attempted, no snapshot", month)
+	}
+	if st.Groups[0].Periods[Yesterday].Fetched {
+		t.Error("yesterday is reported fetched, but the group gives it no lifetime")
+	}
+	if got := h.fake.count(idB); got != 0 {
+		t.Fatalf("State fetched %d times, want 0", got)
+	}
+
+	gate := h.fake.gate(idB)
+	h.cache.Refresh()
+	waitFor(t, func() bool { return h.fake.count(idB) == 1 })
+	if st := h.cache.State(); st.Groups[0].Periods[ThisMonth].Attempted {
+		t.Fatal("State reports a refresh that is still running as attempted")
+	}
+	close(gate)
+	waitFor(t, func() bool {
+		s := h.cache.State().Groups[0].Periods[ThisMonth].Snapshot
+		return s != nil && s.Costs[0].Value == 1.5
+	})
+}
+
 func TestCloseTwice(t *testing.T) {
-	c := NewCache(newFake(), []Group{groupB}, CacheOptions{})
+	c := NewCache(newFake(), []Group{groupB}, CacheOptions{Concurrency: 1})
 	c.Close()
 	done := make(chan struct{})
 	go func() { c.Close(); close(done) }()

@@ -19,19 +19,18 @@ type shapeEnv struct {
 	sim    *usagesim.Server
 	groups []Group
 	cache  *Cache
-	descs  *Descs
 	logs   *syncBuffer
 }
 
 func newShapeEnv(t *testing.T, sh usagesim.Shapes) *shapeEnv {
 	t.Helper()
-	e := &shapeEnv{t: t, clk: &clock{t: time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)}, descs: NewDescs(faultTTL), logs: &syncBuffer{}}
+	e := &shapeEnv{t: t, clk: &clock{t: time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)}, logs: &syncBuffer{}}
 	e.sim = usagesim.New(usagesim.Options{Now: e.clk.Now, TokenTTL: 10000 * time.Hour, Shapes: sh})
 	client := simClient(t, e.sim, 1000)
 	for _, g := range usagesim.DemoGroups() {
 		e.groups = append(e.groups, Group{ID: g.ID, Label: g.Name, TTL: [NumPeriods]time.Duration{Yesterday: time.Hour}})
 	}
-	e.cache = NewCache(client, e.groups, CacheOptions{TTL: faultTTL, RetryInterval: faultRetry, Now: e.clk.Now, Logger: newLogfmt(e.logs)})
+	e.cache = NewCache(client, monthly(faultTTL, e.groups...), CacheOptions{RetryInterval: faultRetry, Now: e.clk.Now, Logger: newLogfmt(e.logs), Concurrency: 4})
 	t.Cleanup(e.cache.Close)
 	return e
 }
@@ -40,7 +39,7 @@ func (e *shapeEnv) scrape() map[string]float64 {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return gatherValues(e.t, New(ctx, e.cache, e.descs))
+	return gatherValues(e.t, New(ctx, e.cache))
 }
 
 // yesterdayCosts are the yesterday cost series g must serve: the exact sums

@@ -27,9 +27,9 @@ func TestAgainstSimulator(t *testing.T) {
 	broken := groups[1]
 	sim.InjectFault(usagesim.Fault{Kind: usagesim.BadRecord, BillingGroup: broken.ID, Page: 2})
 
-	cache := NewCache(client, groups, CacheOptions{TTL: 15 * time.Minute, Now: clk.Now})
+	cache := NewCache(client, monthly(15*time.Minute, groups...), CacheOptions{Now: clk.Now, Concurrency: 4})
 	defer cache.Close()
-	got := gatherValues(t, New(context.Background(), cache, NewDescs(15*time.Minute)))
+	got := gatherValues(t, New(context.Background(), cache))
 
 	for _, g := range groups {
 		up := got[fmt.Sprintf(`twilio_billing_group_up{billing_group=%q}`, g.Label)]

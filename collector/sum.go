@@ -11,11 +11,13 @@ import (
 )
 
 // Total is one exact sum and the two labels it is summed under: product
-// category, and currency (cost) or unit (usage).
+// category, and the unit of the amount.
 type Total struct {
 	Category string
-	Second   string
-	Amount   twilio.Decimal
+	// Unit is the currency of a cost (Totals.Costs), the usage unit of a
+	// usage (Totals.Usages).
+	Unit   string
+	Amount twilio.Decimal
 }
 
 // Totals are the exact sums of one billing group's records over one period.
@@ -69,24 +71,24 @@ func Sum(records []twilio.Record, start, end time.Time) (*Totals, error) {
 		return nil, err
 	}
 
-	type key struct{ a, b string }
-	costAt := make(map[key]int, len(records))
-	usageAt := make(map[key]int, len(records))
+	type labels struct{ category, unit string }
+	costAt := make(map[labels]int, len(records))
+	usageAt := make(map[labels]int, len(records))
 	products := make(map[Product]struct{}, len(records))
 	t := &Totals{}
-	add := func(s *[]Total, at map[key]int, k key, v twilio.Decimal) {
+	add := func(s *[]Total, at map[labels]int, k labels, v twilio.Decimal) {
 		i, ok := at[k]
 		if !ok {
 			i = len(*s)
 			at[k] = i
-			*s = append(*s, Total{Category: k.a, Second: k.b})
+			*s = append(*s, Total{Category: k.category, Unit: k.unit})
 		}
 		(*s)[i].Amount = (*s)[i].Amount.Add(v)
 	}
 	for i := range records {
 		r := &records[i]
-		add(&t.Costs, costAt, key{r.ProductCategory, r.Currency}, r.PriceAmount)
-		add(&t.Usages, usageAt, key{r.ProductCategory, r.UsageUnit}, r.UsageAmount)
+		add(&t.Costs, costAt, labels{r.ProductCategory, r.Currency}, r.PriceAmount)
+		add(&t.Usages, usageAt, labels{r.ProductCategory, r.UsageUnit}, r.UsageAmount)
 		if p := (Product{r.ProductCategory, r.ProductName}); p.Name != "" {
 			if _, ok := products[p]; !ok {
 				products[p] = struct{}{}
@@ -95,7 +97,7 @@ func Sum(records []twilio.Record, start, end time.Time) (*Totals, error) {
 		}
 	}
 	byLabels := func(x, y Total) int {
-		return cmp.Or(strings.Compare(x.Category, y.Category), strings.Compare(x.Second, y.Second))
+		return cmp.Or(strings.Compare(x.Category, y.Category), strings.Compare(x.Unit, y.Unit))
 	}
 	slices.SortFunc(t.Costs, byLabels)
 	slices.SortFunc(t.Usages, byLabels)

@@ -27,7 +27,7 @@ func TestTransportVariants(t *testing.T) {
 	served := func(t *testing.T, clk *clock, sim *usagesim.Server, cache *Cache) (map[string]float64, int) {
 		t.Helper()
 		sim.ResetStats()
-		got := gatherValues(t, New(context.Background(), cache, NewDescs(15*time.Minute)))
+		got := gatherValues(t, New(context.Background(), cache))
 		out := map[string]float64{}
 		for k, v := range got {
 			for _, m := range []string{"twilio_billing_group_cost{", "twilio_billing_group_usage{", "twilio_billing_group_records{", "twilio_billing_group_up{"} {
@@ -41,7 +41,7 @@ func TestTransportVariants(t *testing.T) {
 	newCache := func(client *twilio.Client, clk *clock) *Cache {
 		// One refresh at a time, so that the requests learning costs are
 		// exact; twilio's tests cover learning under concurrency.
-		c := NewCache(client, groups, CacheOptions{TTL: 15 * time.Minute, Now: clk.Now, Concurrency: 1})
+		c := NewCache(client, monthly(15*time.Minute, groups...), CacheOptions{Now: clk.Now, Concurrency: 1})
 		t.Cleanup(c.Close)
 		return c
 	}

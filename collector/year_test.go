@@ -16,7 +16,7 @@ import (
 )
 
 const (
-	thisYearCostHelp = "# HELP twilio_billing_group_this_year_cost Estimated cost of the billing group's usage this year (UTC) to date, from Twilio's Usage API; an estimate, the invoice is authoritative. Served from a cache refreshed every periods.this_year.cache_ttl (default 6h).\n# TYPE twilio_billing_group_this_year_cost gauge\n"
+	thisYearCostHelp = "# HELP twilio_billing_group_this_year_cost Estimated cost of the billing group's usage this year (UTC) to date, from Twilio's Usage API; an estimate, the invoice is authoritative. Served from a cache refreshed every periods.this_year.cache_ttl.\n# TYPE twilio_billing_group_this_year_cost gauge\n"
 	thisYearUpHelp   = "# HELP twilio_billing_group_this_year_up 1 if the latest refresh of the billing group's this_year usage succeeded, else 0.\n# TYPE twilio_billing_group_this_year_up gauge\n"
 	thisYearBounds   = `# HELP twilio_billing_group_this_year_period_start_timestamp_seconds Start of the period the this_year cost covers (00:00 UTC on 1 January), as a Unix timestamp.
 # TYPE twilio_billing_group_this_year_period_start_timestamp_seconds gauge
@@ -76,9 +76,9 @@ func TestThisYearExposition(t *testing.T) {
 	h.fake.set(twilio.ThisYear, monthlyVerify(2026, time.November, 30.5, "2026-11-26"), nil) // 11 months of 30.5
 	g := Group{ID: idB, Label: "support", TTL: [NumPeriods]time.Duration{ThisYear: 6 * time.Hour},
 		Budget: &Budget{Amount: 40, Currency: "EUR"}, AnnualBudget: &Budget{Amount: 400, Currency: "EUR"}}
-	h.cache.Update(nil, []Group{g})
+	h.cache.SetGroups(monthly(15*time.Minute, g))
 	h.scrape(t, thisYearCostHelp+`twilio_billing_group_this_year_cost{billing_group="support",currency="EUR",product_category="verify"} 335.5
-# HELP twilio_billing_group_this_year_usage Usage amount of the billing group this year (UTC) to date, in the unit label's unit; an estimate. Served from a cache refreshed every periods.this_year.cache_ttl (default 6h).
+# HELP twilio_billing_group_this_year_usage Usage amount of the billing group this year (UTC) to date, in the unit label's unit; an estimate. Served from a cache refreshed every periods.this_year.cache_ttl.
 # TYPE twilio_billing_group_this_year_usage gauge
 twilio_billing_group_this_year_usage{billing_group="support",product_category="verify",unit="verifications"} 550
 `+yearBounds("1.7672256e+09", "1.7987616e+09")+thisYearUpHelp+`twilio_billing_group_this_year_up{billing_group="support"} 1
@@ -113,7 +113,7 @@ twilio_billing_group_annual_budget{billing_group="support",currency="EUR"} 400
 func TestThisYearOffExportsNothing(t *testing.T) {
 	h := newPeriodHarness(t, time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
 	h.serveDefaults()
-	h.cache.Update(nil, []Group{{ID: idB, Label: "support", Budget: &Budget{Amount: 40, Currency: "EUR"}}})
+	h.cache.SetGroups(monthly(15*time.Minute, Group{ID: idB, Label: "support", Budget: &Budget{Amount: 40, Currency: "EUR"}}))
 	h.scrape(t, "", append(thisYearNames, "twilio_billing_group_annual_budget")...)
 	if got := h.fake.count(twilio.ThisYear); got != 0 {
 		t.Errorf("this_year fetched %d times while off", got)
@@ -203,14 +203,14 @@ func TestExpositionCoversEveryPeriod(t *testing.T) {
 	for p := ThisMonth + 1; p < NumPeriods; p++ {
 		g.TTL[p] = 6 * time.Hour
 	}
-	h.cache.Update(nil, []Group{g})
-	x := NewExposer(h.cache, h.descs)
+	h.cache.SetGroups(monthly(15*time.Minute, g))
+	x := NewExposer(h.cache)
 	check := func(step string, wantIn, wantOut []string) {
 		t.Helper()
 		for _, format := range []expfmt.Format{expfmt.NewFormat(expfmt.TypeTextPlain), expfmt.NewFormat(expfmt.TypeOpenMetrics)} {
 			for _, gz := range []bool{false, true} {
 				got := exposedBody(t, x, nil, format, gz)
-				want := registryBody(t, format, registryFor(New(context.Background(), h.cache, h.descs)))
+				want := registryBody(t, format, registryFor(New(context.Background(), h.cache)))
 				if !bytes.Equal(got, want) {
 					t.Fatalf("%s, %s, gzip %v: exposition\n%s\nregistry:\n%s", step, format, gz, got, want)
 				}
@@ -265,11 +265,11 @@ func TestThisYearAgainstSimulatorShapes(t *testing.T) {
 			sim := usagesim.New(usagesim.Options{Now: clk.Now, TokenTTL: 10000 * time.Hour, Shapes: tc.shape})
 			sg := usagesim.DemoGroups()[1]
 			g := Group{ID: sg.ID, Label: sg.Name, TTL: [NumPeriods]time.Duration{ThisYear: 6 * time.Hour}}
-			cache := NewCache(simClient(t, sim, 1000), []Group{g}, CacheOptions{TTL: faultTTL, Now: clk.Now, Logger: newLogfmt(logs)})
+			cache := NewCache(simClient(t, sim, 1000), monthly(faultTTL, g), CacheOptions{Now: clk.Now, Logger: newLogfmt(logs), Concurrency: 4})
 			defer cache.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			got := gatherValues(t, New(ctx, cache, NewDescs(faultTTL)))
+			got := gatherValues(t, New(ctx, cache))
 			up := got[`twilio_billing_group_this_year_up{billing_group="support"}`]
 			if tc.refused {
 				if up != 0 {

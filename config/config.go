@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,41 +21,20 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
 
-// Defaults applied to keys the file leaves out.
+// Defaults applied to keys the file leaves out. The token endpoint, the page
+// token parameter and the page and record bounds are the twilio package's
+// (twilio.DefaultTokenURL, ...): a rule of the Usage API has one home.
 const (
-	// DefaultTokenURL is Twilio's OAuth 2.0 token endpoint.
-	DefaultTokenURL = "https://oauth.twilio.com/v2/token"
 	// DefaultRequestEncoding is where request parameters travel by default:
 	// learnt from the API.
-	DefaultRequestEncoding = RequestEncodingAuto
-	// DefaultPageTokenParam is the parameter that sends meta.nextToken back.
-	DefaultPageTokenParam = "pageToken"
+	DefaultRequestEncoding = twilio.EncodingAuto
 	// DefaultPageSize is the number of usage records asked for per page.
 	DefaultPageSize = 100
 	// MaxPageSize is the largest page_size accepted.
 	MaxPageSize = 1000
-	// DefaultMaxPages bounds how many pages one refresh follows.
-	DefaultMaxPages = 1000
-	// DefaultMaxRecords bounds the records one refresh of one billing group
-	// and period may return (see limits.go).
-	DefaultMaxRecords = 100_000
 	// DefaultMaxSeries bounds the cost, usage and product series one billing
 	// group and period may produce (see limits.go).
 	DefaultMaxSeries = 10_000
-)
-
-// Values of twilio.request_encoding: where the Usage API request parameters
-// travel. Twilio's public docs do not say, so it is configurable.
-const (
-	// RequestEncodingAuto learns the encoding from the API's answers, once
-	// per client (at start and when the twilio section changes).
-	RequestEncodingAuto = "auto"
-	// RequestEncodingJSON sends the parameters as a JSON request body.
-	RequestEncodingJSON = "json"
-	// RequestEncodingQuery sends the parameters in the URL query string.
-	RequestEncodingQuery = "query"
-	// RequestEncodingForm sends the parameters as a form-encoded body.
-	RequestEncodingForm = "form"
 )
 
 // Environment variables consulted when the file leaves the credentials out.
@@ -67,9 +45,6 @@ const (
 	// client_secret nor client_secret_file.
 	EnvClientSecret = "TWILIO_CLIENT_SECRET"
 )
-
-// billingGroupID is the shape of a Twilio billing group ID.
-var billingGroupID = regexp.MustCompile(`^commerce_billingprofile_[A-Za-z0-9]+$`)
 
 // currencyCode is the shape of an ISO 4217 currency code.
 var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -90,7 +65,8 @@ type Twilio struct {
 	// APIURL is the base URL of the Usage API. Required: Twilio's public docs
 	// do not name the host.
 	APIURL string `yaml:"api_url"`
-	// TokenURL is the OAuth 2.0 token endpoint; DefaultTokenURL if unset.
+	// TokenURL is the OAuth 2.0 token endpoint; twilio.DefaultTokenURL if
+	// unset.
 	TokenURL string `yaml:"token_url"`
 	// ClientID is the OAuth client ID of an organization-level app; from
 	// EnvClientID if the file leaves it empty.
@@ -105,10 +81,13 @@ type Twilio struct {
 	ClientSecretFile string `yaml:"client_secret_file,omitempty"`
 	// Scopes are OAuth scopes to request; none if empty.
 	Scopes []string `yaml:"scopes,omitempty"`
-	// RequestEncoding is one of the RequestEncoding* constants.
-	RequestEncoding string `yaml:"request_encoding"`
+	// RequestEncoding is where the Usage API request parameters travel,
+	// one of the twilio.Encoding* values: Twilio's public docs do not say.
+	// auto learns it from the API's answers, once per client (at start and
+	// when the twilio section changes).
+	RequestEncoding twilio.Encoding `yaml:"request_encoding"`
 	// PageTokenParam is the request parameter that sends meta.nextToken
-	// back; DefaultPageTokenParam if unset.
+	// back; twilio.DefaultPageTokenParam if unset.
 	PageTokenParam string `yaml:"page_token_param"`
 	// PageSize is the number of records asked for per page, 1..MaxPageSize.
 	PageSize int `yaml:"page_size"`
@@ -189,12 +168,12 @@ func parse(data []byte, dir string, lookupEnv func(string) (string, bool), readF
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
 	cfg := &Config{Twilio: Twilio{
-		TokenURL:        DefaultTokenURL,
+		TokenURL:        twilio.DefaultTokenURL,
 		RequestEncoding: DefaultRequestEncoding,
-		PageTokenParam:  DefaultPageTokenParam,
+		PageTokenParam:  twilio.DefaultPageTokenParam,
 		PageSize:        DefaultPageSize,
-		MaxPages:        DefaultMaxPages,
-		MaxRecords:      DefaultMaxRecords,
+		MaxPages:        twilio.DefaultMaxPages,
+		MaxRecords:      twilio.DefaultMaxRecords,
 		MaxSeries:       DefaultMaxSeries,
 	}}
 	// Defaults are set before decoding so that a key present with a bad
@@ -253,15 +232,11 @@ func keyError(path, format string, args ...any) error {
 func (t *Twilio) check(dir string, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error), errs []error) []error {
 	if t.APIURL == "" {
 		errs = append(errs, keyError("twilio.api_url", "required (the base URL of the Usage API)"))
-	} else if msg := checkURL(t.APIURL); msg != "" {
-		errs = append(errs, keyError("twilio.api_url", "%s", msg))
-	} else if msg := checkTransport(t.APIURL, "the bearer token"); msg != "" {
-		errs = append(errs, keyError("twilio.api_url", "%s", msg))
+	} else if _, err := twilio.CheckBaseURL(t.APIURL, "the bearer token"); err != nil {
+		errs = append(errs, keyError("twilio.api_url", "%v", err))
 	}
-	if msg := checkURL(t.TokenURL); msg != "" {
-		errs = append(errs, keyError("twilio.token_url", "%s", msg))
-	} else if msg := checkTransport(t.TokenURL, "the client secret"); msg != "" {
-		errs = append(errs, keyError("twilio.token_url", "%s", msg))
+	if _, err := twilio.CheckBaseURL(t.TokenURL, "the client secret"); err != nil {
+		errs = append(errs, keyError("twilio.token_url", "%v", err))
 	}
 
 	if t.ClientID == "" {
@@ -308,11 +283,8 @@ func (t *Twilio) check(dir string, lookupEnv func(string) (string, bool), readFi
 		}
 	}
 
-	switch t.RequestEncoding {
-	case RequestEncodingAuto, RequestEncodingJSON, RequestEncodingQuery, RequestEncodingForm:
-	default:
-		errs = append(errs, keyError("twilio.request_encoding", "%q is not one of %s, %s, %s, %s",
-			t.RequestEncoding, RequestEncodingAuto, RequestEncodingJSON, RequestEncodingQuery, RequestEncodingForm))
+	if err := twilio.CheckEncoding(t.RequestEncoding); err != nil {
+		errs = append(errs, keyError("twilio.request_encoding", "%v", err))
 	}
 	if err := twilio.ValidatePageTokenParam(t.PageTokenParam); err != nil {
 		errs = append(errs, keyError("twilio.page_token_param", "%v", err))
@@ -332,22 +304,6 @@ func (t *Twilio) check(dir string, lookupEnv func(string) (string, bool), readFi
 	return errs
 }
 
-// checkURL returns what is wrong with raw as a base URL, or "".
-func checkURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err == nil && u.User != nil {
-		// Not quoted: the user info may hold a password.
-		return "must not contain a user name or password (set client_id and client_secret instead)"
-	}
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return fmt.Sprintf("%q is not an absolute http(s) URL", raw)
-	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return fmt.Sprintf("%q must not have a query or fragment (give the base URL only)", raw)
-	}
-	return ""
-}
-
 // checkBillingGroups validates the groups, appending one error per problem to
 // errs. Two groups must never share an ID or a billing_group label.
 func checkBillingGroups(groups []BillingGroup, errs []error) []error {
@@ -364,9 +320,9 @@ func checkBillingGroups(groups []BillingGroup, errs []error) []error {
 		}
 		switch {
 		case g.ID == "":
-			errs = append(errs, keyError(path+".id", "required (want commerce_billingprofile_ followed by letters and digits)"))
-		case !billingGroupID.MatchString(g.ID):
-			errs = append(errs, keyError(path+".id", "%q is not a billing group ID (want commerce_billingprofile_ followed by letters and digits)", g.ID))
+			errs = append(errs, keyError(path+".id", "required (want %s)", twilio.BillingGroupIDFormat))
+		case !twilio.ValidBillingGroupID(g.ID):
+			errs = append(errs, keyError(path+".id", "%q is not a billing group ID (want %s)", g.ID, twilio.BillingGroupIDFormat))
 		case dupID:
 			errs = append(errs, keyError(path+".id", "%q is already used by billing_groups[%d]", g.ID, j))
 		}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
 
 // FuzzParse feeds arbitrary documents to the loader. It must never panic,
@@ -66,11 +68,17 @@ func FuzzParse(f *testing.F) {
 		}
 		labels := map[string]bool{}
 		for _, g := range cfg.BillingGroups {
-			if !billingGroupID.MatchString(g.ID) || labels[g.Label()] {
+			if !twilio.ValidBillingGroupID(g.ID) || labels[g.Label()] {
 				t.Fatalf("bad or duplicate billing group accepted:\n%s", dump)
 			}
 			labels[g.Label()] = true
-			g.ProductCategories.Match("sms-outbound")
+			if f := g.ProductCategories; f != nil {
+				for _, re := range []*Regexp{f.Include, f.Exclude} {
+					if re != nil && re.Regexp == nil {
+						t.Fatalf("category filter without a compiled pattern accepted:\n%s", dump)
+					}
+				}
+			}
 		}
 	})
 }

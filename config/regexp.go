@@ -15,15 +15,6 @@ type Regexp struct {
 	*regexp.Regexp
 }
 
-// NewRegexp compiles pattern.
-func NewRegexp(pattern string) (*Regexp, error) {
-	re, err := regexp.Compile(pattern)
-	if err != nil {
-		return nil, err
-	}
-	return &Regexp{re}, nil
-}
-
 // UnmarshalYAML compiles a YAML string. Its errors carry the node's line and
 // column so that the loader can name the key.
 func (r *Regexp) UnmarshalYAML(value *yaml.Node) error {
@@ -57,21 +48,6 @@ type CategoryFilter struct {
 	Include *Regexp `yaml:"include,omitempty"`
 	// Exclude, if set, drops the categories it matches, after Include.
 	Exclude *Regexp `yaml:"exclude,omitempty"`
-}
-
-// Match reports whether category passes the filter. A nil filter, or one
-// with neither regex set, matches every category.
-func (f *CategoryFilter) Match(category string) bool {
-	if f == nil {
-		return true
-	}
-	if f.Include != nil && f.Include.Regexp != nil && !f.Include.MatchString(category) {
-		return false
-	}
-	if f.Exclude != nil && f.Exclude.Regexp != nil && f.Exclude.MatchString(category) {
-		return false
-	}
-	return true
 }
 
 // nodeError is a decoding error at node n. yaml.v3 collects *yaml.TypeError

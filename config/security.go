@@ -4,24 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"strings"
-
-	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
-
-// checkTransport returns what is wrong with sending what (the client secret,
-// the bearer token) to raw, a URL checkURL accepted, or "". Plain http would
-// hand it to anyone on the path, so it is refused except to a loopback
-// address, which the simulated API of --demo and the tests use.
-func checkTransport(raw, what string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || twilio.IsLoopbackHost(u.Hostname()) {
-		return ""
-	}
-	return fmt.Sprintf("%q uses plain http, which would send %s in clear: use https (plain http is accepted only for loopback addresses such as 127.0.0.1)", raw, what)
-}
 
 // ReadSecretFile reads the client secret from path, as loading does for
 // client_secret_file: trimmed, and an error if empty. Errors never name the

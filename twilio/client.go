@@ -143,14 +143,14 @@ type Client struct {
 // New validates cfg, applies defaults and returns a Client. Error messages
 // name the offending field and never contain the client secret.
 func New(cfg Config) (*Client, error) {
-	apiURL, err := parseBaseURL("APIURL", cfg.APIURL)
+	apiURL, err := parseBaseURL("APIURL", cfg.APIURL, "the bearer token")
 	if err != nil {
 		return nil, err
 	}
 	if cfg.TokenURL == "" {
 		cfg.TokenURL = DefaultTokenURL
 	}
-	tokenURL, err := parseBaseURL("TokenURL", cfg.TokenURL)
+	tokenURL, err := parseBaseURL("TokenURL", cfg.TokenURL, "the client secret")
 	if err != nil {
 		return nil, err
 	}
@@ -174,13 +174,9 @@ func New(cfg Config) (*Client, error) {
 	case cfg.MaxBackoff < 0:
 		return nil, fmt.Errorf("twilio: config: MaxBackoff %s is negative", cfg.MaxBackoff)
 	}
-	switch cfg.Encoding {
-	case "":
-		cfg.Encoding = EncodingJSON
-	case EncodingJSON, EncodingQuery, EncodingForm, EncodingAuto:
-	default:
-		return nil, fmt.Errorf("twilio: config: unknown Encoding %q (want %s, %s, %s or %s)",
-			cfg.Encoding, EncodingAuto, EncodingJSON, EncodingQuery, EncodingForm)
+	setDefault(&cfg.Encoding, EncodingJSON)
+	if err := CheckEncoding(cfg.Encoding); err != nil {
+		return nil, fmt.Errorf("twilio: config: Encoding: %w", err)
 	}
 	setDefault(&cfg.PageTokenParam, DefaultPageTokenParam)
 	if err := ValidatePageTokenParam(cfg.PageTokenParam); err != nil {
@@ -268,26 +264,37 @@ func setDefault[T comparable](v *T, def T) {
 	}
 }
 
-// parseBaseURL checks that raw is an absolute http(s) URL without query or
-// fragment; name is the Config field, for the error.
-func parseBaseURL(name, raw string) (*url.URL, error) {
+// parseBaseURL checks raw as CheckBaseURL does; name is the Config field,
+// for the error.
+func parseBaseURL(name, raw, sent string) (*url.URL, error) {
 	if raw == "" {
 		return nil, fmt.Errorf("twilio: config: %s is required", name)
 	}
-	u, err := url.Parse(raw)
+	u, err := CheckBaseURL(raw, sent)
 	if err != nil {
-		return nil, fmt.Errorf("twilio: config: %s is not a valid URL", name)
+		return nil, fmt.Errorf("twilio: config: %s %w", name, err)
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("twilio: config: %s %q is not an absolute http(s) URL", name, u.Redacted())
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("twilio: config: %s %q must not have a query or fragment", name, u.Redacted())
-	}
-	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
-		// The token request carries the client secret, every Records
-		// request the bearer token.
-		return nil, fmt.Errorf("twilio: config: %s %q uses plain http, which would send credentials in clear (use https; http is accepted for loopback addresses only)", name, u.Redacted())
+	return u, nil
+}
+
+// CheckBaseURL parses raw as the base URL of an endpoint that is sent the
+// credential sent names ("the client secret", "the bearer token"): an
+// absolute http(s) URL with a host, no user name or password, query or
+// fragment, and https unless the host is a loopback address. The error says
+// what is wrong; it quotes raw only once raw cannot hold a password.
+func CheckBaseURL(raw, sent string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, errors.New("is not a valid URL")
+	case u.User != nil:
+		return nil, errors.New("must not contain a user name or password (set client_id and client_secret instead)")
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
+		return nil, fmt.Errorf("%q is not an absolute http(s) URL", raw)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return nil, fmt.Errorf("%q must not have a query or fragment (give the base URL only)", raw)
+	case u.Scheme == "http" && !IsLoopbackHost(u.Hostname()):
+		return nil, fmt.Errorf("%q uses plain http, which would send %s in clear: use https (plain http is accepted only for loopback addresses such as 127.0.0.1)", raw, sent)
 	}
 	return u, nil
 }
@@ -295,17 +302,25 @@ func parseBaseURL(name, raw string) (*url.URL, error) {
 // billingGroupIDPrefix starts every billing group ID.
 const billingGroupIDPrefix = "commerce_billingprofile_"
 
-// ValidateBillingGroupID reports whether id has the billing group ID format:
+// BillingGroupIDFormat describes a billing group ID, for errors.
+const BillingGroupIDFormat = billingGroupIDPrefix + " followed by letters and digits"
+
+// ValidBillingGroupID reports whether id has the billing group ID format:
 // "commerce_billingprofile_" followed by one or more ASCII letters or digits.
-func ValidateBillingGroupID(id string) error {
+func ValidBillingGroupID(id string) bool {
 	rest, ok := strings.CutPrefix(id, billingGroupIDPrefix)
 	valid := ok && rest != ""
 	for i := 0; valid && i < len(rest); i++ {
 		c := rest[i]
 		valid = ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
 	}
-	if !valid {
-		return fmt.Errorf("twilio: invalid billing group ID %s: want commerce_billingprofile_ followed by letters and digits", quote(id))
+	return valid
+}
+
+// ValidateBillingGroupID returns an error naming id unless ValidBillingGroupID.
+func ValidateBillingGroupID(id string) error {
+	if !ValidBillingGroupID(id) {
+		return fmt.Errorf("twilio: invalid billing group ID %s: want "+BillingGroupIDFormat, quote(id))
 	}
 	return nil
 }

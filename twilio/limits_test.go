@@ -14,9 +14,9 @@ import (
 func TestNewRefusesPlainHTTPToOtherHosts(t *testing.T) {
 	for _, tc := range []struct{ api, token, want string }{
 		{"http://usage.example.com", "https://oauth.example.com/v2/token",
-			`twilio: config: APIURL "http://usage.example.com" uses plain http, which would send credentials in clear (use https; http is accepted for loopback addresses only)`},
+			`twilio: config: APIURL "http://usage.example.com" uses plain http, which would send the bearer token in clear: use https (plain http is accepted only for loopback addresses such as 127.0.0.1)`},
 		{"https://usage.example.com", "http://oauth.example.com/v2/token",
-			`twilio: config: TokenURL "http://oauth.example.com/v2/token" uses plain http, which would send credentials in clear (use https; http is accepted for loopback addresses only)`},
+			`twilio: config: TokenURL "http://oauth.example.com/v2/token" uses plain http, which would send the client secret in clear: use https (plain http is accepted only for loopback addresses such as 127.0.0.1)`},
 		{"http://127.0.0.1:1", "http://localhost:1/v2/token", ""},
 		{"http://[::1]:1", "https://oauth.example.com/v2/token", ""},
 	} {

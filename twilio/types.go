@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -38,6 +39,15 @@ const (
 	// time the client fetches records; see Client.Detect.
 	EncodingAuto Encoding = "auto"
 )
+
+// CheckEncoding returns an error unless e is one of the supported encodings.
+func CheckEncoding(e Encoding) error {
+	switch e {
+	case EncodingAuto, EncodingJSON, EncodingQuery, EncodingForm:
+		return nil
+	}
+	return fmt.Errorf("%q is not one of %s, %s, %s, %s", e, EncodingAuto, EncodingJSON, EncodingQuery, EncodingForm)
+}
 
 // DateLayout is the layout of every date the Usage API sends or accepts (UTC).
 const DateLayout = "2006-01-02"

@@ -14,24 +14,6 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
-// exposition parses the samples of a text exposition, keyed by series.
-func exposition(t *testing.T, text string) map[string]float64 {
-	t.Helper()
-	out := map[string]float64{}
-	for _, l := range strings.Split(text, "\n") {
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(l, ' ')
-		v, err := strconv.ParseFloat(l[i+1:], 64)
-		if err != nil {
-			t.Fatalf("sample %q: %v", l, err)
-		}
-		out[l[:i]] = v
-	}
-	return out
-}
-
 // monthCosts are the month-to-date cost series the exporter must serve for
 // the simulator's groups: the exact sums (math/big) of what it holds, as the
 // nearest float64.
