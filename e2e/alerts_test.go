@@ -22,7 +22,8 @@ const (
 // unit tests cover.
 var wantAlerts = []string{
 	"TwilioBillingBudgetExceeded", "TwilioBillingBudgetNearlyExhausted", "TwilioBillingForecastOverBudget",
-	"TwilioBillingDailySpendSpike", "TwilioBillingYesterdaySpendSpike", "TwilioBillingGroupRefreshFailing", "TwilioBillingDataStale",
+	"TwilioBillingAnnualForecastOverBudget", "TwilioBillingDailySpendSpike", "TwilioBillingYesterdaySpendSpike",
+	"TwilioBillingCategorySpendAnomaly", "TwilioBillingNewCategorySpend", "TwilioBillingGroupRefreshFailing", "TwilioBillingDataStale",
 	"TwilioBillingExporterDown", "TwilioBillingExporterAbsent",
 }
 
@@ -69,7 +70,7 @@ func TestAlertRulesPassPromtoolCheckAndUnitTests(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"check", "rules", rulesFile}, "SUCCESS: 12 rules found"},
+		{[]string{"check", "rules", rulesFile}, "SUCCESS: 17 rules found"},
 		{[]string{"test", "rules", rulesTestFile}, "SUCCESS"},
 	} {
 		t.Run(strings.Join(tc.args[:2], " "), func(t *testing.T) {
