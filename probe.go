@@ -241,8 +241,9 @@ func advanced(first, next *twilio.Page) bool {
 	return false
 }
 
-// period reports one period's first page and whether its pagination
-// completes, and returns whether both worked.
+// period reports one period's first page, whether its pagination completes
+// and whether the exporter's rules accept the records, and returns whether
+// all three held.
 func (p *probe) period(ctx context.Context, c *twilio.Client, id string, period collector.Period, f finding) bool {
 	q := period.Query()
 	q.PageSize = p.cfg.Twilio.PageSize
@@ -252,12 +253,21 @@ func (p *probe) period(ctx context.Context, c *twilio.Client, id string, period 
 		return false
 	}
 	fmt.Fprintf(p.out, "  %s: first page: HTTP 200, %s\n", period, describePage(first))
+	start, end := period.Bounds(time.Now())
 	u, err := c.FetchRecords(ctx, id, q)
 	if err != nil {
 		fmt.Fprintf(p.out, "  %s: pagination FAILED: %s\n", period, describeErr(err))
 		return false
 	}
 	fmt.Fprintf(p.out, "  %s: pagination complete: %d records in %d %s\n", period, len(u.Records), u.Pages, plural(u.Pages, "page"))
+	// The exporter's own money rule, so that an answer it would refuse (a
+	// row outside the period, rows that overlap) shows here, not as up 0
+	// after the first refresh.
+	if _, err := collector.Sum(u.Records, start, end); err != nil {
+		fmt.Fprintf(p.out, "  %s: REFUSED by the exporter's rules, it would export up 0: %v\n", period, err)
+		return false
+	}
+	fmt.Fprintf(p.out, "  %s: records add up exactly: every row inside the period, none overlapping\n", period)
 	return true
 }
 

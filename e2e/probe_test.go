@@ -26,6 +26,7 @@ func TestProbe(t *testing.T) {
 	bin := exporterBinary(t)
 	groups := usagesim.DemoGroups()[:2]
 	pagination := regexp.MustCompile(`(?m)^  (this_month|yesterday|last_month|this_year): pagination complete: \d+ records in \d+ pages?$`)
+	addsUp := regexp.MustCompile(`(?m)^  (this_month|yesterday|last_month|this_year): records add up exactly: every row inside the period, none overlapping$`)
 	for _, tc := range []struct {
 		name   string
 		sim    func(*usagesim.Options)
@@ -75,6 +76,11 @@ func TestProbe(t *testing.T) {
 			"  page token parameter: pageToken, sent alone (with the query repeated: HTTP 400, Twilio error 20001: Invalid request: a page token must be sent alone, it carries the query's parameters)",
 			"  # continuations carry the page token alone: the exporter learns that by itself",
 			"Result: OK: all 2 billing groups answered",
+		}},
+		{name: "the same usage twice: daily rows beside roll-ups", sim: func(o *usagesim.Options) { o.Shapes = usagesim.Shapes{OverlappingRollups: true} }, code: 1, want: []string{
+			"  this_month: REFUSED by the exporter's rules, it would export up 0: page 1 record 0 (",
+			"  last_month: REFUSED by the exporter's rules, it would export up 0: page 1 record 0 (",
+			"Result: FAILED: 0 of 2 billing groups answered",
 		}},
 		{name: "wrong credentials", secret: wrongSecret, code: 1, want: []string{
 			`Token endpoint %TOKEN%: REFUSED: twilio: get OAuth token: token endpoint rejected the credentials of client ID "probe-client" (HTTP 401: invalid_client Client authentication failed: unknown client_id or wrong client_secret): check client_id and client_secret`,
@@ -138,6 +144,10 @@ func TestProbe(t *testing.T) {
 				// this_year) of every group fetched to the end.
 				if n := len(pagination.FindAllString(text, -1)); n != 4*len(groups) {
 					t.Errorf("%d periods paginated to the end, want %d", n, 4*len(groups))
+				}
+				// and accepted by the exporter's money rule.
+				if n := len(addsUp.FindAllString(text, -1)); n != 4*len(groups) {
+					t.Errorf("%d periods add up, want %d", n, 4*len(groups))
 				}
 			}
 			if t.Failed() {
