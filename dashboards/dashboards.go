@@ -143,7 +143,7 @@ func spendYesterdayAndLastMonth() row {
 			ColorMode(common.BigValueColorModeValue),
 		spendTimeseries("Yesterday's spend against the average day",
 			"Yesterday's spend per billing group (a step a day: it changes after 00:00 UTC and grows a little while late usage arrives), with two trailing averages as dashed lines: "+
-				"last month's average day (last month's total over its number of days, the baseline of the TwilioBillingYesterdaySpendSpike alert) and this month's average day so far (month-to-date spend over the days elapsed, at least one: on the 1st, the spend since 00:00 UTC). "+
+				"last month's average day (last month's total over its number of days, one of the three averages the TwilioBillingYesterdaySpendSpike alert takes the largest of) and this month's average day so far (month-to-date spend over the days elapsed, at least one: on the 1st, the spend since 00:00 UTC). "+
 				"All three come from the Usage API, so they need no history in Prometheus.",
 			"/average day/").
 			Interval("5m").FillOpacity(10).

@@ -89,8 +89,10 @@ const forecastMinElapsed = time.Hour
 
 // Forecast is the linear forecast of a period's spend at its end: spend so
 // far divided by the time elapsed since its start (at least an hour), times
-// the period's length; the rules' and dashboards' forecast, so that the page
-// and the alerts agree. Past the period's end it is the spend itself.
+// the period's length; the rules' and dashboards' formula, so that the page
+// and the alerts agree on the figure (the alerts also keep quiet early in a
+// period, see alerts/RUNBOOK.md, "Tuning"). Past the period's end it is the
+// spend itself.
 func Forecast(spent float64, start, end, now time.Time) float64 {
 	length := end.Sub(start)
 	elapsed := max(now.Sub(start), forecastMinElapsed)

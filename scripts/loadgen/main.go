@@ -77,7 +77,7 @@ func run() error {
 	pageSize := flag.Int("page-size", 25, "records per page")
 	concurrency := flag.Int("concurrency", 4, "the exporter's --twilio.concurrency")
 	widen := flag.Int("widen", 1, "serve each simulated record this many times under distinct categories (4: about 200 categories per group)")
-	periods := flag.Bool("periods", false, "fetch yesterday and last month too (three periods, as by default), not month to date alone")
+	periods := flag.Bool("periods", false, "fetch yesterday, last month and this year too (four periods, as by default), not month to date alone")
 	storm := flag.String("storm", "", "comma-separated concurrent scraper counts: measure RSS, latency and errors at each (see storm.go)")
 	floor := flag.Bool("floor", false, "compare cached scrapes with a trivial client_golang server serving the same samples, with and without gzip")
 	maxRequests := flag.Int("max-requests", -1, "the exporter's --web.max-requests; -1 keeps its default")
@@ -122,7 +122,7 @@ func run() error {
 	fmt.Fprintf(&cfg, "twilio:\n  api_url: %s\n  token_url: %s/v2/token\n  client_id: %s\n  client_secret: %s\n  page_size: %d\n",
 		apiURL, apiURL, usagesim.DefaultClientID, usagesim.DefaultClientSecret, *pageSize)
 	if !*periods {
-		cfg.WriteString("periods: {yesterday: {enabled: false}, last_month: {enabled: false}}\n")
+		cfg.WriteString("periods: {yesterday: {enabled: false}, last_month: {enabled: false}, this_year: {enabled: false}}\n")
 	}
 	cfg.WriteString("billing_groups:\n")
 	for _, g := range simGroups {
@@ -161,7 +161,7 @@ func run() error {
 	// until every group and period is up, so the run measures a warm cache.
 	want := *groups
 	if *periods {
-		want *= 3
+		want *= 4
 	}
 	for deadline := time.Now().Add(10 * time.Minute); upCount(body) < want; {
 		if time.Now().After(deadline) {
@@ -255,7 +255,7 @@ func run() error {
 func upCount(body string) int {
 	n := 0
 	for _, line := range strings.Split(body, "\n") {
-		for _, p := range []string{"twilio_billing_group_up{", "twilio_billing_group_yesterday_up{", "twilio_billing_group_last_month_up{"} {
+		for _, p := range []string{"twilio_billing_group_up{", "twilio_billing_group_yesterday_up{", "twilio_billing_group_last_month_up{", "twilio_billing_group_this_year_up{"} {
 			if strings.HasPrefix(line, p) && strings.HasSuffix(line, "} 1") {
 				n++
 			}
