@@ -5,10 +5,13 @@
 //
 // Usage is fetched one calendar month at a time with aggregationPeriod=DAILY,
 // starting at the 1st of the month before the range (last month's total and
-// yesterday on the 1st need it). Each month's day totals are added up with
-// the collector's rules (collector.BackfillTotals) and written as blocks of
-// at most 8 days while the next month is fetched, so memory is bounded by the
-// number of series, whatever the length of the range.
+// yesterday on the 1st need it), and, for groups with this_year on, at
+// 1 January of the range's first year (the year to date needs it). Each
+// month's day totals are added up with the collector's rules
+// (collector.BackfillTotals) and written as blocks of at most 8 days while
+// the next month is fetched; the year to date is the exact running totals of
+// the year's months before plus the month to date. So memory is bounded by
+// the number of series, whatever the length of the range.
 // Blocks are written into a staging directory inside the output directory and
 // moved into place only when every month has been fetched and written: an
 // error or an interrupt leaves the output directory as it was.
@@ -282,15 +285,30 @@ type groupMonth struct {
 	monthToDate []collector.Figures // by day, from month.first
 	yesterday   []collector.Figures // by day: the day before
 	lastMonth   collector.Figures
+	yearToDate  []collector.Figures // by day, for a group with this_year on
 }
 
+// thisYear says whether g has the this_year period on.
+func thisYear(g collector.Group) bool { return g.TTL[collector.ThisYear] > 0 }
+
 // fetchAll fetches month by month, all groups of a month at once (at most
-// Concurrency), and sends each month that has days to write.
+// Concurrency), and sends each month that has days to write. Before the
+// range it fetches the month before (every group) and the earlier months of
+// the range's first year (groups with this_year on only).
 func (r *runner) fetchAll(ctx context.Context, out chan<- *month) error {
 	o := r.o
 	firstMonth := time.Date(o.From.Year(), o.From.Month(), 1, 0, 0, 0, 0, time.UTC)
+	monthBefore := firstMonth.AddDate(0, -1, 0)
+	fetchFrom := monthBefore
+	if yearStart := time.Date(o.From.Year(), time.January, 1, 0, 0, 0, 0, time.UTC); yearStart.Before(fetchFrom) && slices.ContainsFunc(o.Groups, thisYear) {
+		fetchFrom = yearStart
+	}
 	prev := make([][]twilio.Record, len(o.Groups)) // previous month's records, by group
-	for ms := firstMonth.AddDate(0, -1, 0); !ms.After(o.To); ms = ms.AddDate(0, 1, 0) {
+	// year holds, for each group with this_year on, the exact totals of the
+	// year's months before the one being added up (nil: none yet), reset
+	// on 1 January.
+	year := make([]*collector.Totals, len(o.Groups))
+	for ms := fetchFrom; !ms.After(o.To); ms = ms.AddDate(0, 1, 0) {
 		me := ms.AddDate(0, 1, 0)
 		lastFetch := me.Add(-day)
 		if o.To.Before(lastFetch) {
@@ -299,7 +317,12 @@ func (r *runner) fetchAll(ctx context.Context, out chan<- *month) error {
 		cur := make([][]twilio.Record, len(o.Groups))
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(o.Concurrency)
+		fetched := 0
 		for i, grp := range o.Groups {
+			if ms.Before(monthBefore) && !thisYear(grp) {
+				continue
+			}
+			fetched++
 			g.Go(func() error {
 				recs, err := r.fetch(gctx, grp, ms, lastFetch)
 				cur[i] = recs
@@ -309,7 +332,25 @@ func (r *runner) fetchAll(ctx context.Context, out chan<- *month) error {
 		if err := g.Wait(); err != nil {
 			return err
 		}
+		if ms.Month() == time.January {
+			clear(year)
+		}
+		r.mu.Lock()
+		pages, records := r.pages, r.records
+		r.mu.Unlock()
+		level.Info(o.Logger).Log("msg", "Fetched", "month", ms.Format("2006-01"), "groups", fetched,
+			"pages", pages, "records", records, "elapsed", r.elapsed())
 		if ms.Before(firstMonth) {
+			for i, grp := range o.Groups {
+				if !thisYear(grp) {
+					continue
+				}
+				t, err := collector.Sum(cur[i], ms, me)
+				if err != nil {
+					return fmt.Errorf("billing group %s: %w", grp.Label, err)
+				}
+				year[i] = year[i].Add(t)
+			}
 			prev = cur
 			continue
 		}
@@ -318,18 +359,16 @@ func (r *runner) fetchAll(ctx context.Context, out chan<- *month) error {
 			m.first = o.From
 		}
 		for i, grp := range o.Groups {
-			gm, err := monthTotals(grp, cur[i], prev[i], ms, m.first, m.last)
+			gm, monthTotal, err := monthTotals(grp, cur[i], prev[i], year[i], ms, m.first, m.last)
 			if err != nil {
 				return fmt.Errorf("billing group %s: %w", grp.Label, err)
 			}
 			m.groups = append(m.groups, gm)
+			if thisYear(grp) {
+				year[i] = year[i].Add(monthTotal)
+			}
 		}
 		prev = cur
-		r.mu.Lock()
-		pages, records := r.pages, r.records
-		r.mu.Unlock()
-		level.Info(o.Logger).Log("msg", "Fetched", "month", ms.Format("2006-01"), "groups", len(o.Groups),
-			"pages", pages, "records", records, "elapsed", r.elapsed())
 		select {
 		case out <- m:
 		case <-ctx.Done():
@@ -372,14 +411,17 @@ func (r *runner) fetch(ctx context.Context, g collector.Group, first, last time.
 }
 
 // monthTotals adds up one group's month: for each day D from first to last,
-// the month to date through D and the day before D; and the month before.
-// cur holds the month's records and prev the previous month's, in day order.
-func monthTotals(g collector.Group, cur, prev []twilio.Record, monthStart, first, last time.Time) (groupMonth, error) {
+// the month to date through D, the day before D and, if g has this_year on,
+// the year to date through D, which is yearBefore (the exact totals of the
+// year's months before this one) plus the month to date; and the month
+// before. cur holds the month's records and prev the previous month's, in
+// day order. It also returns the month's exact totals through last.
+func monthTotals(g collector.Group, cur, prev []twilio.Record, yearBefore *collector.Totals, monthStart, first, last time.Time) (groupMonth, *collector.Totals, error) {
 	var gm groupMonth
 	var err error
 	prevStart := monthStart.AddDate(0, -1, 0)
 	if gm.lastMonth, err = collector.BackfillTotals(g, prev, prevStart, monthStart); err != nil {
-		return gm, err
+		return gm, nil, err
 	}
 	// dayEnd(d) is the index in recs just past day d's records.
 	dayEnd := func(recs []twilio.Record, d time.Time) int {
@@ -388,10 +430,14 @@ func monthTotals(g collector.Group, cur, prev []twilio.Record, monthStart, first
 	dayStart := func(recs []twilio.Record, d time.Time) int {
 		return sort.Search(len(recs), func(i int) bool { return !recs[i].StartDate.Before(d) })
 	}
+	var mtd *collector.Totals
 	for d := first; !d.After(last); d = d.Add(day) {
-		mtd, err := collector.BackfillTotals(g, cur[:dayEnd(cur, d)], monthStart, d.Add(day))
+		if mtd, err = collector.Sum(cur[:dayEnd(cur, d)], monthStart, d.Add(day)); err != nil {
+			return gm, nil, err
+		}
+		mf, err := collector.BackfillFigures(g, mtd)
 		if err != nil {
-			return gm, err
+			return gm, nil, err
 		}
 		y := d.Add(-day)
 		src := cur
@@ -400,12 +446,19 @@ func monthTotals(g collector.Group, cur, prev []twilio.Record, monthStart, first
 		}
 		yd, err := collector.BackfillTotals(g, src[dayStart(src, y):dayEnd(src, y)], y, d)
 		if err != nil {
-			return gm, err
+			return gm, nil, err
 		}
-		gm.monthToDate = append(gm.monthToDate, mtd)
+		gm.monthToDate = append(gm.monthToDate, mf)
 		gm.yesterday = append(gm.yesterday, yd)
+		if thisYear(g) {
+			ytd, err := collector.BackfillFigures(g, yearBefore.Add(mtd))
+			if err != nil {
+				return gm, nil, err
+			}
+			gm.yearToDate = append(gm.yearToDate, ytd)
+		}
 	}
-	return gm, nil
+	return gm, mtd, nil
 }
 
 // series is one series of a block: its labels and its value on each day
@@ -484,6 +537,11 @@ func (r *runner) build(m *month) *seriesSet {
 			if g.TTL[collector.LastMonth] > 0 {
 				s.periodSeries(i, prefix+"last_month_", g.Label, gm.lastMonth, m.start.AddDate(0, -1, 0), m.start)
 				addProducts(gm.lastMonth)
+			}
+			if thisYear(g) {
+				start, end := collector.ThisYear.Bounds(d)
+				s.periodSeries(i, prefix+"this_year_", g.Label, gm.yearToDate[i], start, end)
+				addProducts(gm.yearToDate[i])
 			}
 			if b := g.Budget; b != nil {
 				s.set(i, b.Amount, prefix+"budget", "billing_group", g.Label, "currency", b.Currency)

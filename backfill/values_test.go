@@ -45,22 +45,8 @@ func TestBlocksHoldWhatTheExporterWouldHaveServed(t *testing.T) {
 		time.Date(2026, 4, 1, 0, 42, 0, 0, time.UTC),                  // the first hour of the next
 		time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC).Add(-time.Second), // the last second
 	} {
-		want := truthAt(t, sim, sg, cg, at)
-		got := valuesAt(t, db, at)
-		if len(want) < 30 {
+		if want := checkAt(t, db, sim, sg, cg, at); len(want) < 30 {
 			t.Fatalf("at %s: only %d series to compare", at, len(want))
-		}
-		for k, w := range want {
-			if g, ok := got[k]; !ok {
-				t.Errorf("at %s: no %s", at, k)
-			} else if g != w {
-				t.Errorf("at %s: %s = %v, the simulator's daily records add up to %v", at, k, g, w)
-			}
-		}
-		for k := range got {
-			if _, ok := want[k]; !ok {
-				t.Errorf("at %s: %s, which the exporter would not have served", at, k)
-			}
 		}
 	}
 	// Before the range and after it, nothing.
@@ -71,8 +57,30 @@ func TestBlocksHoldWhatTheExporterWouldHaveServed(t *testing.T) {
 	}
 }
 
+// checkAt compares every series the blocks hold at `at` (product_info
+// aside) with truthAt, and returns the truth compared.
+func checkAt(t *testing.T, db *tsdb.DBReadOnly, sim *usagesim.Server, sg []usagesim.Group, cg []collector.Group, at time.Time) map[string]float64 {
+	t.Helper()
+	want := truthAt(t, sim, sg, cg, at)
+	got := valuesAt(t, db, at)
+	for k, w := range want {
+		if g, ok := got[k]; !ok {
+			t.Errorf("at %s: no %s", at, k)
+		} else if g != w {
+			t.Errorf("at %s: %s = %v, the simulator's daily records add up to %v", at, k, g, w)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("at %s: %s, which the exporter would not have served", at, k)
+		}
+	}
+	return want
+}
+
 // truthAt is what the exporter would have served at the end of at's day,
-// from the simulator's daily records, product_info aside.
+// from the simulator's daily records, product_info aside: this_year is
+// every day from 1 January through that day, added up exactly.
 func truthAt(t *testing.T, sim *usagesim.Server, sg []usagesim.Group, cg []collector.Group, at time.Time) map[string]float64 {
 	t.Helper()
 	d := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
@@ -99,6 +107,10 @@ func truthAt(t *testing.T, sim *usagesim.Server, sg []usagesim.Group, cg []colle
 		}
 		if g.TTL[collector.LastMonth] > 0 {
 			add(p+"last_month_", day(prev), day(month.AddDate(0, 0, -1)), prev, month)
+		}
+		if g.TTL[collector.ThisYear] > 0 {
+			year := time.Date(at.Year(), time.January, 1, 0, 0, 0, 0, time.UTC)
+			add(p+"this_year_", day(year), day(d), year, year.AddDate(1, 0, 0))
 		}
 		if b := g.Budget; b != nil {
 			want[fmt.Sprintf(`%sbudget{billing_group=%q, currency=%q%s}`, p, g.Label, b.Currency, extra)] = b.Amount

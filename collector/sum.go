@@ -96,15 +96,22 @@ func Sum(records []twilio.Record, start, end time.Time) (*Totals, error) {
 			}
 		}
 	}
-	byLabels := func(x, y Total) int {
-		return cmp.Or(strings.Compare(x.Category, y.Category), strings.Compare(x.Unit, y.Unit))
-	}
 	slices.SortFunc(t.Costs, byLabels)
 	slices.SortFunc(t.Usages, byLabels)
-	slices.SortFunc(t.Products, func(x, y Product) int {
-		return cmp.Or(strings.Compare(x.Category, y.Category), strings.Compare(x.Name, y.Name))
-	})
+	slices.SortFunc(t.Products, byProduct)
 	return t, nil
+}
+
+// byLabels orders totals by category, then unit: the order of Totals.Costs
+// and Totals.Usages.
+func byLabels(x, y Total) int {
+	return cmp.Or(strings.Compare(x.Category, y.Category), strings.Compare(x.Unit, y.Unit))
+}
+
+// byProduct orders products by category, then name: the order of
+// Totals.Products.
+func byProduct(x, y Product) int {
+	return cmp.Or(strings.Compare(x.Category, y.Category), strings.Compare(x.Name, y.Name))
 }
 
 // span is the days a record covers, first and last inclusive.

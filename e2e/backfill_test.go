@@ -29,8 +29,9 @@ var backfillGroups = []usagesim.Group{
 // from the simulated API with the real binary, serves the blocks from a real
 // Prometheus and checks past instants (mid-month, the last hour of a month,
 // the first hour of the next) against the simulator's own daily records,
-// exactly; then every spend-overview panel query that does not depend on the
-// exporter's health at an instant inside the range.
+// exactly (this_year, on by default, from 1 January); then every
+// spend-overview panel query that does not depend on the exporter's health at
+// an instant inside the range.
 func TestBackfillIntoPrometheus(t *testing.T) {
 	prometheus := tool(t, "PROMETHEUS", "prometheus")
 	sim := usagesim.New(usagesim.Options{ClientID: "bf-client", ClientSecret: "bf-secret", Groups: backfillGroups})
@@ -61,6 +62,7 @@ billing_groups:
     budget: {amount: 2500, currency: USD}
   - id: %s
     name: beta
+    annual_budget: {amount: 40000, currency: EUR}
 `, inst.URL, inst.TokenURL, backfillGroups[0].ID, backfillGroups[1].ID)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
@@ -157,12 +159,14 @@ func containsAny(s string, subs []string) bool {
 // checkBackfilledInstant compares what Prometheus answers at `at` with what
 // the live exporter would have served then, from the simulator's daily
 // records added up exactly, as the exporter adds them: month to date through that day,
-// yesterday, last month, the period bounds and the budget.
+// yesterday, last month, this year to that day, the period bounds and the
+// budgets.
 func checkBackfilledInstant(t *testing.T, prom string, sim *usagesim.Server, at time.Time) {
 	t.Helper()
 	d := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
 	month := time.Date(at.Year(), at.Month(), 1, 0, 0, 0, 0, time.UTC)
 	prevMonth := month.AddDate(0, -1, 0)
+	year := time.Date(at.Year(), time.January, 1, 0, 0, 0, 0, time.UTC)
 	want := map[string]float64{}
 	sums := map[string]*big.Rat{}
 	add := func(prefix, group string, records []usagesim.WireRecord) {
@@ -186,11 +190,14 @@ func checkBackfilledInstant(t *testing.T, prom string, sim *usagesim.Server, at 
 		bounds(p+"yesterday_", g.Name, d.AddDate(0, 0, -1), d)
 		add(p+"last_month_", g.Name, sim.DailyRecords(g.ID, day(prevMonth), day(month.AddDate(0, 0, -1))))
 		bounds(p+"last_month_", g.Name, prevMonth, month)
+		add(p+"this_year_", g.Name, sim.DailyRecords(g.ID, day(year), day(d)))
+		bounds(p+"this_year_", g.Name, year, year.AddDate(1, 0, 0))
 	}
 	for k, r := range sums {
 		want[k], _ = r.Float64()
 	}
 	want[`twilio_billing_group_budget{billing_group="alpha", currency="USD", instance="exporter:10117", job="twilio_billing"}`] = 2500
+	want[`twilio_billing_group_annual_budget{billing_group="beta", currency="EUR", instance="exporter:10117", job="twilio_billing"}`] = 40000
 
 	got := map[string]float64{}
 	for _, s := range promQueryAt(t, prom, `{__name__=~"twilio_billing_group_.*", __name__!="twilio_billing_group_product_info"}`, at) {
@@ -212,7 +219,7 @@ func checkBackfilledInstant(t *testing.T, prom string, sim *usagesim.Server, at 
 			t.Errorf("at %s: Prometheus has %s, which the exporter would not have served", at, k)
 		}
 	}
-	if len(want) < 40 {
+	if len(want) < 80 {
 		t.Errorf("at %s: only %d series compared", at, len(want))
 	}
 	if info := promQueryAt(t, prom, `twilio_billing_group_product_info`, at); len(info) < 9 {
