@@ -89,7 +89,6 @@ func (k entryKey) flight() string { return k.id + "\x00" + k.period.String() }
 type entry struct {
 	group       Group
 	period      Period
-	ttl         time.Duration
 	snap        *Snapshot // last good snapshot, possibly of an earlier period
 	attempted   bool      // a refresh has finished, successfully or not
 	up          bool      // the latest finished refresh succeeded
@@ -214,7 +213,7 @@ func (c *Cache) setGroups(groups []Group, newFetcher bool) {
 			}
 			k := entryKey{g.ID, Period(p)}
 			if e, ok := old[k]; ok && e.group.fetchKey() == g.fetchKey() {
-				e.group, e.ttl = g, ttl
+				e.group = g
 				if newFetcher {
 					e.lastAttempt = time.Time{}
 					c.flights.Forget(k.flight())
@@ -224,7 +223,7 @@ func (c *Cache) setGroups(groups []Group, newFetcher bool) {
 				continue
 			}
 			c.flights.Forget(k.flight())
-			c.entries[k] = &entry{group: g, period: Period(p), ttl: ttl}
+			c.entries[k] = &entry{group: g, period: Period(p)}
 		}
 	}
 	for _, e := range old {
@@ -376,7 +375,7 @@ func (c *Cache) needsRefresh(e *entry, now time.Time) bool {
 // than its lifetime. Callers hold c.mu.
 func (c *Cache) fresh(e *entry, now time.Time) bool {
 	s := e.snap
-	return s != nil && c.current(e, now) && now.Sub(s.FetchedAt) < e.ttl
+	return s != nil && c.current(e, now) && now.Sub(s.FetchedAt) < e.group.TTL[e.period]
 }
 
 // current reports whether e's snapshot covers the period as of now. Callers
