@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
@@ -72,7 +73,7 @@ func testOptions() options {
 type testExporter struct {
 	*exporter
 	server *httptest.Server
-	logs   *syncBuffer // read while refreshes log in the background
+	logs   *testsupport.SyncBuffer // read while refreshes log in the background
 }
 
 func newTestExporter(t *testing.T, path string) *testExporter {
@@ -84,7 +85,7 @@ func newTestExporter(t *testing.T, path string) *testExporter {
 // path on a test HTTP server.
 func newTestExporterWith(t *testing.T, path string, o options) *testExporter {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testsupport.SyncBuffer{}
 	ex, err := newExporter(o, func() (*config.Config, error) { return config.Load(path, noEnv) }, prometheus.NewRegistry(), log.NewLogfmtLogger(logs))
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/net/html"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/landing"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/landing/pagetest"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
@@ -83,7 +84,7 @@ func TestLandingPageShowsTheCache(t *testing.T) {
 		t.Fatalf("the landing page made %d records requests, want none", n)
 	}
 
-	families, err := scrapeFamilies(ex.server.URL + "/metrics") // waits for the refreshes
+	families, err := testsupport.ScrapeFamilies(ex.server.URL + "/metrics") // waits for the refreshes
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,14 +245,14 @@ func TestLandingPageNeedsWebConfigAuth(t *testing.T) {
 // start), from the exposition's own series), ages follow the clock, and a
 // page opened long after the cache lifetime still calls no API.
 func TestLandingForecastMatchesTheRules(t *testing.T) {
-	clk := &testClock{t: time.Date(2027, time.February, 10, 6, 0, 0, 0, time.UTC)} // a 28-day month
+	clk := testsupport.NewClock(time.Date(2027, time.February, 10, 6, 0, 0, 0, time.UTC)) // a 28-day month
 	sim, inst := simulatorWith(t, func(o *usagesim.Options) { o.Now = clk.Now })
 	path := filepath.Join(t.TempDir(), "config.yml")
 	writeConfig(t, path, inst, groupsAB)
 	o := testOptions()
 	o.now = clk.Now
 	ex := newTestExporterWith(t, path, o)
-	families, err := scrapeFamilies(ex.server.URL + "/metrics")
+	families, err := testsupport.ScrapeFamilies(ex.server.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

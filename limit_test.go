@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 )
 
 // heldWriter is a ResponseWriter whose first Write reports that its scrape
@@ -54,7 +55,7 @@ func holdScrapes(h http.Handler, n int) (release func()) {
 func TestMaxRequestsAnswers503OverTheLimit(t *testing.T) {
 	o := testOptions()
 	o.maxRequests = 2
-	var logs syncBuffer
+	var logs testsupport.SyncBuffer
 	ex, cleanup := newBenchExporterWith(t, o, log.NewLogfmtLogger(&logs), 1, 3)
 	defer cleanup()
 	h := ex.metricsHandler(10*time.Second, 500*time.Millisecond, 2*time.Minute)
@@ -95,23 +96,4 @@ func TestMaxRequestsZeroMeansNoLimit(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "\ntwilio_exporter_scrapes_rejected_total 0\n") {
 		t.Errorf("scrape with 41 in flight and no limit: %d:\n%s", rec.Code, head(rec.Body.Bytes()))
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers and readers: a
-// test reads the logs while refreshes write to them in the background.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
@@ -110,7 +111,7 @@ func TestReloadAppliesPageSize(t *testing.T) {
 		beforeGroups(t, path, fmt.Sprintf("  request_encoding: json\n  page_size: %d\n", n))
 	}
 	withPageSize(5)
-	clk := &testClock{t: time.Now()}
+	clk := testsupport.NewClock(time.Now())
 	o := testOptions()
 	o.now = clk.Now
 	o.cacheTTL = time.Second // the simulator's data is dated by the real clock

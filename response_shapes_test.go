@@ -2,15 +2,14 @@ package main
 
 import (
 	"fmt"
-	"math/big"
 	"net/http"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
@@ -19,23 +18,14 @@ import (
 // nearest float64.
 func monthCosts(t *testing.T, sim *usagesim.Server, labels map[string]string) map[string]float64 {
 	t.Helper()
-	sums := map[string]*big.Rat{}
+	sums := testsupport.ExactSums{}
 	for id, label := range labels {
 		records, _ := sim.Records(id, "THIS_MONTH")
 		for _, r := range records {
-			k := fmt.Sprintf(`twilio_billing_group_cost{billing_group=%q,currency=%q,product_category=%q}`, label, r.Price.Currency, r.ProductCategory)
-			v, _ := new(big.Rat).SetString(strconv.FormatFloat(r.Price.Amount, 'f', -1, 64))
-			if sums[k] == nil {
-				sums[k] = new(big.Rat)
-			}
-			sums[k].Add(sums[k], v)
+			sums.AddFloat(t, fmt.Sprintf(`twilio_billing_group_cost{billing_group=%q,currency=%q,product_category=%q}`, label, r.Price.Currency, r.ProductCategory), r.Price.Amount)
 		}
 	}
-	out := map[string]float64{}
-	for k, r := range sums {
-		out[k], _ = r.Float64()
-	}
-	return out
+	return sums.Floats()
 }
 
 // costSeries keeps the month-to-date cost series of a scrape.

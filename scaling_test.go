@@ -5,36 +5,12 @@ import (
 	"math"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
-
-// testClock is a clock the test moves by hand, shared by the exporter's
-// cache and the simulator, so that cache lifetimes pass when the test says,
-// however fast or slow the machine is.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // TestHAPrometheusPairDoesNotMultiplyTwilioCalls scrapes one exporter from two
 // concurrent scrapers (an HA Prometheus pair) over HTTP for several cache
@@ -51,7 +27,7 @@ func TestHAPrometheusPairDoesNotMultiplyTwilioCalls(t *testing.T) {
 		perScrape = 12 // scrapes by each scraper in each lifetime
 		pageSize  = 10
 	)
-	clk := &testClock{t: time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC)}
+	clk := testsupport.NewClock(time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC))
 	start := clk.Now()
 	sim := usagesim.New(usagesim.Options{ClientID: "test-client", ClientSecret: testSecret, Now: clk.Now})
 	inst, err := usagesim.Start(sim, "127.0.0.1:0")
@@ -77,42 +53,9 @@ func TestHAPrometheusPairDoesNotMultiplyTwilioCalls(t *testing.T) {
 	defer http.DefaultClient.CloseIdleConnections()
 
 	// Every snapshot the scrapers see, by group: its last success time.
-	var (
-		mu        sync.Mutex
-		snapshots = map[string]map[float64]bool{}
-		records   = map[string]float64{}
-		scrapes   int
-	)
+	var seen testsupport.Tally
 	for range lifetimes {
-		var wg sync.WaitGroup
-		errs := make(chan error, scrapers)
-		for range scrapers {
-			wg.Go(func() {
-				for range perScrape {
-					fams, err := scrapeFamilies(ex.server.URL + "/metrics")
-					if err != nil {
-						errs <- err
-						return
-					}
-					mu.Lock()
-					scrapes++
-					for _, m := range fams["twilio_billing_group_last_success_timestamp_seconds"].GetMetric() {
-						g := m.GetLabel()[0].GetValue()
-						if snapshots[g] == nil {
-							snapshots[g] = map[float64]bool{}
-						}
-						snapshots[g][m.GetGauge().GetValue()] = true
-					}
-					for _, m := range fams["twilio_billing_group_records"].GetMetric() {
-						records[m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
-					}
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
+		if err := seen.Scrape(ex.server.URL+"/metrics", scrapers, perScrape); err != nil {
 			t.Fatal(err)
 		}
 		clk.Add(ttl)
@@ -130,18 +73,18 @@ func TestHAPrometheusPairDoesNotMultiplyTwilioCalls(t *testing.T) {
 	want := 1
 	refreshRequests := 0 // of month to date, the period whose lifetime ends
 	for _, g := range groups {
-		n, ok := records[g.Name]
+		n, ok := seen.Records[g.Name]
 		if !ok || n == 0 {
 			t.Fatalf("no records seen for %s", g.Name)
 		}
 		pages := int(math.Ceil(n / pageSize))
-		refreshes := len(snapshots[g.Name])
+		refreshes := len(seen.Snapshots[g.Name])
 		if refreshes != lifetimes {
 			t.Errorf("%s: %d refreshes in %d cache lifetimes, want one per lifetime", g.Name, refreshes, lifetimes)
 		}
 		for _, ts := range lifetimeStarts {
-			if !snapshots[g.Name][ts] {
-				t.Errorf("%s: no snapshot refreshed at %s; seen %v", g.Name, time.Unix(int64(ts), 0).UTC().Format(time.RFC3339), snapshots[g.Name])
+			if !seen.Snapshots[g.Name][ts] {
+				t.Errorf("%s: no snapshot refreshed at %s; seen %v", g.Name, time.Unix(int64(ts), 0).UTC().Format(time.RFC3339), seen.Snapshots[g.Name])
 			}
 		}
 		want += pages * refreshes
@@ -154,31 +97,16 @@ func TestHAPrometheusPairDoesNotMultiplyTwilioCalls(t *testing.T) {
 			want += max(1, int(math.Ceil(float64(len(recs))/pageSize)))
 		}
 	}
-	t.Logf("%d scrapes from %d scrapers; %d records requests, %d token requests", scrapes, scrapers, stats.RecordsRequests, stats.TokenRequests)
+	t.Logf("%d scrapes from %d scrapers; %d records requests, %d token requests", seen.Scrapes, scrapers, stats.RecordsRequests, stats.TokenRequests)
 	if stats.RecordsRequests != want {
-		t.Errorf("Twilio saw %d records requests, want 1 + groups x pages x refreshes = %d (from %d scrapes)", stats.RecordsRequests, want, scrapes)
+		t.Errorf("Twilio saw %d records requests, want 1 + groups x pages x refreshes = %d (from %d scrapes)", stats.RecordsRequests, want, seen.Scrapes)
 	}
 	// Guards the test itself: should the simulated data grow to more pages,
 	// the scrapes must still far outnumber the refreshes' requests.
-	if scrapes < 4*refreshRequests/len(groups) {
-		t.Errorf("only %d scrapes: the test did not scrape much more often than the cache refreshes; raise perScrape", scrapes)
+	if seen.Scrapes < 4*refreshRequests/len(groups) {
+		t.Errorf("only %d scrapes: the test did not scrape much more often than the cache refreshes; raise perScrape", seen.Scrapes)
 	}
 	if stats.TokenRequests != 1 {
 		t.Errorf("Twilio saw %d token requests, want 1 (the token is reused)", stats.TokenRequests)
 	}
-}
-
-// scrapeFamilies GETs and parses an exposition, returning errors instead of
-// failing the test, for goroutines other than the test's.
-func scrapeFamilies(url string) (map[string]*dto.MetricFamily, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	return p.TextToMetricFamilies(resp.Body)
 }

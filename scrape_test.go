@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 )
 
 // prometheus3Accept is the Accept header Prometheus 3 sends by default.
@@ -93,20 +92,7 @@ func body(t *testing.T, rec *httptest.ResponseRecorder) []byte {
 	if rec.Result().Header.Get("Content-Encoding") != "gzip" {
 		return b
 	}
-	r := bytes.NewReader(b)
-	zr, err := gzip.NewReader(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr.Multistream(false)
-	out, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatalf("gzip body: %v", err)
-	}
-	if r.Len() != 0 {
-		t.Errorf("gzip body: %d bytes after the first member", r.Len())
-	}
-	return out
+	return testsupport.Gunzip(t, b)
 }
 
 func head(b []byte) string {

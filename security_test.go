@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
@@ -29,7 +30,7 @@ func TestSecurityScrapeInputCannotRedirect(t *testing.T) {
 	groups := usagesim.DemoGroups()
 	path := filepath.Join(t.TempDir(), "config.yml")
 	writeConfig(t, path, inst, groupsAB)
-	clk := &testClock{t: time.Now()}
+	clk := testsupport.NewClock(time.Now())
 	o := testOptions()
 	o.now = clk.Now
 	o.cacheTTL = time.Second // the simulators' data is dated by the real clock

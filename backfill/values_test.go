@@ -3,8 +3,8 @@ package backfill
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
-	"math/big"
 	"strconv"
 	"testing"
 	"time"
@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
@@ -88,13 +89,13 @@ func truthAt(t *testing.T, sim *usagesim.Server, sg []usagesim.Group, cg []colle
 	prev := month.AddDate(0, -1, 0)
 	day := func(t time.Time) string { return t.Format("2006-01-02") }
 	want := map[string]float64{}
-	sums := map[string]*big.Rat{}
+	sums := testsupport.ExactSums{}
 	const extra = `, instance="exporter:10117", job="twilio_billing"`
 	for i, g := range cg {
 		add := func(prefix, from, to string, start, end time.Time) {
 			for _, r := range sim.DailyRecords(sg[i].ID, from, to) {
-				exactAdd(t, sums, fmt.Sprintf(`%scost{billing_group=%q, currency=%q%s, product_category=%q}`, prefix, g.Label, r.Price.Currency, extra, r.ProductCategory), strconv.FormatFloat(r.Price.Amount, 'f', -1, 64))
-				exactAdd(t, sums, fmt.Sprintf(`%susage{billing_group=%q%s, product_category=%q, unit=%q}`, prefix, g.Label, extra, r.ProductCategory, r.Usage.Unit), r.Usage.Amount)
+				sums.Add(t, fmt.Sprintf(`%scost{billing_group=%q, currency=%q%s, product_category=%q}`, prefix, g.Label, r.Price.Currency, extra, r.ProductCategory), strconv.FormatFloat(r.Price.Amount, 'f', -1, 64))
+				sums.Add(t, fmt.Sprintf(`%susage{billing_group=%q%s, product_category=%q, unit=%q}`, prefix, g.Label, extra, r.ProductCategory, r.Usage.Unit), r.Usage.Amount)
 			}
 			want[fmt.Sprintf(`%speriod_start_timestamp_seconds{billing_group=%q%s}`, prefix, g.Label, extra)] = float64(start.Unix())
 			want[fmt.Sprintf(`%speriod_end_timestamp_seconds{billing_group=%q%s}`, prefix, g.Label, extra)] = float64(end.Unix())
@@ -119,9 +120,7 @@ func truthAt(t *testing.T, sim *usagesim.Server, sg []usagesim.Group, cg []colle
 			want[fmt.Sprintf(`%sannual_budget{billing_group=%q, currency=%q%s}`, p, g.Label, b.Currency, extra)] = b.Amount
 		}
 	}
-	for k, r := range sums {
-		want[k], _ = r.Float64()
-	}
+	maps.Copy(want, sums.Floats())
 	return want
 }
 
@@ -166,19 +165,4 @@ func valuesAt(t *testing.T, db *tsdb.DBReadOnly, at time.Time) map[string]float6
 		q.Close()
 	}
 	return out
-}
-
-// exactAdd adds the decimal text v to sums[k] with math/big: the exporter
-// sums money and usage exactly and converts each total to float64 once, so
-// the truth a test expects is summed the same way, independently.
-func exactAdd(t *testing.T, sums map[string]*big.Rat, k, v string) {
-	t.Helper()
-	r, ok := new(big.Rat).SetString(v)
-	if !ok {
-		t.Fatalf("%s: amount %q is not a decimal", k, v)
-	}
-	if sums[k] == nil {
-		sums[k] = new(big.Rat)
-	}
-	sums[k].Add(sums[k], r)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
@@ -89,7 +90,7 @@ func BenchmarkUpstreamCalls(b *testing.B) {
 	)
 	for _, scrapers := range []int{1, 10, 100} {
 		b.Run(fmt.Sprintf("scrapers=%d", scrapers), func(b *testing.B) {
-			clk := &clock{t: time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)}
+			clk := testsupport.NewClock(time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
 			var simGroups []usagesim.Group
 			var groups []Group
 			for i := range nGroups {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 )
 
 // TestLogsBudgetCurrencyMatchingNoCost: a budget in a currency the group is
@@ -11,9 +13,9 @@ import (
 // once, not on every refresh, and again only after a reload changes it
 // (to another currency that matches none, too).
 func TestLogsBudgetCurrencyMatchingNoCost(t *testing.T) {
-	var buf syncBuffer
+	var buf testsupport.SyncBuffer
 	fake := newFake()
-	clk := &clock{t: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	clk := testsupport.NewClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	g := groupB // billed in EUR
 	g.Label = "support"
 	g.Budget = &Budget{Amount: 100, Currency: "USD"}
@@ -70,7 +72,7 @@ func TestBudgetMismatch(t *testing.T) {
 // with the year's costs, once, naming the period; a monthly budget in the
 // right currency says nothing.
 func TestLogsAnnualBudgetCurrencyMatchingNoCost(t *testing.T) {
-	var buf syncBuffer
+	var buf testsupport.SyncBuffer
 	h := newPeriodHarness(t, time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	h.serveDefaults()
 	c := NewCache(h.fake, monthly(time.Minute, Group{ID: idB, Label: "support", TTL: [NumPeriods]time.Duration{ThisYear: 6 * time.Hour},

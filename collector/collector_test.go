@@ -1,11 +1,8 @@
 package collector
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"github.com/go-kit/log"
-	"github.com/go-kit/log/level"
 	"io"
 	"regexp"
 	"strconv"
@@ -15,10 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
 
@@ -83,20 +84,6 @@ func (f *fakeFetcher) FetchRecords(ctx context.Context, id string, q twilio.Quer
 	return f.results[id], f.errs[id]
 }
 
-// clock is an injectable, settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
-
 func date(s string) time.Time {
 	t, err := time.Parse(twilio.DateLayout, s)
 	if err != nil {
@@ -132,13 +119,13 @@ func usageB(asOf string, cost float64) *twilio.Usage {
 
 type harness struct {
 	fake  *fakeFetcher
-	clock *clock
+	clock *testsupport.Clock
 	cache *Cache
 }
 
 func newHarness(t *testing.T, groups []Group) *harness {
 	t.Helper()
-	h := &harness{fake: newFake(), clock: &clock{t: time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)}}
+	h := &harness{fake: newFake(), clock: testsupport.NewClock(time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))}
 	h.cache = NewCache(h.fake, monthly(15*time.Minute, groups...), CacheOptions{RetryInterval: time.Minute, Now: h.clock.Now, Concurrency: 2})
 	t.Cleanup(h.cache.Close)
 	return h
@@ -426,9 +413,9 @@ twilio_billing_group_product_info{product="Verify-SMS",product_category="verify"
 }
 
 func TestLogsEachFailureOnce(t *testing.T) {
-	var buf syncBuffer
+	var buf testsupport.SyncBuffer
 	fake := newFake()
-	clk := &clock{t: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	clk := testsupport.NewClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	c := NewCache(fake, monthly(time.Minute, groupB), CacheOptions{RetryInterval: time.Minute, Now: clk.Now, Logger: newLogfmt(&buf), Concurrency: 4})
 	defer c.Close()
 	fake.set(idB, nil, errors.New("twilio: records: HTTP 503"))
@@ -469,24 +456,6 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// syncBuffer is a bytes.Buffer safe for the cache's refresh goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // newLogfmt logs at info level and above, as the exporter does by default.
 func newLogfmt(w io.Writer) log.Logger {

@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 )
 
 // registryBody is what client_golang serves for gatherers in format: the
@@ -63,20 +65,7 @@ func exposedBody(t *testing.T, x *Exposer, live prometheus.Gatherer, format expf
 	if !gz {
 		return b.Bytes()
 	}
-	r := bytes.NewReader(b.Bytes())
-	zr, err := gzip.NewReader(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr.Multistream(false)
-	out, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatalf("gzip body: %v", err)
-	}
-	if r.Len() != 0 {
-		t.Errorf("gzip body: %d bytes after the first member", r.Len())
-	}
-	return out
+	return testsupport.Gunzip(t, b.Bytes())
 }
 
 // TestExpositionEqualsRegistryPerFormat serves one state in every format

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
@@ -31,13 +32,13 @@ const (
 // simulated API, with a clock the test moves.
 type faultEnv struct {
 	t      *testing.T
-	clk    *clock
+	clk    *testsupport.Clock
 	sim    *usagesim.Server
 	inst   *usagesim.Instance
 	addr   string
 	groups []Group
 	cache  *Cache
-	logs   *syncBuffer
+	logs   *testsupport.SyncBuffer
 	http   *http.Transport
 
 	mu     sync.Mutex
@@ -48,8 +49,8 @@ func newFaultEnv(t *testing.T, refreshTimeout time.Duration) *faultEnv {
 	t.Helper()
 	e := &faultEnv{
 		t:    t,
-		clk:  &clock{t: time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)},
-		logs: &syncBuffer{},
+		clk:  testsupport.NewClock(time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)),
+		logs: &testsupport.SyncBuffer{},
 		http: http.DefaultTransport.(*http.Transport).Clone(),
 	}
 	// Tokens outlive the test's clock jumps, so that only the faults that are
@@ -139,12 +140,12 @@ func dataSeries(got map[string]float64, label string) map[string]float64 {
 func simSeries(t *testing.T, sim *usagesim.Server, now time.Time, g Group) map[string]float64 {
 	t.Helper()
 	records, asOf := sim.Records(g.ID, "THIS_MONTH")
-	sums := exactSums{}
+	sums := testsupport.ExactSums{}
 	for _, r := range records {
-		sums.addFloat(t, fmt.Sprintf(`twilio_billing_group_cost{billing_group=%q,currency=%q,product_category=%q}`, g.Label, r.Price.Currency, r.ProductCategory), r.Price.Amount)
-		sums.add(t, fmt.Sprintf(`twilio_billing_group_usage{billing_group=%q,product_category=%q,unit=%q}`, g.Label, r.ProductCategory, r.Usage.Unit), r.Usage.Amount)
+		sums.AddFloat(t, fmt.Sprintf(`twilio_billing_group_cost{billing_group=%q,currency=%q,product_category=%q}`, g.Label, r.Price.Currency, r.ProductCategory), r.Price.Amount)
+		sums.Add(t, fmt.Sprintf(`twilio_billing_group_usage{billing_group=%q,product_category=%q,unit=%q}`, g.Label, r.ProductCategory, r.Usage.Unit), r.Usage.Amount)
 	}
-	want := sums.floats()
+	want := sums.Floats()
 	day, err := time.Parse(time.DateOnly, asOf)
 	if err != nil {
 		t.Fatal(err)
@@ -530,7 +531,7 @@ func repeat(d time.Duration, n int) []time.Duration {
 // the month and ends after 00:00 UTC on the 1st.
 type rolloverTransport struct {
 	base  http.RoundTripper
-	clk   *clock
+	clk   *testsupport.Clock
 	to    time.Time
 	mu    sync.Mutex
 	armed bool
@@ -553,7 +554,7 @@ func (rt *rolloverTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 // the log says which record ended outside the month) and nothing of it is
 // served; the next refresh serves exactly the new month's data.
 func TestFaultMonthRolloverMidRefresh(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 11, 30, 23, 59, 50, 0, time.UTC)}
+	clk := testsupport.NewClock(time.Date(2026, 11, 30, 23, 59, 50, 0, time.UTC))
 	sim := usagesim.New(usagesim.Options{Now: clk.Now})
 	inst, err := usagesim.Start(sim, "127.0.0.1:0")
 	if err != nil {
@@ -573,7 +574,7 @@ func TestFaultMonthRolloverMidRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := Group{ID: support, Label: "support"}
-	var logs syncBuffer
+	var logs testsupport.SyncBuffer
 	cache := NewCache(client, monthly(faultTTL, g), CacheOptions{RetryInterval: time.Minute, Now: clk.Now, Logger: newLogfmt(&logs), Concurrency: 4})
 	defer cache.Close()
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
 
@@ -17,7 +18,7 @@ func TestMaxSeriesFailsTheRefresh(t *testing.T) {
 	g := groupB
 	g.MaxSeries = 3 // usageB: 1 cost, 1 usage, 1 product_info series
 	h := newHarness(t, []Group{g})
-	logs := &syncBuffer{}
+	logs := &testsupport.SyncBuffer{}
 	h.cache.opts.Logger = newLogfmt(logs)
 	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
 	h.scrape(t, time.Second, upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1

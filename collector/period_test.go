@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
 
@@ -57,13 +58,13 @@ func verify(cost float64, asOf string) *twilio.Usage {
 
 type periodHarness struct {
 	fake  *periodFake
-	clock *clock
+	clock *testsupport.Clock
 	cache *Cache
 }
 
 func newPeriodHarness(t *testing.T, now time.Time) *periodHarness {
 	t.Helper()
-	h := &periodHarness{fake: newPeriodFake(), clock: &clock{t: now}}
+	h := &periodHarness{fake: newPeriodFake(), clock: testsupport.NewClock(now)}
 	g := Group{ID: idB, Label: "support", TTL: [NumPeriods]time.Duration{Yesterday: time.Hour, LastMonth: 6 * time.Hour, ThisYear: 6 * time.Hour}}
 	h.cache = NewCache(h.fake, monthly(15*time.Minute, g), CacheOptions{RetryInterval: time.Minute, Now: h.clock.Now, Concurrency: 4})
 	t.Cleanup(h.cache.Close)

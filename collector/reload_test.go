@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
 
@@ -73,7 +74,7 @@ func TestRetryIntervalFromTheEndOfAFailure(t *testing.T) {
 // clockAdvancingFetcher moves the clock while it fetches, like a slow API.
 type clockAdvancingFetcher struct {
 	Fetcher
-	clock *clock
+	clock *testsupport.Clock
 	by    time.Duration
 }
 
@@ -89,7 +90,7 @@ func TestBlockedLoggerDoesNotBlockScrapes(t *testing.T) {
 	blocked := &blockingWriter{release: make(chan struct{})}
 	defer blocked.unblock()
 	fake := newFake()
-	clk := &clock{t: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	clk := testsupport.NewClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	fake.set(idB, nil, errors.New("twilio: HTTP 503"))
 	c := NewCache(fake, monthly(time.Minute, groupB), CacheOptions{RetryInterval: time.Minute, Now: clk.Now, Logger: log.NewLogfmtLogger(blocked), Concurrency: 4})
 	defer c.Close()

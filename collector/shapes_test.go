@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
@@ -15,16 +16,16 @@ import (
 // that a month of DAILY rows fits in a few.
 type shapeEnv struct {
 	t      *testing.T
-	clk    *clock
+	clk    *testsupport.Clock
 	sim    *usagesim.Server
 	groups []Group
 	cache  *Cache
-	logs   *syncBuffer
+	logs   *testsupport.SyncBuffer
 }
 
 func newShapeEnv(t *testing.T, sh usagesim.Shapes) *shapeEnv {
 	t.Helper()
-	e := &shapeEnv{t: t, clk: &clock{t: time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	e := &shapeEnv{t: t, clk: testsupport.NewClock(time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)), logs: &testsupport.SyncBuffer{}}
 	e.sim = usagesim.New(usagesim.Options{Now: e.clk.Now, TokenTTL: 10000 * time.Hour, Shapes: sh})
 	client := simClient(t, e.sim, 1000)
 	for _, g := range usagesim.DemoGroups() {
@@ -47,11 +48,11 @@ func (e *shapeEnv) scrape() map[string]float64 {
 func yesterdayCosts(t *testing.T, sim *usagesim.Server, g Group) map[string]float64 {
 	t.Helper()
 	records, _ := sim.Records(g.ID, "YESTERDAY")
-	sums := exactSums{}
+	sums := testsupport.ExactSums{}
 	for _, r := range records {
-		sums.addFloat(t, fmt.Sprintf(`twilio_billing_group_yesterday_cost{billing_group=%q,currency=%q,product_category=%q}`, g.Label, r.Price.Currency, r.ProductCategory), r.Price.Amount)
+		sums.AddFloat(t, fmt.Sprintf(`twilio_billing_group_yesterday_cost{billing_group=%q,currency=%q,product_category=%q}`, g.Label, r.Price.Currency, r.ProductCategory), r.Price.Amount)
 	}
-	return sums.floats()
+	return sums.Floats()
 }
 
 // TestShapesServeExactFigures: DAILY rows where MONTHLY was asked, lower-case

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
@@ -17,7 +18,7 @@ import (
 // the sums of the records the API serves, across pages, and one broken group
 // must not disturb the others.
 func TestAgainstSimulator(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)}
+	clk := testsupport.NewClock(time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
 	sim := usagesim.New(usagesim.Options{Now: clk.Now, DefaultPageSize: 7})
 	client := simClient(t, sim, 7)
 	var groups []Group
@@ -48,12 +49,12 @@ func TestAgainstSimulator(t *testing.T) {
 			t.Errorf("%s: up = %v, want 1", g.Label, up)
 		}
 		records, _ := sim.Records(g.ID, "THIS_MONTH")
-		costs, usages := exactSums{}, exactSums{}
+		costs, usages := testsupport.ExactSums{}, testsupport.ExactSums{}
 		for _, r := range records {
-			costs.addFloat(t, fmt.Sprintf(`twilio_billing_group_cost{billing_group=%q,currency=%q,product_category=%q}`, g.Label, r.Price.Currency, r.ProductCategory), r.Price.Amount)
-			usages.add(t, fmt.Sprintf(`twilio_billing_group_usage{billing_group=%q,product_category=%q,unit=%q}`, g.Label, r.ProductCategory, r.Usage.Unit), r.Usage.Amount)
+			costs.AddFloat(t, fmt.Sprintf(`twilio_billing_group_cost{billing_group=%q,currency=%q,product_category=%q}`, g.Label, r.Price.Currency, r.ProductCategory), r.Price.Amount)
+			usages.Add(t, fmt.Sprintf(`twilio_billing_group_usage{billing_group=%q,product_category=%q,unit=%q}`, g.Label, r.ProductCategory, r.Usage.Unit), r.Usage.Amount)
 		}
-		wantCost, wantUsage := costs.floats(), usages.floats()
+		wantCost, wantUsage := costs.Floats(), usages.Floats()
 		if len(records) <= 7 {
 			t.Fatalf("%s has %d records; the test needs more than one page of 7", g.Label, len(records))
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
@@ -24,7 +25,7 @@ func TestTransportVariants(t *testing.T) {
 	}
 	// served runs one refresh of every group and returns the series that
 	// carry the API's figures, and the records requests it took.
-	served := func(t *testing.T, clk *clock, sim *usagesim.Server, cache *Cache) (map[string]float64, int) {
+	served := func(t *testing.T, clk *testsupport.Clock, sim *usagesim.Server, cache *Cache) (map[string]float64, int) {
 		t.Helper()
 		sim.ResetStats()
 		got := gatherValues(t, New(context.Background(), cache))
@@ -38,7 +39,7 @@ func TestTransportVariants(t *testing.T) {
 		}
 		return out, sim.Stats().RecordsRequests
 	}
-	newCache := func(client *twilio.Client, clk *clock) *Cache {
+	newCache := func(client *twilio.Client, clk *testsupport.Clock) *Cache {
 		// One refresh at a time, so that the requests learning costs are
 		// exact; twilio's tests cover learning under concurrency.
 		c := NewCache(client, monthly(15*time.Minute, groups...), CacheOptions{Now: clk.Now, Concurrency: 1})
@@ -46,7 +47,7 @@ func TestTransportVariants(t *testing.T) {
 		return c
 	}
 
-	baseClock := &clock{t: start}
+	baseClock := testsupport.NewClock(start)
 	baseSim := usagesim.New(usagesim.Options{Now: baseClock.Now})
 	want, pages := served(t, baseClock, baseSim, newCache(simClient(t, baseSim, 7), baseClock))
 	if len(want) < 3*3 || pages <= len(groups) {
@@ -87,7 +88,7 @@ func TestTransportVariants(t *testing.T) {
 		}, nil, 2 + 1, twilio.EncodingQuery},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := &clock{t: start}
+			clk := testsupport.NewClock(start)
 			opts := usagesim.Options{Now: clk.Now}
 			tc.sim(&opts)
 			sim := usagesim.New(opts)

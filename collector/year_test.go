@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
@@ -260,8 +261,8 @@ func TestThisYearAgainstSimulatorShapes(t *testing.T) {
 		{"roll-ups beside the monthly rows", usagesim.Shapes{OverlappingRollups: true}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := &clock{t: now}
-			logs := &syncBuffer{}
+			clk := testsupport.NewClock(now)
+			logs := &testsupport.SyncBuffer{}
 			sim := usagesim.New(usagesim.Options{Now: clk.Now, TokenTTL: 10000 * time.Hour, Shapes: tc.shape})
 			sg := usagesim.DemoGroups()[1]
 			g := Group{ID: sg.ID, Label: sg.Name, TTL: [NumPeriods]time.Duration{ThisYear: 6 * time.Hour}}
@@ -289,14 +290,14 @@ func TestThisYearAgainstSimulatorShapes(t *testing.T) {
 			if up != 1 {
 				t.Fatalf("this_year up = %v, want 1:\n%s", up, logs)
 			}
-			sums := exactSums{}
+			sums := testsupport.ExactSums{}
 			days := sim.DailyRecords(sg.ID, "2026-01-01", "2026-11-26")
 			products := map[string]bool{}
 			for _, r := range days {
-				sums.addFloat(t, fmt.Sprintf(`twilio_billing_group_this_year_cost{billing_group="support",currency=%q,product_category=%q}`, r.Price.Currency, r.ProductCategory), r.Price.Amount)
+				sums.AddFloat(t, fmt.Sprintf(`twilio_billing_group_this_year_cost{billing_group="support",currency=%q,product_category=%q}`, r.Price.Currency, r.ProductCategory), r.Price.Amount)
 				products[r.ProductName+"\x00"+r.Usage.Unit] = true
 			}
-			want := sums.floats()
+			want := sums.Floats()
 			n := 0
 			for k, v := range got {
 				if strings.HasPrefix(k, "twilio_billing_group_this_year_cost") {

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
-	"math/big"
-	"net/url"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
@@ -168,12 +167,12 @@ func checkBackfilledInstant(t *testing.T, prom string, sim *usagesim.Server, at 
 	prevMonth := month.AddDate(0, -1, 0)
 	year := time.Date(at.Year(), time.January, 1, 0, 0, 0, 0, time.UTC)
 	want := map[string]float64{}
-	sums := map[string]*big.Rat{}
+	sums := testsupport.ExactSums{}
 	add := func(prefix, group string, records []usagesim.WireRecord) {
 		for _, r := range records {
-			exactAdd(t, sums, fmt.Sprintf(`%scost{billing_group="%s", currency="%s", instance="exporter:10117", job="twilio_billing", product_category="%s"}`,
+			sums.Add(t, fmt.Sprintf(`%scost{billing_group="%s", currency="%s", instance="exporter:10117", job="twilio_billing", product_category="%s"}`,
 				prefix, group, r.Price.Currency, r.ProductCategory), strconv.FormatFloat(r.Price.Amount, 'f', -1, 64))
-			exactAdd(t, sums, fmt.Sprintf(`%susage{billing_group="%s", instance="exporter:10117", job="twilio_billing", product_category="%s", unit="%s"}`,
+			sums.Add(t, fmt.Sprintf(`%susage{billing_group="%s", instance="exporter:10117", job="twilio_billing", product_category="%s", unit="%s"}`,
 				prefix, group, r.ProductCategory, r.Usage.Unit), r.Usage.Amount)
 		}
 	}
@@ -193,9 +192,7 @@ func checkBackfilledInstant(t *testing.T, prom string, sim *usagesim.Server, at 
 		add(p+"this_year_", g.Name, sim.DailyRecords(g.ID, day(year), day(d)))
 		bounds(p+"this_year_", g.Name, year, year.AddDate(1, 0, 0))
 	}
-	for k, r := range sums {
-		want[k], _ = r.Float64()
-	}
+	maps.Copy(want, sums.Floats())
 	want[`twilio_billing_group_budget{billing_group="alpha", currency="USD", instance="exporter:10117", job="twilio_billing"}`] = 2500
 	want[`twilio_billing_group_annual_budget{billing_group="beta", currency="EUR", instance="exporter:10117", job="twilio_billing"}`] = 40000
 
@@ -225,39 +222,4 @@ func checkBackfilledInstant(t *testing.T, prom string, sim *usagesim.Server, at 
 	if info := promQueryAt(t, prom, `twilio_billing_group_product_info`, at); len(info) < 9 {
 		t.Errorf("at %s: %d product_info series, want one per product of both groups (at least 9)", at, len(info))
 	}
-}
-
-// promQueryAt runs an instant query at a given time.
-func promQueryAt(t *testing.T, base, query string, at time.Time) model.Vector {
-	t.Helper()
-	body := get(t, base+"/api/v1/query?query="+url.QueryEscape(query)+"&time="+strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64))
-	var resp struct {
-		Status string `json:"status"`
-		Data   struct {
-			Result model.Vector `json:"result"`
-		} `json:"data"`
-		Error string `json:"error"`
-	}
-	if err := json.Unmarshal(body, &resp); err != nil {
-		t.Fatalf("query %q: %v\n%s", query, err, body)
-	}
-	if resp.Status != "success" {
-		t.Fatalf("query %q: %s", query, resp.Error)
-	}
-	return resp.Data.Result
-}
-
-// exactAdd adds the decimal text v to sums[k] with math/big: the exporter
-// sums money and usage exactly and converts each total to float64 once, so
-// the truth a test expects is summed the same way, independently.
-func exactAdd(t *testing.T, sums map[string]*big.Rat, k, v string) {
-	t.Helper()
-	r, ok := new(big.Rat).SetString(v)
-	if !ok {
-		t.Fatalf("%s: amount %q is not a decimal", k, v)
-	}
-	if sums[k] == nil {
-		sums[k] = new(big.Rat)
-	}
-	sums[k].Add(sums[k], r)
 }

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,15 +22,13 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
@@ -954,50 +951,22 @@ func TestHAPrometheusPairSharesOneFetch(t *testing.T) {
 	waitHTTP(t, base+"/-/ready", time.Minute)
 
 	// Each scraper records every snapshot it sees: group -> last success time.
-	var (
-		mu        sync.Mutex
-		snapshots = map[string]map[float64]bool{}
-		records   = map[string]float64{}
-		scrapes   int
-		wg        sync.WaitGroup
-	)
-	for range scrapers {
-		wg.Go(func() {
-			for range perScrape {
-				fams, err := scrapeFamilies(base + "/metrics")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				scrapes++
-				for _, m := range fams["twilio_billing_group_last_success_timestamp_seconds"].GetMetric() {
-					g := m.GetLabel()[0].GetValue()
-					if snapshots[g] == nil {
-						snapshots[g] = map[float64]bool{}
-					}
-					snapshots[g][m.GetGauge().GetValue()] = true
-				}
-				for _, m := range fams["twilio_billing_group_records"].GetMetric() {
-					records[m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
-				}
-				mu.Unlock()
-			}
-		})
+	var seen testsupport.Tally
+	if err := seen.Scrape(base+"/metrics", scrapers, perScrape); err != nil {
+		t.Error(err)
 	}
-	wg.Wait()
 	stats := sim.Stats()
 
 	// request_encoding auto (the default) learns where parameters travel
 	// with one request (a JSON body is honoured at once), once per process.
 	want := 1
 	for _, g := range groups {
-		n, ok := records[g.Name]
+		n, ok := seen.Records[g.Name]
 		if !ok || n == 0 {
 			t.Fatalf("no records seen for %s", g.Name)
 		}
-		if refreshes := len(snapshots[g.Name]); refreshes != 1 {
-			t.Errorf("%s: %d snapshots within one --cache.ttl=%v, want 1: %v", g.Name, refreshes, ttl, snapshots[g.Name])
+		if refreshes := len(seen.Snapshots[g.Name]); refreshes != 1 {
+			t.Errorf("%s: %d snapshots within one --cache.ttl=%v, want 1: %v", g.Name, refreshes, ttl, seen.Snapshots[g.Name])
 		}
 		want += int(math.Ceil(n / pageSize))
 		// Yesterday, last month and this year are on by default, each
@@ -1007,29 +976,14 @@ func TestHAPrometheusPairSharesOneFetch(t *testing.T) {
 			want += max(1, int(math.Ceil(float64(len(recs))/pageSize)))
 		}
 	}
-	t.Logf("%d scrapes from %d scrapers; %d records requests, %d token requests", scrapes, scrapers, stats.RecordsRequests, stats.TokenRequests)
-	if scrapes != scrapers*perScrape {
-		t.Fatalf("%d scrapes answered, want %d", scrapes, scrapers*perScrape)
+	t.Logf("%d scrapes from %d scrapers; %d records requests, %d token requests", seen.Scrapes, scrapers, stats.RecordsRequests, stats.TokenRequests)
+	if seen.Scrapes != scrapers*perScrape {
+		t.Fatalf("%d scrapes answered, want %d", seen.Scrapes, scrapers*perScrape)
 	}
 	if stats.RecordsRequests != want {
-		t.Errorf("Twilio saw %d records requests, want one fetch of each group and period, plus the one that learns the encoding = %d (from %d scrapes)", stats.RecordsRequests, want, scrapes)
+		t.Errorf("Twilio saw %d records requests, want one fetch of each group and period, plus the one that learns the encoding = %d (from %d scrapes)", stats.RecordsRequests, want, seen.Scrapes)
 	}
 	if stats.TokenRequests != 1 {
 		t.Errorf("Twilio saw %d token requests, want 1 (the token is reused)", stats.TokenRequests)
 	}
-}
-
-// scrapeFamilies is get and parse for goroutines other than the test's: it
-// returns the error instead of failing the test.
-func scrapeFamilies(url string) (map[string]*dto.MetricFamily, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	return p.TextToMetricFamilies(resp.Body)
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +24,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 )
 
 // tool finds an external program the tests run for real: from the env var
@@ -94,13 +97,13 @@ func freeAddr(t *testing.T) string {
 // process is a running program whose output is kept for failure messages.
 type process struct {
 	cmd *exec.Cmd
-	out *syncBuffer
+	out *testsupport.SyncBuffer
 }
 
 // start runs a program until the test ends, then stops it with SIGTERM.
 func start(t *testing.T, path string, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(path, args...), out: &syncBuffer{}}
+	p := &process{cmd: exec.Command(path, args...), out: &testsupport.SyncBuffer{}}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -235,7 +238,20 @@ func TestDemoExpositionPassesPromtoolCheckMetrics(t *testing.T) {
 // promQuery runs an instant query through Prometheus' HTTP API.
 func promQuery(t *testing.T, base, query string) model.Vector {
 	t.Helper()
-	body := get(t, base+"/api/v1/query?query="+url.QueryEscape(query))
+	return promVector(t, base+"/api/v1/query?query="+url.QueryEscape(query), query)
+}
+
+// promQueryAt runs an instant query at a given time.
+func promQueryAt(t *testing.T, base, query string, at time.Time) model.Vector {
+	t.Helper()
+	return promVector(t, base+"/api/v1/query?query="+url.QueryEscape(query)+"&time="+strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64), query)
+}
+
+// promVector asks Prometheus' HTTP API for the instant query at u and
+// returns its vector.
+func promVector(t *testing.T, u, query string) model.Vector {
+	t.Helper()
+	body := get(t, u)
 	var resp struct {
 		Status string `json:"status"`
 		Data   struct {
@@ -320,22 +336,4 @@ scrape_configs:
 	if up := promQuery(t, prom, `up{job="twilio_billing"}`); len(up) != 1 || up[0].Value != 1 {
 		t.Errorf("up = %v, want one series with value 1", up)
 	}
-}
-
-// syncBuffer collects a process's output safely.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

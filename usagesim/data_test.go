@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 )
 
 // productKey identifies the product of a record.
@@ -126,7 +128,7 @@ func monthTotals(t *testing.T, s *Server, group, period string) (int64, int64) {
 }
 
 func TestDataGrowsThroughTheMonthAndResets(t *testing.T) {
-	clock := &testClock{}
+	clock := testsupport.NewClock(time.Time{})
 	s := New(Options{Groups: testGroups(), Now: clock.Now})
 	var lastCents, lastMilli int64
 	for at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC); at.Month() == time.March; at = at.Add(5 * time.Hour) {

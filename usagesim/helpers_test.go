@@ -9,11 +9,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 )
 
 func TestMain(m *testing.M) {
@@ -38,36 +39,18 @@ func testGroups() []Group {
 // midMarch is the default test time: 15 March 2026, 12:00 UTC.
 var midMarch = time.Date(2026, time.March, 15, 12, 0, 0, 0, time.UTC)
 
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // harness is a Server behind httptest with a settable clock.
 type harness struct {
 	t     *testing.T
 	s     *Server
 	ts    *httptest.Server
-	clock *testClock
+	clock *testsupport.Clock
 }
 
 // newHarness serves opts (test groups and a clock at midMarch unless set).
 func newHarness(t *testing.T, opts Options) *harness {
 	t.Helper()
-	clock := &testClock{t: midMarch}
+	clock := testsupport.NewClock(midMarch)
 	if opts.Now == nil {
 		opts.Now = clock.Now
 	}

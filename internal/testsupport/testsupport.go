@@ -1,0 +1,190 @@
+// Package testsupport holds what the tests of several packages share: a log
+// buffer safe for background writers, the exact sums a test expects of the
+// exporter's money, and scrapes of a running exporter. Only tests import it.
+package testsupport
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers and readers: a
+// test reads the logs while refreshes or a process write to them.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// ExactSums adds the decimal texts of amounts per series with math/big, a
+// way independent of the exporter's own decimals: the exporter sums money
+// and usage exactly and converts each total to float64 once, so the truth a
+// test expects is summed the same way.
+type ExactSums map[string]*big.Rat
+
+// Add adds the amount text v to series k.
+func (s ExactSums) Add(t testing.TB, k, v string) {
+	t.Helper()
+	r, ok := new(big.Rat).SetString(v)
+	if !ok {
+		t.Fatalf("%s: amount %q is not a decimal", k, v)
+	}
+	if s[k] == nil {
+		s[k] = new(big.Rat)
+	}
+	s[k].Add(s[k], r)
+}
+
+// AddFloat adds a price as the simulator sends it: the shortest decimal of
+// its float64, as encoding/json writes it.
+func (s ExactSums) AddFloat(t testing.TB, k string, v float64) {
+	t.Helper()
+	s.Add(t, k, strconv.FormatFloat(v, 'f', -1, 64))
+}
+
+// Floats returns each sum as the float64 nearest to it: what the exporter
+// must serve.
+func (s ExactSums) Floats() map[string]float64 {
+	out := make(map[string]float64, len(s))
+	for k, r := range s {
+		out[k], _ = r.Float64()
+	}
+	return out
+}
+
+// ScrapeFamilies scrapes url and parses the text exposition.
+func ScrapeFamilies(url string) (map[string]*dto.MetricFamily, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(resp.Body)
+}
+
+// Tally is what concurrent scrapes of an exporter saw, per billing group:
+// every snapshot (its last success time) and the latest records count.
+type Tally struct {
+	Scrapes   int
+	Snapshots map[string]map[float64]bool
+	Records   map[string]float64
+}
+
+// Scrape has scrapers goroutines scrape url perScrape times each, all at
+// once, and adds what they saw to the tally; it returns the scrapes' errors.
+func (tl *Tally) Scrape(url string, scrapers, perScrape int) error {
+	if tl.Snapshots == nil {
+		tl.Snapshots, tl.Records = map[string]map[float64]bool{}, map[string]float64{}
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for range scrapers {
+		wg.Go(func() {
+			for range perScrape {
+				fams, err := ScrapeFamilies(url)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+				tl.Scrapes++
+				for _, m := range fams["twilio_billing_group_last_success_timestamp_seconds"].GetMetric() {
+					g := m.GetLabel()[0].GetValue()
+					if tl.Snapshots[g] == nil {
+						tl.Snapshots[g] = map[float64]bool{}
+					}
+					tl.Snapshots[g][m.GetGauge().GetValue()] = true
+				}
+				for _, m := range fams["twilio_billing_group_records"].GetMetric() {
+					tl.Records[m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Clock is a clock a test moves by hand, shared by the code under test (as
+// its Now) and the simulator, so that time passes when the test says,
+// however fast or slow the machine is.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock standing at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// Add moves the clock on by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Gunzip decompresses b, which must be exactly one gzip member: a second
+// member or trailing bytes would be read by some clients and not others.
+func Gunzip(t testing.TB, b []byte) []byte {
+	t.Helper()
+	r := bytes.NewReader(b)
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("gzip body: %v", err)
+	}
+	if r.Len() != 0 {
+		t.Errorf("gzip body: %d bytes after the first member", r.Len())
+	}
+	return out
+}
