@@ -24,7 +24,7 @@ var wantAlerts = []string{
 	"TwilioBillingBudgetExceeded", "TwilioBillingBudgetNearlyExhausted", "TwilioBillingForecastOverBudget",
 	"TwilioBillingAnnualForecastOverBudget", "TwilioBillingDailySpendSpike", "TwilioBillingYesterdaySpendSpike",
 	"TwilioBillingCategorySpendAnomaly", "TwilioBillingNewCategorySpend", "TwilioBillingGroupRefreshFailing", "TwilioBillingDataStale",
-	"TwilioBillingExporterDown", "TwilioBillingExporterAbsent",
+	"TwilioBillingGroupAbsent", "TwilioBillingExporterDown", "TwilioBillingExporterAbsent",
 }
 
 // ruleFile is the part of a Prometheus rules file the conventions concern.
@@ -70,7 +70,7 @@ func TestAlertRulesPassPromtoolCheckAndUnitTests(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"check", "rules", rulesFile}, "SUCCESS: 17 rules found"},
+		{[]string{"check", "rules", rulesFile}, "SUCCESS: 19 rules found"},
 		{[]string{"test", "rules", rulesTestFile}, "SUCCESS"},
 	} {
 		t.Run(strings.Join(tc.args[:2], " "), func(t *testing.T) {

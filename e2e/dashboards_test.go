@@ -501,7 +501,7 @@ func TestDashboardQueriesAndRulesAgainstPrometheus(t *testing.T) {
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		states := ruleStates(t, prom)
-		ready := len(states) == 17
+		ready := len(states) == 19
 		for _, r := range states {
 			ready = ready && r.LastEvaluation.After(dataSince.Add(time.Second))
 		}
@@ -693,7 +693,7 @@ func TestReadmeListsEveryDashboardAndAlert(t *testing.T) {
 			t.Errorf("README does not name dashboard %q (%s)", deref(l.d.Title), l.file)
 		}
 	}
-	listed := map[string]string{} // alert -> severity the README gives it
+	listed := map[string]map[string]bool{} // alert -> severities the README gives it
 	items := regexp.MustCompile(`(?:^| )- (warning|critical): `).FindAllStringSubmatchIndex(section, -1)
 	for i, m := range items {
 		end := len(section)
@@ -702,7 +702,10 @@ func TestReadmeListsEveryDashboardAndAlert(t *testing.T) {
 		}
 		for _, a := range wantAlerts {
 			if strings.Contains(section[m[1]:end], "`"+a+"`") {
-				listed[a] = section[m[2]:m[3]]
+				if listed[a] == nil {
+					listed[a] = map[string]bool{}
+				}
+				listed[a][section[m[2]:m[3]]] = true
 			}
 		}
 	}
@@ -716,8 +719,8 @@ func TestReadmeListsEveryDashboardAndAlert(t *testing.T) {
 			switch got, ok := listed[r.Alert]; {
 			case !ok:
 				t.Errorf("README does not list alert %s under its severity", r.Alert)
-			case got != r.Labels["severity"]:
-				t.Errorf("README lists alert %s as %s, its rule says %s", r.Alert, got, r.Labels["severity"])
+			case !got[r.Labels["severity"]]:
+				t.Errorf("README does not list alert %s as %s, as a rule of it says", r.Alert, r.Labels["severity"])
 			}
 		}
 	}
