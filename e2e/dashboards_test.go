@@ -6,6 +6,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -270,6 +273,7 @@ func TestDashboardsFollowConventions(t *testing.T) {
 					t.Errorf("panel %q has no queries", title)
 				}
 				checkUnits(t, panel)
+				checkLatestOnly(t, panel)
 			}
 			for _, q := range panelQueries(t, l) {
 				queries++
@@ -279,6 +283,25 @@ func TestDashboardsFollowConventions(t *testing.T) {
 				t.Errorf("no queries found")
 			}
 		})
+	}
+}
+
+// checkLatestOnly requires the panels that show one figure per series (stat,
+// gauge, bar gauge, table) to ask for it with an instant query. A range
+// query reduced to its last non-null value shows a series that ended inside
+// the time range: on the 1st, before this month's first scrape, the
+// month-to-date stat would show last month's total.
+func checkLatestOnly(t *testing.T, panel dashboard.Panel) {
+	t.Helper()
+	switch panel.Type {
+	case "stat", "gauge", "bargauge", "table":
+	default:
+		return
+	}
+	for _, target := range panel.Targets {
+		if q, ok := target.(*prometheus.Dataquery); ok && (q.Instant == nil || !*q.Instant) {
+			t.Errorf("%s panel %q: query %s is a range query; it must be instant, so that a series that ended is not shown as current", panel.Type, deref(panel.Title), deref(q.RefId))
+		}
 	}
 }
 
@@ -743,6 +766,95 @@ func TestDashboardsDocListsEveryPanel(t *testing.T) {
 		for _, p := range panels(l.d) {
 			if !strings.Contains(section, deref(p.Title)) {
 				t.Errorf("%s does not list panel %q of %s", file, deref(p.Title), l.file)
+			}
+		}
+	}
+}
+
+// TestDashboardsCountAnExporterPairOnce scrapes one demo exporter as two
+// targets of the job "pair" (two replicas serving the same figures, or the
+// old and the new pod of a rollout) and as the only target of the job
+// "single", and requires every query of the spend overview to answer the
+// same for either job at the same instant: the panels take one of the
+// replicas' equal figures, as the rules do, and never add them up (3,241
+// shown for 1,622 spent).
+func TestDashboardsCountAnExporterPairOnce(t *testing.T) {
+	exporter := strings.TrimPrefix(startDemo(t), "http://")
+	_, port, err := net.SplitHostPort(exporter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: pair
+    static_configs:
+      - targets: [%q, %q]
+  - job_name: single
+    static_configs:
+      - targets: [%q]
+`, exporter, "localhost:"+port, exporter)
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	start(t, tool(t, "PROMETHEUS", "prometheus"), "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr)
+	prom := "http://" + addr
+	waitHTTP(t, prom+"/-/ready", 60*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v := promQuery(t, prom, `count by (job) (count_over_time(twilio_billing_group_up[1m]) >= 3)`)
+		counts := map[string]float64{}
+		for _, s := range v {
+			counts[string(s.Metric["job"])] = float64(s.Value)
+		}
+		// Three demo groups, scraped at least 3 times by each target.
+		if counts["pair"] == 6 && counts["single"] == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus has not scraped both jobs 3 times within 30s: %v", v)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	at := time.Now().Add(-time.Second)
+	for _, l := range loadDashboards(t) {
+		if deref(l.d.Uid) != "twilio-spend-overview" {
+			continue
+		}
+		for _, q := range panelQueries(t, l) {
+			answers := map[string]map[string]float64{}
+			for _, job := range []string{"pair", "single"} {
+				values := maps.Clone(demoValues)
+				values["job"] = job
+				expr, err := substitute(q.expr, values)
+				if err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+				answers[job] = map[string]float64{}
+				for _, s := range promQueryAt(t, prom, expr, at) {
+					m := s.Metric.Clone()
+					delete(m, "job")
+					answers[job][m.String()] = float64(s.Value)
+				}
+			}
+			if len(answers["single"]) == 0 {
+				t.Errorf("%s: no series for the single exporter", q)
+			}
+			for k, want := range answers["single"] {
+				got, ok := answers["pair"][k]
+				if !ok || !(got == want || math.IsNaN(got) && math.IsNaN(want) || math.Abs(got-want) <= 1e-9*math.Abs(want)) {
+					t.Errorf("%s: %s is %v with two replicas, %v with one", q, k, got, want)
+				}
+			}
+			for k := range answers["pair"] {
+				if _, ok := answers["single"][k]; !ok {
+					t.Errorf("%s: two replicas add the series %s", q, k)
+				}
 			}
 		}
 	}
