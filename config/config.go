@@ -121,6 +121,29 @@ type BillingGroup struct {
 	Periods *Periods `yaml:"periods,omitempty"`
 }
 
+// filteredBudgetWarnings names each budget of a group whose
+// product_categories filter drops categories: the budget alerts compare it
+// with the cost the exporter exports, the kept categories' spend, not the
+// group's whole spend, and fire late or never if it was meant for the whole
+// group.
+func (c *Config) filteredBudgetWarnings() []string {
+	var ws []string
+	for i, g := range c.BillingGroups {
+		if g.ProductCategories == nil || (g.ProductCategories.Include == nil && g.ProductCategories.Exclude == nil) {
+			continue
+		}
+		for _, b := range []struct {
+			key string
+			set bool
+		}{{"budget", g.Budget != nil}, {"annual_budget", g.AnnualBudget != nil}} {
+			if b.set {
+				ws = append(ws, fmt.Sprintf("billing_groups[%d].%s is compared with the spend of the categories billing_groups[%[1]d].product_categories keeps, not the group's whole spend: set it for those categories, or drop the filter to budget the whole group", i, b.key))
+			}
+		}
+	}
+	return ws
+}
+
 // Label returns the billing_group label value: Name, or ID if Name is empty.
 func (g BillingGroup) Label() string {
 	if g.Name != "" {
