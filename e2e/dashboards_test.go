@@ -524,7 +524,7 @@ func TestDashboardQueriesAndRulesAgainstPrometheus(t *testing.T) {
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		states := ruleStates(t, prom)
-		ready := len(states) == 19
+		ready := len(states) == 20
 		for _, r := range states {
 			ready = ready && r.LastEvaluation.After(dataSince.Add(time.Second))
 		}
