@@ -421,7 +421,7 @@ var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	// that an overspent budget lies above high (100), in the region a
 	// browser draws red, not pinned at 100, which it draws amber.
 	"meterMax": func(p float64) float64 { return math.Max(100, p) },
-	"repo":  func(path string) string { return RepoURL + "/blob/main/" + path },
+	"repo":     func(path string) string { return RepoURL + "/blob/main/" + path },
 }).Parse(pageHTML))
 
 // Render writes the page for p.
