@@ -146,15 +146,15 @@ func spendYesterdayAndLastMonth() row {
 				"All three come from the Usage API, so they need no history in Prometheus.",
 			"/average day/").
 			Interval("5m").FillOpacity(10).
-			WithTarget(query("A", yesterdayBy("billing_group, currency"), "{{billing_group}} {{currency}} yesterday")).
-			WithTarget(query("B", lastMonthAverageDay("billing_group, currency"), "{{billing_group}} {{currency}} last month's average day")).
-			WithTarget(query("C", thisMonthAverageDay("billing_group, currency"), "{{billing_group}} {{currency}} this month's average day")),
+			WithTarget(query("A", yesterdayBy("billing_group, currency"), "{{billing_group}} yesterday ({{currency}})")).
+			WithTarget(query("B", lastMonthAverageDay("billing_group, currency"), "{{billing_group}} last month's average day ({{currency}})")).
+			WithTarget(query("C", thisMonthAverageDay("billing_group, currency"), "{{billing_group}} this month's average day ({{currency}})")),
 		spendTimeseries("Forecast against last month's total",
 			"Month over month per billing group: this month's linear forecast to month end (see Forecast to month end) against last month's total (dashed), which keeps moving for days after the 1st as late usage arrives.",
 			"/last month/").
 			FillOpacity(0).
-			WithTarget(query("A", forecast("billing_group, currency"), "{{billing_group}} {{currency}} forecast")).
-			WithTarget(query("B", lastMonthBy("billing_group, currency"), "{{billing_group}} {{currency}} last month")),
+			WithTarget(query("A", forecast("billing_group, currency"), "{{billing_group}} forecast ({{currency}})")).
+			WithTarget(query("B", lastMonthBy("billing_group, currency"), "{{billing_group}} last month ({{currency}})")),
 		place(table.NewPanelBuilder(), "Category spend anomalies",
 			"Each product category's spend yesterday against its own last month's average day (its last month's total divided by that month's number of days, from the exporter's bounds of last month), per billing group and currency, "+
 				"the categories departing most upwards first: 300% means yesterday cost three times the category's usual day. "+
@@ -200,8 +200,8 @@ func spendThisYear() row {
 			"How the linear year-end forecast per billing group has moved (see Forecast to year end), with the group's configured annual budget as a dashed line.",
 			"/annual budget/").
 			FillOpacity(0).
-			WithTarget(query("A", yearForecast("billing_group, currency", thisYearSelector), "{{billing_group}} {{currency}}")).
-			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", annualBudgetSelector), "{{billing_group}} annual budget {{currency}}")),
+			WithTarget(query("A", yearForecast("billing_group, currency", thisYearSelector), "{{billing_group}} ({{currency}})")).
+			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", annualBudgetSelector), "{{billing_group}} annual budget ({{currency}})")),
 		withCurrencyUnits(place(barchart.NewPanelBuilder(), "Monthly spend this year",
 			"Each month's spend this year (UTC) per billing group and currency, whatever the dashboard's time range. "+
 				"A past month is the exporter's figure for the whole month, twilio_billing_group_last_month_cost, as Prometheus last recorded it in the following month (late usage included); "+
@@ -236,14 +236,14 @@ func spendTrends() row {
 			"Estimated spend this month to date per billing group, with the group's configured budget as a dashed line. Drops to zero at 00:00 UTC on the 1st, when a new month begins.",
 			"/budget/").
 			FillOpacity(10).
-			WithTarget(query("A", fmt.Sprintf("sum by (billing_group, currency) (%s)", dedup(costSelector, "")), "{{billing_group}} {{currency}}")).
-			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", budgetSelector), "{{billing_group}} budget {{currency}}")),
+			WithTarget(query("A", fmt.Sprintf("sum by (billing_group, currency) (%s)", dedup(costSelector, "")), "{{billing_group}} ({{currency}})")).
+			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", budgetSelector), "{{billing_group}} budget ({{currency}})")),
 		spendTimeseries("Forecast to month end over time",
 			"How the linear month-end forecast per billing group has moved (see Forecast to month end), with the budget as a dashed line. Early-month values swing widely: few days of data.",
 			"/budget/").
 			FillOpacity(0).
-			WithTarget(query("A", forecast("billing_group, currency"), "{{billing_group}} {{currency}}")).
-			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", budgetSelector), "{{billing_group}} budget {{currency}}")),
+			WithTarget(query("A", forecast("billing_group, currency"), "{{billing_group}} ({{currency}})")).
+			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", budgetSelector), "{{billing_group}} budget ({{currency}})")),
 		spendTimeseries("Daily spend",
 			"Spend in the 24 hours before each point, per billing group, and its 7-day average (dashed). "+
 				"Reset-aware: across 00:00 UTC on the 1st it adds the month-to-date cost to what last month's final figure (twilio_billing_group_last_month_cost) adds to the cost a day earlier, a true 24 hours. "+
@@ -252,9 +252,9 @@ func spendTrends() row {
 				"The 7-day average averages whatever history exists (hourly samples), and equals the daily spend until an hour has passed.",
 			"/7-day average/").
 			Interval("5m").FillOpacity(10).
-			WithTarget(query("A", dailySpendLabelled("billing_group, currency"), "{{billing_group}} {{currency}} {{basis}}")).
+			WithTarget(query("A", dailySpendLabelled("billing_group, currency"), "{{billing_group}} {{basis}} ({{currency}})")).
 			WithTarget(query("B", fmt.Sprintf("avg_over_time(\n  (\n    %s\n  )[7d:1h]\n)\nor\n(\n  %s\n)",
-				indent(dailySpend("billing_group, currency"), 4), indent(dailySpend("billing_group, currency"), 2)), "{{billing_group}} {{currency}} 7-day average")),
+				indent(dailySpend("billing_group, currency"), 4), indent(dailySpend("billing_group, currency"), 2)), "{{billing_group}} 7-day average ({{currency}})")),
 		withCurrencyUnits(place(bargauge.NewPanelBuilder(), "Top 10 product categories by spend",
 			"The ten product categories with the highest month-to-date spend in each currency, over the selected billing groups.",
 			9, 12).

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -274,6 +275,11 @@ func TestDashboardsFollowConventions(t *testing.T) {
 				}
 				checkUnits(t, panel)
 				checkLatestOnly(t, panel)
+				checkCurrencyMatchers(t, panel)
+			}
+			checkPanelIDs(t, l.d)
+			if l.d.SchemaVersion != grafanaSchemaVersion {
+				t.Errorf("schemaVersion %d, want %d: docs/dashboards-and-alerts.md names the oldest Grafana that reads it", l.d.SchemaVersion, grafanaSchemaVersion)
 			}
 			for _, q := range panelQueries(t, l) {
 				queries++
@@ -283,6 +289,86 @@ func TestDashboardsFollowConventions(t *testing.T) {
 				t.Errorf("no queries found")
 			}
 		})
+	}
+}
+
+// grafanaSchemaVersion is the dashboard schema the generator writes, which
+// Grafana 12 reads; docs/dashboards-and-alerts.md states that minimum.
+const grafanaSchemaVersion = 42
+
+// checkPanelIDs requires every panel, rows and the panels inside collapsed
+// rows included, to have its own id: Grafana addresses panels by id
+// (viewPanel links, panel JSON), and rows sharing id 0 clash.
+func checkPanelIDs(t *testing.T, d dashboard.Dashboard) {
+	t.Helper()
+	seen := map[uint32]string{}
+	check := func(id *uint32, title string) {
+		switch prev, dup := seen[deref32(id)]; {
+		case id == nil || *id == 0:
+			t.Errorf("panel %q has no id", title)
+		case dup:
+			t.Errorf("panels %q and %q share id %d", prev, title, *id)
+		default:
+			seen[*id] = title
+		}
+	}
+	for _, p := range d.Panels {
+		if p.Panel != nil {
+			check(p.Panel.Id, deref(p.Panel.Title))
+		}
+		if r := p.RowPanel; r != nil {
+			check(&r.Id, "row "+deref(r.Title))
+			for _, inner := range r.Panels {
+				check(inner.Id, deref(inner.Title))
+			}
+		}
+	}
+}
+
+// checkCurrencyMatchers requires the currency unit overrides of a panel to
+// give each of its series the unit of its own currency label, whatever the
+// other labels in its display name: Grafana matches overrides on display
+// names, and a billing group named "EUR ops" billed in USD must be shown in
+// dollars.
+func checkCurrencyMatchers(t *testing.T, panel dashboard.Panel) {
+	t.Helper()
+	if panel.FieldConfig == nil {
+		return
+	}
+	units := map[*regexp.Regexp]string{}
+	for _, o := range panel.FieldConfig.Overrides {
+		for _, prop := range o.Properties {
+			unit, _ := prop.Value.(string)
+			if prop.Id != "unit" || !(strings.HasPrefix(unit, "currency") || strings.HasPrefix(unit, "prefix:")) {
+				continue
+			}
+			pattern, _ := o.Matcher.Options.(string)
+			if o.Matcher.Id != "byRegexp" || !strings.HasPrefix(pattern, "/") || !strings.HasSuffix(pattern, "/") {
+				t.Errorf("panel %q: currency override %s %v is not a /regexp/", deref(panel.Title), o.Matcher.Id, o.Matcher.Options)
+				continue
+			}
+			units[regexp.MustCompile(pattern[1:len(pattern)-1])] = unit
+		}
+	}
+	if len(units) == 0 {
+		return
+	}
+	legend := strings.NewReplacer("{{billing_group}}", "EUR ops", "{{currency}}", "USD", "{{basis}}", "(GBP)", "{{product_category}}", "GBP-calls")
+	for _, target := range panel.Targets {
+		q, ok := target.(*prometheus.Dataquery)
+		if !ok || q.LegendFormat == nil || !strings.Contains(*q.LegendFormat, "{{currency}}") {
+			continue
+		}
+		name := legend.Replace(*q.LegendFormat)
+		var got []string
+		for re, unit := range units {
+			if re.MatchString(name) {
+				got = append(got, unit)
+			}
+		}
+		if !slices.Equal(got, []string{"currencyUSD"}) {
+			t.Errorf("panel %q: series %q (currency USD) gets the units %v, want [currencyUSD]", deref(panel.Title), name, got)
+		}
 	}
 }
 
