@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -38,6 +39,10 @@ type exporter struct {
 
 	mu  sync.Mutex // serialises reloads
 	cfg *config.Config
+
+	now     func() time.Time // the cache's clock
+	started time.Time        // when the exporter was built, by now
+	ready   atomic.Bool      // readiness latched: it never goes back
 }
 
 // newExporter loads the configuration once and builds the cache from it.
@@ -63,7 +68,12 @@ func newExporter(o options, load func() (*config.Config, error), reg *prometheus
 			Help: "When the configuration was last loaded successfully, as a Unix timestamp.",
 		}),
 		cfg: cfg,
+		now: o.now,
 	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	e.started = e.now()
 	e.encInfo = newTransportInfo()
 	reg.MustRegister(e.reloadOK, e.reloadTime, e.encInfo)
 	logWarnings(logger, cfg)
@@ -138,7 +148,7 @@ func collectorBudget(b *config.Budget) *collector.Budget {
 func collectorGroups(cfg *config.Config, monthTTL time.Duration) []collector.Group {
 	groups := make([]collector.Group, 0, len(cfg.BillingGroups))
 	for _, bg := range cfg.BillingGroups {
-		g := collector.Group{ID: bg.ID, Label: bg.Label(), MaxSeries: cfg.Twilio.MaxSeries}
+		g := collector.Group{ID: bg.ID, Label: bg.Label(), MaxSeries: cfg.Twilio.MaxSeries, PlannedCategories: bg.PlannedCategories}
 		g.TTL[collector.ThisMonth] = monthTTL
 		ttls := cfg.PeriodTTLs(bg)
 		for p := collector.ThisMonth + 1; p < collector.NumPeriods; p++ {
@@ -230,6 +240,10 @@ func (e *exporter) routes(o options) *http.ServeMux {
 		fmt.Fprintln(w, "Healthy")
 	})
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, r *http.Request) {
+		if waiting, left := e.readiness(); waiting > 0 {
+			http.Error(w, fmt.Sprintf("Not ready: waiting for the first refresh from Twilio (%d of the billing groups' periods to go, at most %v more).", waiting, left.Round(time.Second)), http.StatusServiceUnavailable)
+			return
+		}
 		fmt.Fprintln(w, "Ready")
 	})
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
@@ -252,6 +266,33 @@ func (e *exporter) routes(o options) *http.ServeMux {
 		mux.Handle("/", landing.Handler(func() landing.Page { return e.landingPage(o) }))
 	}
 	return mux
+}
+
+// readiness says how many fetched periods of the configured groups have not
+// finished their first refresh, and for how much longer readiness waits for
+// them. The exporter is ready once every one has finished, successfully or
+// not, or --twilio.timeout (the bound of one refresh) after it started,
+// whichever comes first; then it stays ready, reloads included. A rollout
+// thus replaces a pod only once the new one has data to serve, and a
+// failing Twilio delays it by one refresh timeout at most.
+func (e *exporter) readiness() (waiting int, left time.Duration) {
+	if e.ready.Load() {
+		return 0, 0
+	}
+	left = e.timeout - e.now().Sub(e.started)
+	if left > 0 {
+		for _, g := range e.cache.State().Groups {
+			for _, p := range g.Periods {
+				if p.Fetched && !p.Attempted {
+					waiting++
+				}
+			}
+		}
+	}
+	if waiting == 0 {
+		e.ready.Store(true)
+	}
+	return waiting, left
 }
 
 // minScrapeWait keeps a tiny or negative computed timeout from skipping

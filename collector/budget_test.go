@@ -89,3 +89,19 @@ func TestLogsAnnualBudgetCurrencyMatchingNoCost(t *testing.T) {
 		t.Fatalf("log:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestPlannedCategories: each planned category of a group is one series of
+// twilio_billing_group_planned_category_info, whether or not the group has
+// spent in it yet, and a group with none has none.
+func TestPlannedCategories(t *testing.T) {
+	a := groupA
+	a.PlannedCategories = []string{"whatsapp-outbound", "lookups"}
+	h := newHarness(t, []Group{a, groupB})
+	h.fake.set(idA, usageA("2026-11-26"), nil)
+	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	h.scrape(t, time.Minute, `# HELP twilio_billing_group_planned_category_info A product category the billing group starts to use on purpose (billing_groups[].planned_categories); always 1.
+# TYPE twilio_billing_group_planned_category_info gauge
+twilio_billing_group_planned_category_info{billing_group="marketing",product_category="lookups"} 1
+twilio_billing_group_planned_category_info{billing_group="marketing",product_category="whatsapp-outbound"} 1
+`, "twilio_billing_group_planned_category_info")
+}

@@ -42,6 +42,9 @@ type Group struct {
 	// MaxSeries bounds the series of one snapshot (see checkSeries); 0 means
 	// no bound.
 	MaxSeries int
+	// PlannedCategories are product categories the group starts to use on
+	// purpose, exported for the new-category alerts to leave alone.
+	PlannedCategories []string
 }
 
 // budgets names, by Period, the budget that the period's cost is compared

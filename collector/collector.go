@@ -62,6 +62,9 @@ var (
 	descAnnualBudget = prometheus.NewDesc("twilio_billing_group_annual_budget",
 		"Annual budget configured for the billing group, for the calendar year (UTC).",
 		[]string{"billing_group", "currency"}, nil)
+	descPlannedCategory = prometheus.NewDesc("twilio_billing_group_planned_category_info",
+		"A product category the billing group starts to use on purpose (billing_groups[].planned_categories); always 1.",
+		[]string{"billing_group", "product_category"}, nil)
 	descLastSuccess = prometheus.NewDesc("twilio_billing_group_last_success_timestamp_seconds",
 		"When the latest successful refresh of the billing group finished, as a Unix timestamp.",
 		labelGroup, nil)
@@ -106,7 +109,7 @@ func describeAll(ch chan<- *prometheus.Desc) {
 			ch <- desc
 		}
 	}
-	for _, desc := range []*prometheus.Desc{descProductInfo, descBudget, descAnnualBudget, descLastSuccess, descRecords, descRefreshDuration} {
+	for _, desc := range []*prometheus.Desc{descProductInfo, descBudget, descAnnualBudget, descPlannedCategory, descLastSuccess, descRecords, descRefreshDuration} {
 		ch <- desc
 	}
 }
@@ -175,6 +178,9 @@ func collect(st State, only *prometheus.Desc, ch chan<- prometheus.Metric) {
 		}
 		if b := gs.Group.AnnualBudget; b != nil {
 			gauge(descAnnualBudget, b.Amount, label, b.Currency)
+		}
+		for _, c := range gs.Group.PlannedCategories {
+			gauge(descPlannedCategory, 1, label, c)
 		}
 		// The refresh metrics are month to date's, the period every
 		// group fetches.

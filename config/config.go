@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -119,6 +120,34 @@ type BillingGroup struct {
 	ProductCategories *CategoryFilter `yaml:"product_categories,omitempty"`
 	// Periods overrides the top-level periods section for this group.
 	Periods *Periods `yaml:"periods,omitempty"`
+	// PlannedCategories names product categories the group starts to use on
+	// purpose (a launch): TwilioBillingNewCategorySpend stays quiet for
+	// them, and TwilioBillingCategorySpendAnomaly judges them against their
+	// own days instead.
+	PlannedCategories []string `yaml:"planned_categories,omitempty"`
+}
+
+// filteredBudgetWarnings names each budget of a group whose
+// product_categories filter drops categories: the budget alerts compare it
+// with the cost the exporter exports, the kept categories' spend, not the
+// group's whole spend, and fire late or never if it was meant for the whole
+// group.
+func (c *Config) filteredBudgetWarnings() []string {
+	var ws []string
+	for i, g := range c.BillingGroups {
+		if g.ProductCategories == nil || (g.ProductCategories.Include == nil && g.ProductCategories.Exclude == nil) {
+			continue
+		}
+		for _, b := range []struct {
+			key string
+			set bool
+		}{{"budget", g.Budget != nil}, {"annual_budget", g.AnnualBudget != nil}} {
+			if b.set {
+				ws = append(ws, fmt.Sprintf("billing_groups[%d].%s is compared with the spend of the categories billing_groups[%[1]d].product_categories keeps, not the group's whole spend: set it for those categories, or drop the filter to budget the whole group", i, b.key))
+			}
+		}
+	}
+	return ws
 }
 
 // Label returns the billing_group label value: Name, or ID if Name is empty.
@@ -340,6 +369,29 @@ func checkBillingGroups(groups []BillingGroup, errs []error) []error {
 		errs = g.Periods.check(path+".periods", errs)
 		errs = g.Budget.check(path+".budget", errs)
 		errs = g.AnnualBudget.check(path+".annual_budget", errs)
+		errs = checkPlannedCategories(g.PlannedCategories, path+".planned_categories", errs)
+	}
+	return errs
+}
+
+// checkPlannedCategories validates the planned categories found at path,
+// appending one error per problem to errs: each names one category, as the
+// product_category label shows it, once.
+func checkPlannedCategories(categories []string, path string, errs []error) []error {
+	first := map[string]int{}
+	for i, c := range categories {
+		key := fmt.Sprintf("%s[%d]", path, i)
+		j, dup := first[c]
+		switch {
+		case strings.TrimSpace(c) == "":
+			errs = append(errs, keyError(key, "must name a product category as the product_category label shows it, e.g. sms-outbound"))
+		case strings.ContainsFunc(c, unicode.IsSpace):
+			errs = append(errs, keyError(key, "%q is not a product category (no spaces: as the product_category label shows it, e.g. sms-outbound)", c))
+		case dup:
+			errs = append(errs, keyError(key, "%q is already listed at %s[%d]", c, path, j))
+		default:
+			first[c] = i
+		}
 	}
 	return errs
 }

@@ -457,6 +457,11 @@ func TestParseDecoding(t *testing.T) {
 		{"max_pages overflow", strings.Replace(valid, "  client_id", "  max_pages: 99999999999999999999999\n  client_id", 1), `config: line 3: twilio.max_pages: want an integer, got "99999999999999999999999"`},
 		{"infinite budget", valid + "    budget: {amount: .inf, currency: USD}\n", "config: billing_groups[0].budget.amount: must be a number greater than 0, got +Inf"},
 		{"NaN budget", valid + "    budget: {amount: .nan, currency: USD}\n", "config: billing_groups[0].budget.amount: must be a number greater than 0, got NaN"},
+		{"planned categories", valid + "    planned_categories: [whatsapp-outbound, lookups]\n", ""},
+		{"bad planned categories", valid + "    planned_categories: [whatsapp-outbound, \"\", \"sms outbound\", whatsapp-outbound]\n",
+			"config: billing_groups[0].planned_categories[1]: must name a product category as the product_category label shows it, e.g. sms-outbound\n" +
+				"config: billing_groups[0].planned_categories[2]: \"sms outbound\" is not a product category (no spaces: as the product_category label shows it, e.g. sms-outbound)\n" +
+				"config: billing_groups[0].planned_categories[3]: \"whatsapp-outbound\" is already listed at billing_groups[0].planned_categories[0]"},
 		{"empty scope", strings.Replace(valid, "  client_id", "  scopes: [\"\"]\n  client_id", 1), "config: twilio.scopes[0]: must not be empty"},
 		{"URL without host", strings.Replace(valid, "https://usage.example.com", "https:///v2", 1), `config: twilio.api_url: "https:///v2" is not an absolute http(s) URL`},
 		{"URL of another scheme", strings.Replace(valid, "https://usage.example.com", "ftp://usage.example.com", 1), `config: twilio.api_url: "ftp://usage.example.com" is not an absolute http(s) URL`},

@@ -38,8 +38,8 @@ func readError(err error) string {
 }
 
 // Warnings returns what is risky but valid in c, one sentence each, for the
-// caller to log at every (re)load: today, a client_secret_file that every
-// user of the machine may read.
+// caller to log at every (re)load: a client_secret_file that every user of
+// the machine may read, and a budget beside a category filter.
 func (c *Config) Warnings() []string {
 	var ws []string
 	if f := c.Twilio.ClientSecretFile; f != "" {
@@ -47,5 +47,5 @@ func (c *Config) Warnings() []string {
 			ws = append(ws, fmt.Sprintf("twilio.client_secret_file is readable by every user of this machine (mode %04o): restrict it, e.g. chmod 600 or 640", fi.Mode().Perm()))
 		}
 	}
-	return ws
+	return append(ws, c.filteredBudgetWarnings()...)
 }

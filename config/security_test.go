@@ -72,3 +72,39 @@ func TestWarningsSecretFileReadableByOthers(t *testing.T) {
 		assertNoSecret(t, "warnings", strings.Join(cfg.Warnings(), "\n"))
 	}
 }
+
+// TestWarningsBudgetBesideCategoryFilter: a budget of a group whose
+// product_categories filter drops categories is compared with the kept
+// categories' spend only; each such budget gets one warning naming its key.
+// A group without a filter, or with an empty one, gets none.
+func TestWarningsBudgetBesideCategoryFilter(t *testing.T) {
+	cfg, err := Parse([]byte(`twilio:
+  api_url: https://usage.example.com
+  client_id: OQ1
+  client_secret: not-shown
+billing_groups:
+  - id: commerce_billingprofile_A1
+    budget: {amount: 100, currency: USD}
+  - id: commerce_billingprofile_A2
+    budget: {amount: 100, currency: USD}
+    product_categories: {}
+  - id: commerce_billingprofile_A3
+    budget: {amount: 100, currency: USD}
+    annual_budget: {amount: 1000, currency: USD}
+    product_categories: {include: "^sms-"}
+  - id: commerce_billingprofile_A4
+    product_categories: {exclude: "-inbound$"}
+  - id: commerce_billingprofile_A5
+    annual_budget: {amount: 1000, currency: USD}
+    product_categories: {exclude: "-inbound$"}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `billing_groups[2].budget is compared with the spend of the categories billing_groups[2].product_categories keeps, not the group's whole spend: set it for those categories, or drop the filter to budget the whole group
+billing_groups[2].annual_budget is compared with the spend of the categories billing_groups[2].product_categories keeps, not the group's whole spend: set it for those categories, or drop the filter to budget the whole group
+billing_groups[4].annual_budget is compared with the spend of the categories billing_groups[4].product_categories keeps, not the group's whole spend: set it for those categories, or drop the filter to budget the whole group`
+	if got := strings.Join(cfg.Warnings(), "\n"); got != want {
+		t.Errorf("warnings:\n%s\nwant:\n%s", got, want)
+	}
+}

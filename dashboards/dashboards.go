@@ -87,8 +87,7 @@ func spendThisMonth() row {
 	return row{"This month", panels{
 		spendStat("Month-to-date spend",
 			"Estimated spend this month (UTC) to date, per currency, over the selected billing groups and product categories. Resets at 00:00 UTC on the 1st.",
-			6, query("A", fmt.Sprintf("sum by (currency) (%s)", costSelector), "{{currency}}")).
-			GraphMode(common.BigValueGraphModeArea),
+			6, instant("A", fmt.Sprintf("sum by (currency) (%s)", dedup(costSelector, "")), "{{currency}}")),
 		spendStat("Forecast to month end",
 			"Linear forecast of this month's spend per currency: spend so far divided by the time elapsed since the month began, times the month's length (from the exporter's period start and end, so February and the 1st are right). Noisy in the first days of a month.",
 			6, instant("A", fmt.Sprintf("sum by (currency) (\n  %s\n)", indent(forecast("billing_group, currency"), 2)), "{{currency}}")),
@@ -121,7 +120,7 @@ func spendYesterdayAndLastMonth() row {
 	return row{"Yesterday and last month", panels{
 		spendStat("Yesterday's spend",
 			"Estimated spend of yesterday (00:00 to 24:00 UTC), per currency, over the selected billing groups and product categories (twilio_billing_group_yesterday_cost, refreshed every periods.yesterday.cache_ttl: Twilio keeps adding late usage for a while).",
-			6, instant("A", fmt.Sprintf("sum by (currency) (%s)", yesterdaySelector), "{{currency}}")),
+			6, instant("A", fmt.Sprintf("sum by (currency) (%s)", dedup(yesterdaySelector, "")), "{{currency}}")),
 		newStat("Yesterday against last month's average day",
 			"Yesterday's spend per billing group as a percentage of last month's average daily spend (last month's total divided by its number of days, from the exporter's bounds of last month, so February counts 28 or 29). "+
 				"Both come from the Usage API, so this works from the exporter's first scrape and on the 1st (yesterday is then the last day of the month just ended). "+
@@ -133,7 +132,7 @@ func spendYesterdayAndLastMonth() row {
 			ColorMode(common.BigValueColorModeBackground),
 		spendStat("Last month's total",
 			"Estimated spend of last month (UTC), per currency, over the selected billing groups and product categories (twilio_billing_group_last_month_cost). It keeps moving for days after the 1st as late usage arrives; the invoice is authoritative.",
-			6, instant("A", fmt.Sprintf("sum by (currency) (%s)", lastMonthSelector), "{{currency}}")),
+			6, instant("A", fmt.Sprintf("sum by (currency) (%s)", dedup(lastMonthSelector, "")), "{{currency}}")),
 		newStat("Forecast against last month",
 			"Month over month: the change of this month's linear forecast (see Forecast to month end) against last month's total, per billing group, in percent; -10% means this month is heading for 10% less than last month. "+
 				"Noisy in the first days of a month. Amber from +20%, red from +50%. Empty for a group that spent nothing last month.",
@@ -147,15 +146,15 @@ func spendYesterdayAndLastMonth() row {
 				"All three come from the Usage API, so they need no history in Prometheus.",
 			"/average day/").
 			Interval("5m").FillOpacity(10).
-			WithTarget(query("A", yesterdayBy("billing_group, currency"), "{{billing_group}} {{currency}} yesterday")).
-			WithTarget(query("B", lastMonthAverageDay("billing_group, currency"), "{{billing_group}} {{currency}} last month's average day")).
-			WithTarget(query("C", thisMonthAverageDay("billing_group, currency"), "{{billing_group}} {{currency}} this month's average day")),
+			WithTarget(query("A", yesterdayBy("billing_group, currency"), "{{billing_group}} yesterday ({{currency}})")).
+			WithTarget(query("B", lastMonthAverageDay("billing_group, currency"), "{{billing_group}} last month's average day ({{currency}})")).
+			WithTarget(query("C", thisMonthAverageDay("billing_group, currency"), "{{billing_group}} this month's average day ({{currency}})")),
 		spendTimeseries("Forecast against last month's total",
 			"Month over month per billing group: this month's linear forecast to month end (see Forecast to month end) against last month's total (dashed), which keeps moving for days after the 1st as late usage arrives.",
 			"/last month/").
 			FillOpacity(0).
-			WithTarget(query("A", forecast("billing_group, currency"), "{{billing_group}} {{currency}} forecast")).
-			WithTarget(query("B", lastMonthBy("billing_group, currency"), "{{billing_group}} {{currency}} last month")),
+			WithTarget(query("A", forecast("billing_group, currency"), "{{billing_group}} forecast ({{currency}})")).
+			WithTarget(query("B", lastMonthBy("billing_group, currency"), "{{billing_group}} last month ({{currency}})")),
 		place(table.NewPanelBuilder(), "Category spend anomalies",
 			"Each product category's spend yesterday against its own last month's average day (its last month's total divided by that month's number of days, from the exporter's bounds of last month), per billing group and currency, "+
 				"the categories departing most upwards first: 300% means yesterday cost three times the category's usual day. "+
@@ -190,7 +189,7 @@ func spendThisYear() row {
 	return row{"This year", panels{
 		spendStat("Year-to-date spend",
 			"Estimated spend this year (UTC) to date, per currency, over the selected billing groups and product categories (twilio_billing_group_this_year_cost, refreshed every periods.this_year.cache_ttl). Resets at 00:00 UTC on 1 January.",
-			8, instant("A", fmt.Sprintf("sum by (currency) (%s)", thisYearSelector), "{{currency}}")),
+			8, instant("A", fmt.Sprintf("sum by (currency) (%s)", dedup(thisYearSelector, "")), "{{currency}}")),
 		spendStat("Forecast to year end",
 			"Linear forecast of this year's spend per currency: spend so far divided by the time elapsed since 1 January, times the year's length (from the exporter's bounds of this year, so leap years and 1 January are right). Noisy in the first weeks of a year, and blind to seasonal spend.",
 			8, instant("A", fmt.Sprintf("sum by (currency) (\n  %s\n)", indent(yearForecast("billing_group, currency", thisYearSelector), 2)), "{{currency}}")),
@@ -201,8 +200,8 @@ func spendThisYear() row {
 			"How the linear year-end forecast per billing group has moved (see Forecast to year end), with the group's configured annual budget as a dashed line.",
 			"/annual budget/").
 			FillOpacity(0).
-			WithTarget(query("A", yearForecast("billing_group, currency", thisYearSelector), "{{billing_group}} {{currency}}")).
-			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", annualBudgetSelector), "{{billing_group}} annual budget {{currency}}")),
+			WithTarget(query("A", yearForecast("billing_group, currency", thisYearSelector), "{{billing_group}} ({{currency}})")).
+			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", annualBudgetSelector), "{{billing_group}} annual budget ({{currency}})")),
 		withCurrencyUnits(place(barchart.NewPanelBuilder(), "Monthly spend this year",
 			"Each month's spend this year (UTC) per billing group and currency, whatever the dashboard's time range. "+
 				"A past month is the exporter's figure for the whole month, twilio_billing_group_last_month_cost, as Prometheus last recorded it in the following month (late usage included); "+
@@ -237,14 +236,14 @@ func spendTrends() row {
 			"Estimated spend this month to date per billing group, with the group's configured budget as a dashed line. Drops to zero at 00:00 UTC on the 1st, when a new month begins.",
 			"/budget/").
 			FillOpacity(10).
-			WithTarget(query("A", fmt.Sprintf("sum by (billing_group, currency) (%s)", costSelector), "{{billing_group}} {{currency}}")).
-			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", budgetSelector), "{{billing_group}} budget {{currency}}")),
+			WithTarget(query("A", fmt.Sprintf("sum by (billing_group, currency) (%s)", dedup(costSelector, "")), "{{billing_group}} ({{currency}})")).
+			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", budgetSelector), "{{billing_group}} budget ({{currency}})")),
 		spendTimeseries("Forecast to month end over time",
 			"How the linear month-end forecast per billing group has moved (see Forecast to month end), with the budget as a dashed line. Early-month values swing widely: few days of data.",
 			"/budget/").
 			FillOpacity(0).
-			WithTarget(query("A", forecast("billing_group, currency"), "{{billing_group}} {{currency}}")).
-			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", budgetSelector), "{{billing_group}} budget {{currency}}")),
+			WithTarget(query("A", forecast("billing_group, currency"), "{{billing_group}} ({{currency}})")).
+			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", budgetSelector), "{{billing_group}} budget ({{currency}})")),
 		spendTimeseries("Daily spend",
 			"Spend in the 24 hours before each point, per billing group, and its 7-day average (dashed). "+
 				"Reset-aware: across 00:00 UTC on the 1st it adds the month-to-date cost to what last month's final figure (twilio_billing_group_last_month_cost) adds to the cost a day earlier, a true 24 hours. "+
@@ -253,9 +252,9 @@ func spendTrends() row {
 				"The 7-day average averages whatever history exists (hourly samples), and equals the daily spend until an hour has passed.",
 			"/7-day average/").
 			Interval("5m").FillOpacity(10).
-			WithTarget(query("A", dailySpendLabelled("billing_group, currency"), "{{billing_group}} {{currency}} {{basis}}")).
+			WithTarget(query("A", dailySpendLabelled("billing_group, currency"), "{{billing_group}} {{basis}} ({{currency}})")).
 			WithTarget(query("B", fmt.Sprintf("avg_over_time(\n  (\n    %s\n  )[7d:1h]\n)\nor\n(\n  %s\n)",
-				indent(dailySpend("billing_group, currency"), 4), indent(dailySpend("billing_group, currency"), 2)), "{{billing_group}} {{currency}} 7-day average")),
+				indent(dailySpend("billing_group, currency"), 4), indent(dailySpend("billing_group, currency"), 2)), "{{billing_group}} 7-day average ({{currency}})")),
 		withCurrencyUnits(place(bargauge.NewPanelBuilder(), "Top 10 product categories by spend",
 			"The ten product categories with the highest month-to-date spend in each currency, over the selected billing groups.",
 			9, 12).
@@ -264,7 +263,7 @@ func spendTrends() row {
 			Orientation(common.VizOrientationHorizontal).
 			ShowUnfilled(true).
 			ReduceOptions(lastValue()).
-			WithTarget(instant("A", fmt.Sprintf("topk by (currency) (10, sum by (product_category, currency) (%s))", costSelector), "{{product_category}} ({{currency}})"))),
+			WithTarget(instant("A", fmt.Sprintf("topk by (currency) (10, sum by (product_category, currency) (%s))", dedup(costSelector, "")), "{{product_category}} ({{currency}})"))),
 	}}
 }
 
@@ -279,7 +278,7 @@ func spendCategories() row {
 				"The change reads \"no history yet\" until Prometheus holds 8 days of samples, and where the earlier day had no spend.",
 			12, 24).
 			WithTarget(tableQuery("A", tableColumn("billing_group, product_category, currency", costBy("billing_group, product_category, currency", "")))).
-			WithTarget(tableQuery("B", tableColumn("billing_group, product_category, unit", fmt.Sprintf("sum by (billing_group, product_category, unit) (%s)", usageSelector)))).
+			WithTarget(tableQuery("B", tableColumn("billing_group, product_category, unit", fmt.Sprintf("sum by (billing_group, product_category, unit) (%s)", dedup(usageSelector, ""))))).
 			WithTarget(tableQuery("C", changeVsWeekAgo())).
 			WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
 			WithTransformation(organize([]string{"Time"},

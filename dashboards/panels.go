@@ -33,7 +33,10 @@ type row struct {
 func assemble(b *dashboard.DashboardBuilder, rows ...row) (dashboard.Dashboard, error) {
 	var id uint32
 	for _, r := range rows {
-		b = b.WithRow(dashboard.NewRowBuilder(r.title))
+		// Rows are panels too: each needs its own id, or Grafana's links
+		// to a panel (viewPanel, library panels) mix them up.
+		id++
+		b = b.WithRow(dashboard.NewRowBuilder(r.title).Id(id))
 		for _, p := range r.panels {
 			id++
 			b = b.WithPanel(numbered{p, id})
@@ -144,13 +147,22 @@ type overrider[B any] interface {
 	OverrideByRegexp(regexp string, properties []dashboard.DynamicConfigValue) B
 }
 
-// withCurrencyUnits gives every series whose name contains a currency code
-// that currency's unit. Series names carry the code through their legend.
+// withCurrencyUnits gives every series its currency's unit. Grafana matches
+// overrides on display names only, so every legend that carries a currency
+// is the code alone or ends with it in parentheses ("marketing (USD)"), and
+// the match is anchored there: a billing group named "EUR ops" billed in USD
+// is shown in dollars, not euros.
 func withCurrencyUnits[B overrider[B]](b B) B {
 	for _, c := range currencyUnits() {
-		b = b.OverrideByRegexp(fmt.Sprintf(`/\b%s\b/`, c.code), []dashboard.DynamicConfigValue{{Id: "unit", Value: c.unit}})
+		b = b.OverrideByRegexp(currencyMatcher(c.code), []dashboard.DynamicConfigValue{{Id: "unit", Value: c.unit}})
 	}
 	return b
+}
+
+// currencyMatcher is the display-name regular expression of the series in
+// currency code: the code alone, or at the end in parentheses.
+func currencyMatcher(code string) string {
+	return fmt.Sprintf(`/^%[1]s$|\(%[1]s\)$/`, code)
 }
 
 // query is a Prometheus query of a panel.

@@ -27,6 +27,14 @@ const (
 	annualBudgetSelector     = `twilio_billing_group_annual_budget{job=~"$job", billing_group=~"$billing_group", currency=~"$currency"}`
 )
 
+// dedup is selector at an offset, one series per exporter series whichever
+// exporter serves it: two replicas behind one job, or the old and the new
+// pod of a rollout, report the same figures, and a sum over them would count
+// them twice. The alert rules aggregate the same way.
+func dedup(selector, at string) string {
+	return fmt.Sprintf("max without (instance, pod) (%s%s)", selector, offset(at))
+}
+
 // offset renders a PromQL offset modifier, or nothing for "now".
 func offset(d string) string {
 	if d == "" {
@@ -47,7 +55,7 @@ func periodEnd() string {
 
 // costBy is month-to-date cost summed by the given labels, at an offset.
 func costBy(by, at string) string {
-	return fmt.Sprintf("sum by (%s) (%s%s)", by, costSelector, offset(at))
+	return fmt.Sprintf("sum by (%s) (%s)", by, dedup(costSelector, at))
 }
 
 // lastMonthStart is the start of the last month each selected group
@@ -58,7 +66,7 @@ func lastMonthStart(at string) string {
 
 // lastMonthCostBy is last month's cost summed by the given labels, at an offset.
 func lastMonthCostBy(by, at string) string {
-	return fmt.Sprintf("sum by (%s) (%s%s)", by, lastMonthSelector, offset(at))
+	return fmt.Sprintf("sum by (%s) (%s)", by, dedup(lastMonthSelector, at))
 }
 
 // spend24hExact is the spend in the 24 hours before `at` (at "" is now,
@@ -180,7 +188,7 @@ func yearBound(edge string) string {
 // the given labels (which include billing_group), from the year-to-date
 // cost that selector selects.
 func yearForecast(by, selector string) string {
-	return linearForecast(fmt.Sprintf("sum by (%s) (%s)", by, selector), yearBound("start"), yearBound("end"))
+	return linearForecast(fmt.Sprintf("sum by (%s) (%s)", by, dedup(selector, "")), yearBound("start"), yearBound("end"))
 }
 
 // yearForecastVsBudgetPercent is this year's forecast as a percentage of the
@@ -204,7 +212,7 @@ func monthLabelled(selector, month string) string {
 count_values by (billing_group) (
   "month",
   %s
-)`, selector, indent(month, 2))
+)`, dedup(selector, ""), indent(month, 2))
 }
 
 // yearMonth is the number YYYYMM of a timestamp per billing group.
@@ -317,12 +325,12 @@ func anomalyPercent() string {
 
 // yesterdayBy is yesterday's cost summed by the given labels.
 func yesterdayBy(by string) string {
-	return fmt.Sprintf("sum by (%s) (%s)", by, yesterdaySelector)
+	return fmt.Sprintf("sum by (%s) (%s)", by, dedup(yesterdaySelector, ""))
 }
 
 // lastMonthBy is last month's cost summed by the given labels.
 func lastMonthBy(by string) string {
-	return fmt.Sprintf("sum by (%s) (%s)", by, lastMonthSelector)
+	return fmt.Sprintf("sum by (%s) (%s)", by, dedup(lastMonthSelector, ""))
 }
 
 // lastMonthAverageDay is last month's cost divided by its number of days, by
@@ -386,7 +394,7 @@ func forecastVsLastMonthPercent() string {
 func budgetUsedPercent() string {
 	return fmt.Sprintf(`100 * sum by (billing_group, currency) (%s)
   / on (billing_group, currency)
-max by (billing_group, currency) (%s)`, budgetCostSelector, budgetSelector)
+max by (billing_group, currency) (%s)`, dedup(budgetCostSelector, ""), budgetSelector)
 }
 
 // tableKey has one series per table row: billing group, category, currency

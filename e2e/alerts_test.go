@@ -23,8 +23,8 @@ const (
 var wantAlerts = []string{
 	"TwilioBillingBudgetExceeded", "TwilioBillingBudgetNearlyExhausted", "TwilioBillingForecastOverBudget",
 	"TwilioBillingAnnualForecastOverBudget", "TwilioBillingDailySpendSpike", "TwilioBillingYesterdaySpendSpike",
-	"TwilioBillingCategorySpendAnomaly", "TwilioBillingNewCategorySpend", "TwilioBillingGroupRefreshFailing", "TwilioBillingDataStale",
-	"TwilioBillingExporterDown", "TwilioBillingExporterAbsent",
+	"TwilioBillingCategorySpendAnomaly", "TwilioBillingNewCategorySpend", "TwilioBillingBudgetCurrencyMismatch", "TwilioBillingGroupRefreshFailing", "TwilioBillingDataStale",
+	"TwilioBillingGroupAbsent", "TwilioBillingExporterDown", "TwilioBillingExporterAbsent",
 }
 
 // ruleFile is the part of a Prometheus rules file the conventions concern.
@@ -70,7 +70,7 @@ func TestAlertRulesPassPromtoolCheckAndUnitTests(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"check", "rules", rulesFile}, "SUCCESS: 17 rules found"},
+		{[]string{"check", "rules", rulesFile}, "SUCCESS: 20 rules found"},
 		{[]string{"test", "rules", rulesTestFile}, "SUCCESS"},
 	} {
 		t.Run(strings.Join(tc.args[:2], " "), func(t *testing.T) {

@@ -987,3 +987,98 @@ func TestHAPrometheusPairSharesOneFetch(t *testing.T) {
 		t.Errorf("Twilio saw %d token requests, want 1 (the token is reused)", stats.TokenRequests)
 	}
 }
+
+// TestHelmDocsExamplesLoadUnderReleaseSelector renders the values files of
+// docs/deployment.md as written (my-values.yaml; common.yaml with
+// shard-a.yaml and with shard-b.yaml, two releases): every ServiceMonitor
+// and PrometheusRule carries the release label kube-prometheus-stack's
+// Prometheus selects by default, exactly one of the sharded releases carries
+// the rules, and no pod renders `annotations: null`, which strict schema
+// validation rejects. The demo values are held to the last too.
+func TestHelmDocsExamplesLoadUnderReleaseSelector(t *testing.T) {
+	helm := tool(t, "HELM", "helm")
+	dir := t.TempDir()
+	files := map[string]string{}
+	var name string
+	var body strings.Builder
+	in := false
+	for _, line := range strings.Split(string(readRepoFile(t, "docs/deployment.md")), "\n") {
+		switch {
+		case line == "```yaml":
+			in, name = true, ""
+			body.Reset()
+		case in && line == "```":
+			in = false
+			if name != "" {
+				path := filepath.Join(dir, name)
+				if err := os.WriteFile(path, []byte(body.String()), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				files[name] = path
+			}
+		case in:
+			if name == "" && body.Len() == 0 {
+				if f, ok := strings.CutPrefix(line, "# "); ok {
+					name, _, _ = strings.Cut(f, ":")
+				}
+			}
+			body.WriteString(line + "\n")
+		}
+	}
+	for _, want := range []string{"my-values.yaml", "common.yaml", "shard-a.yaml", "shard-b.yaml"} {
+		if files[want] == "" {
+			t.Fatalf("docs/deployment.md has no yaml block starting \"# %s\"", want)
+		}
+	}
+	render := func(args ...string) map[string]map[string]any {
+		t.Helper()
+		docs, out, code := helmTemplateArgs(t, helm, args...)
+		if code != 0 {
+			t.Fatalf("helm template %v: exit %d\n%s", args, code, out)
+		}
+		for key, doc := range docs {
+			if !strings.HasPrefix(key, "Deployment/") {
+				continue
+			}
+			meta, _ := dig(doc, "spec", "template", "metadata").(map[string]any)
+			if a, ok := meta["annotations"]; ok {
+				if _, isMap := a.(map[string]any); !isMap {
+					t.Errorf("helm template %v: %s pod annotations are %v, want a map or no key", args, key, a)
+				}
+			}
+		}
+		return docs
+	}
+	release := func(docs map[string]map[string]any, kind string) []any {
+		var out []any
+		for key, doc := range docs {
+			if strings.HasPrefix(key, kind+"/") {
+				out = append(out, dig(doc, "metadata", "labels", "release"))
+			}
+		}
+		return out
+	}
+	single := render("-f", files["my-values.yaml"])
+	for _, kind := range []string{"ServiceMonitor", "PrometheusRule"} {
+		if got := release(single, kind); !slices.Equal(got, []any{"kube-prometheus-stack"}) {
+			t.Errorf("my-values.yaml: %s release labels %v, want [kube-prometheus-stack]", kind, got)
+		}
+	}
+	rules := 0
+	for _, shard := range []string{"shard-a.yaml", "shard-b.yaml"} {
+		docs := render("-f", files["common.yaml"], "-f", files[shard])
+		if got := release(docs, "ServiceMonitor"); !slices.Equal(got, []any{"kube-prometheus-stack"}) {
+			t.Errorf("%s: ServiceMonitor release labels %v, want [kube-prometheus-stack]", shard, got)
+		}
+		for _, r := range release(docs, "PrometheusRule") {
+			rules++
+			if r != "kube-prometheus-stack" {
+				t.Errorf("%s: PrometheusRule release label %v, want kube-prometheus-stack", shard, r)
+			}
+		}
+	}
+	if rules != 1 {
+		t.Errorf("the sharding example renders %d PrometheusRules across its releases, want 1", rules)
+	}
+	render("-f", filepath.Join(chartDir, "ci", "demo-values.yaml"))
+}

@@ -415,9 +415,13 @@ var pageHTML string
 
 var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"percent": percent,
-	// meter clamps a share to what a <meter> from 0 to 100 can show.
-	"meter": func(p float64) float64 { return math.Max(0, math.Min(p, 100)) },
-	"repo":  func(path string) string { return RepoURL + "/blob/main/" + path },
+	// meter clamps a share to what a <meter> from 0 can show.
+	"meter": func(p float64) float64 { return math.Max(0, p) },
+	// meterMax is a <meter>'s max for a share: 100, or the share past it, so
+	// that an overspent budget lies above high (100), in the region a
+	// browser draws red, not pinned at 100, which it draws amber.
+	"meterMax": func(p float64) float64 { return math.Max(100, p) },
+	"repo":     func(path string) string { return RepoURL + "/blob/main/" + path },
 }).Parse(pageHTML))
 
 // Render writes the page for p.

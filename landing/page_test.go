@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -456,5 +457,53 @@ func TestHandler(t *testing.T) {
 	}
 	if !strings.HasPrefix(csp, "default-src 'none';") {
 		t.Errorf("Content-Security-Policy %q does not start by allowing nothing", csp)
+	}
+}
+
+// TestBudgetMeterRegions: the budget bar's value lies in the <meter> region
+// the HTML standard makes a browser draw as the page means it: under 80 %
+// the optimum (green), from 80 % to 100 % the middle (amber), past 100 %
+// above high, the worst (red). A value pinned at max=100 would stay amber
+// however far the budget is overspent.
+func TestBudgetMeterRegions(t *testing.T) {
+	for _, tc := range []struct {
+		spent  float64
+		region string
+	}{
+		{500, "optimum"}, {900, "middle"}, {1000, "middle"}, {1200, "worst"}, {2500, "worst"},
+	} {
+		g := Group{Name: "a", Month: Period{Attempted: true, Up: true, Figures: month(usd("sms", tc.spent))}, Budget: &Money{1000, "USD"}}
+		card := pagetest.Group(t, render(t, basePage(g)), "a")
+		meters := pagetest.FindAll(card, pagetest.Tag("meter"))
+		if len(meters) != 1 {
+			t.Fatalf("spent %v: %d meters, want 1", tc.spent, len(meters))
+		}
+		attr := map[string]float64{}
+		for _, k := range []string{"min", "max", "low", "high", "optimum", "value"} {
+			s, _ := pagetest.Attr(meters[0], k)
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				t.Fatalf("spent %v: meter %s=%q: %v", tc.spent, k, s, err)
+			}
+			attr[k] = v
+		}
+		// The standard's regions, for an optimum below low; the value is
+		// first clamped to [min, max].
+		v := math.Min(math.Max(attr["value"], attr["min"]), attr["max"])
+		region := "middle"
+		switch {
+		case attr["optimum"] >= attr["low"]:
+			t.Fatalf("spent %v: optimum %v is not below low %v", tc.spent, attr["optimum"], attr["low"])
+		case v < attr["low"]:
+			region = "optimum"
+		case v > attr["high"]:
+			region = "worst"
+		}
+		if region != tc.region {
+			t.Errorf("spent %v of 1000: meter %v draws in the %s region, want %s", tc.spent, attr, region, tc.region)
+		}
+		if attr["value"] != tc.spent/10 {
+			t.Errorf("spent %v of 1000: meter value %v, want %v", tc.spent, attr["value"], tc.spent/10)
+		}
 	}
 }
