@@ -108,6 +108,13 @@ func TestLoadBadFiles(t *testing.T) {
 		"annual-budget-currency-lower-case.yml": `config: billing_groups[1].annual_budget.currency: "usd" is not a currency code (want 3 upper-case letters, e.g. USD)`,
 		"unknown-key-annual-budget.yml":         `config: line 8: unknown key "period" in billing_groups[1].annual_budget`,
 		"period-ttl-negative-this-year.yml":     `config: billing_groups[1].periods.this_year.cache_ttl: must be greater than 0, got -1h0m0s`,
+		// Found by walking the document, so a new wording of yaml.v3's
+		// own messages changes none of these.
+		"wrong-type-period-enabled.yml":     `config: line 6: periods.yesterday.enabled: want true or false, got "maybe"`,
+		"duplicate-key-billing-group.yml":   `config: line 8: duplicate key "name" in billing_groups[0] (first set at line 7)`,
+		"unknown-key-merged.yml":            `config: line 6: unknown key "budgett" in billing_groups[0]`,
+		"merge-not-a-mapping.yml":           `config: line 6: a merge key (<<) in billing_groups[0] takes a mapping or a list of mappings, got "commerce_billingprofile_ABC123"`,
+		"wrong-type-page-size-overflow.yml": `config: line 5: twilio.page_size: want an integer, got "99999999999999999999999"`,
 		// Every problem is reported, one per line: all decoding problems in
 		// line order, or, if decoding succeeded, all validation problems
 		// in key order.

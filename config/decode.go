@@ -14,37 +14,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Shapes of the messages yaml.v3 (and Regexp.UnmarshalYAML) put in a
-// *yaml.TypeError, rewritten into messages that name the key.
 var (
-	unknownFieldMsg  = regexp.MustCompile(`(?s)^line (\d+): field (.*) not found in type (\S+)$`)
-	duplicateKeyMsg  = regexp.MustCompile(`(?s)^line (\d+): mapping key (".*") already defined at line (\d+)$`)
-	cannotDecodeMsg  = regexp.MustCompile("(?s)^line (\\d+): cannot unmarshal (!!\\w+)(?: `.*`)? into (\\S+)$")
-	nodeMsg          = regexp.MustCompile(`(?s)^line (\d+): column (\d+): (.*)$`)
-	lineMsg          = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
-	explicitTagMsg   = regexp.MustCompile("(?s)^yaml: cannot decode (!!\\w+) `(.*)` as a (!!\\w+)$")
+	// quotedValue finds the quoted values in a message, for redact.
 	quotedValue      = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 	unmarshalerIface = reflect.TypeFor[yaml.Unmarshaler]()
 	secretType       = reflect.TypeFor[Secret]()
 )
-
-// section names the YAML section of a Go type, for messages yaml.v3 gives
-// about a node the index cannot find.
-func section(goType string) (string, bool) {
-	switch goType {
-	case "config.Config":
-		return "the top level", true
-	case "config.Twilio":
-		return "twilio", true
-	case "config.BillingGroup":
-		return "a billing group", true
-	case "config.Budget":
-		return "budget", true
-	case "config.CategoryFilter":
-		return "product_categories", true
-	}
-	return "", false
-}
 
 // decodeError is one decoding problem; line is 0 when unknown.
 type decodeError struct {
@@ -53,8 +28,13 @@ type decodeError struct {
 }
 
 // decodeStrict decodes data, which must hold exactly one YAML document with a
-// mapping at the top, into cfg, rejecting unknown keys and wrong types. All
-// problems are returned, joined, in line order.
+// mapping at the top, into cfg, rejecting unknown keys, duplicate keys and
+// wrong types. All problems are returned, joined, in line order.
+//
+// The problems are found by walking the parsed document against the Config
+// types (checkDocument), from the nodes' own lines, keys and kinds; yaml.v3
+// decodes only a document the walk found nothing wrong with. No message of
+// yaml.v3's is parsed, so its wording may change without changing ours.
 func decodeStrict(data []byte, cfg *Config) error {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -80,41 +60,23 @@ func decodeStrict(data []byte, cfg *Config) error {
 		return fmt.Errorf("config: line %d: want a mapping at the top level, got %s", root.Line, describe(root))
 	}
 
-	ix := newNodeIndex(root)
-
+	c := newDocumentCheck(root)
+	if len(c.errs) > 0 {
+		return c.report()
+	}
 	strict := yaml.NewDecoder(bytes.NewReader(data))
 	strict.KnownFields(true)
-	errs := ix.errs
 	if err := strict.Decode(cfg); err != nil {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			return ix.redact(ix.otherError(err))
-		}
-		for _, msg := range te.Errors {
-			errs = append(errs, ix.rewrite(msg))
-		}
+		// The walk mirrors what yaml.v3 refuses; should they ever
+		// disagree, say so without quoting yaml.v3 (whose message may
+		// hold a value of the file, even the secret).
+		return errors.New("config: the file could not be decoded, although every key and value looks right (please report this as a bug)")
 	}
-	if len(errs) == 0 {
-		return nil
-	}
-	sort.SliceStable(errs, func(i, j int) bool { return errs[i].line < errs[j].line })
-	var joined []error
-	seen := map[decodeError]bool{}
-	for _, e := range errs {
-		if seen[e] {
-			continue // yaml.v3 and the index both caught it (an integer too big)
-		}
-		seen[e] = true
-		if e.line > 0 {
-			joined = append(joined, ix.redact(fmt.Errorf("config: line %d: %s", e.line, e.msg)))
-		} else {
-			joined = append(joined, ix.redact(fmt.Errorf("config: %s", e.msg)))
-		}
-	}
-	return joinErrors(joined)
+	return nil
 }
 
-// syntaxError rewords an error of the YAML parser.
+// syntaxError rewords an error of the YAML parser. The parser's messages
+// name a line and a token, never a value of the document.
 func syntaxError(err error) error {
 	return fmt.Errorf("config: invalid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 }
@@ -143,10 +105,13 @@ func describe(n *yaml.Node) string {
 // want says what a Go type needs in YAML.
 func want(t reflect.Type) string {
 	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return "an integer"
 	case reflect.Float32, reflect.Float64:
 		return "a number"
+	case reflect.Bool:
+		return "true or false"
 	case reflect.String:
 		return "a string"
 	case reflect.Slice:
@@ -157,104 +122,171 @@ func want(t reflect.Type) string {
 	return t.String()
 }
 
-// nodeIndex maps the nodes of the document to key paths such as
-// billing_groups[1].budget.amount, following the Config types, so that
-// yaml.v3's messages (which give a line and a Go type) can name the key.
-type nodeIndex struct {
-	values  []indexedValue         // in document order
-	byLine  map[int][]indexedValue // values by line, for many errors in a big document
-	keys    map[int][]indexedKey   // keys by line
-	visited map[*yaml.Node]bool    // alias targets already walked
-	secrets []string               // inline client secrets, to keep out of messages
-	errs    []decodeError          // problems yaml.v3 lets through
+// documentCheck walks a document against the Go types it decodes into and
+// collects every problem with the line and key path of its node.
+type documentCheck struct {
+	visited map[*yaml.Node]bool // alias targets already walked
+	secrets []string            // inline client secrets, to keep out of messages
+	errs    []decodeError
 }
 
-// newNodeIndex returns an index of the document whose top-level mapping is
-// root.
-func newNodeIndex(root *yaml.Node) *nodeIndex {
-	ix := &nodeIndex{
-		byLine:  map[int][]indexedValue{},
-		keys:    map[int][]indexedKey{},
-		visited: map[*yaml.Node]bool{},
-	}
-	ix.walk(root, reflect.TypeFor[Config](), "")
-	return ix
+// newDocumentCheck checks the document whose top-level mapping is root.
+func newDocumentCheck(root *yaml.Node) *documentCheck {
+	c := &documentCheck{visited: map[*yaml.Node]bool{}}
+	c.walk(root, reflect.TypeFor[Config](), "")
+	return c
 }
 
-// indexedValue is a value node, its path and the Go type it decodes into.
-type indexedValue struct {
-	path string
-	node *yaml.Node
-	typ  reflect.Type
+// add records a problem at node n.
+func (c *documentCheck) add(n *yaml.Node, format string, args ...any) {
+	c.errs = append(c.errs, decodeError{n.Line, fmt.Sprintf(format, args...)})
 }
 
-// indexedKey is a mapping key node, the path of its mapping and the Go type
-// the mapping decodes into.
-type indexedKey struct {
-	parent string
-	node   *yaml.Node
-	typ    reflect.Type
-}
-
-// walk indexes n, which decodes into t at path.
-func (ix *nodeIndex) walk(n *yaml.Node, t reflect.Type, path string) {
+// walk checks n, which decodes into t at path.
+func (c *documentCheck) walk(n *yaml.Node, t reflect.Type, path string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if n.Kind == yaml.AliasNode {
 		// Walk each alias target once, keeping a billion-laughs document
 		// from costing a billion steps.
-		if n.Alias == nil || ix.visited[n.Alias] {
+		if n.Alias == nil || c.visited[n.Alias] {
 			return
 		}
-		ix.visited[n.Alias] = true
+		c.visited[n.Alias] = true
 		n = n.Alias
 	}
-	entry := indexedValue{path, n, t}
-	ix.values = append(ix.values, entry)
-	ix.byLine[n.Line] = append(ix.byLine[n.Line], entry)
-	if hidesValue(t, path) && n.Kind == yaml.ScalarNode && n.Value != "" {
-		ix.secrets = append(ix.secrets, n.Value, strings.Trim(strconv.Quote(n.Value), `"`))
+	hidden := hidesValue(t, path)
+	if hidden && n.Kind == yaml.ScalarNode && n.Value != "" {
+		c.secrets = append(c.secrets, n.Value, strings.Trim(strconv.Quote(n.Value), `"`))
+	}
+	if n.Kind == yaml.ScalarNode {
+		// A value that does not fit its explicit tag (page_size: !!int
+		// abc) cannot be decoded into anything.
+		var v any
+		if err := n.Decode(&v); err != nil {
+			got := describe(n)
+			if hidden {
+				got = "a value" // never quote what may be the secret
+			}
+			c.add(n, "%s: cannot decode %s as %s", path, got, n.ShortTag())
+			return
+		}
+		if n.ShortTag() == "!!null" {
+			return // yaml.v3 leaves the zero value
+		}
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerIface) {
+		err := reflect.New(t).Interface().(yaml.Unmarshaler).UnmarshalYAML(n)
+		var ne *nodeError
+		switch {
+		case err == nil:
+		case errors.As(err, &ne):
+			c.errs = append(c.errs, decodeError{ne.line, fmt.Sprintf("%s: %s", path, ne.msg)})
+		default:
+			c.add(n, "%s: %v", path, err)
+		}
 		return
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
-				if v.Kind == yaml.SequenceNode {
-					for _, m := range v.Content {
-						ix.walk(m, t, path)
-					}
-				} else {
-					ix.walk(v, t, path)
-				}
-				continue
+		c.mapping(n, t, path, func(k, v *yaml.Node) {
+			f, ok := fieldByKey(t, k.Value)
+			if !ok || k.Kind != yaml.ScalarNode {
+				c.add(k, "unknown key %s %s", describe(k), where(path))
+				return
 			}
-			ix.keys[k.Line] = append(ix.keys[k.Line], indexedKey{path, k, t})
-			if f, ok := fieldByKey(t, k.Value); ok && k.Kind == yaml.ScalarNode {
-				ix.walk(v, f.Type, joinPath(path, k.Value))
-			}
-		}
+			c.walk(v, f.Type, joinPath(path, k.Value))
+		})
+	case reflect.Map:
+		c.mapping(n, t, path, func(k, v *yaml.Node) {
+			c.walk(k, t.Key(), joinPath(path, "(key)"))
+			c.walk(v, t.Elem(), joinPath(path, k.Value))
+		})
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
+			c.add(n, "%s: want a list, got %s", path, describe(n))
 			return
 		}
 		for i, item := range n.Content {
-			ix.walk(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+			c.walk(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
 		}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		// yaml.v3 truncates a float into an int field; 1.5 pages is a
-		// mistake, not 1.
-		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" {
-			ix.errs = append(ix.errs, decodeError{n.Line, fmt.Sprintf("%s: want an integer, got %s", path, describe(n))})
-		}
+	default:
+		c.scalar(n, t, path, hidden)
 	}
+}
+
+// mapping checks that n is a mapping without duplicate keys and calls each
+// for each key and value, following merge keys (<<) into the mappings they
+// name as yaml.v3 does.
+func (c *documentCheck) mapping(n *yaml.Node, t reflect.Type, path string, each func(k, v *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		c.add(n, "%s: want %s, got %s", path, want(t), describe(n))
+		return
+	}
+	first := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			merged := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				merged = v.Content
+			}
+			for _, m := range merged {
+				target := m
+				if m.Kind == yaml.AliasNode && m.Alias != nil {
+					target = m.Alias
+				}
+				if target.Kind != yaml.MappingNode {
+					c.add(m, "a merge key (<<) %s takes a mapping or a list of mappings, got %s", where(path), describe(target))
+					continue
+				}
+				c.walk(m, t, path)
+			}
+			continue
+		}
+		if k.Kind == yaml.ScalarNode {
+			if line, ok := first[k.Value]; ok {
+				c.add(k, "duplicate key %q %s (first set at line %d)", k.Value, where(path), line)
+				continue
+			}
+			first[k.Value] = k.Line
+		}
+		each(k, v)
+	}
+}
+
+// scalar checks that n decodes into the scalar type t. A float is no
+// integer: yaml.v3 would truncate 1.5 pages to 1.
+func (c *documentCheck) scalar(n *yaml.Node, t reflect.Type, path string, hidden bool) {
+	got := describe(n)
+	if hidden && n.Kind == yaml.ScalarNode {
+		got = "a value" // never quote what may be the secret
+	}
+	if n.Kind != yaml.ScalarNode {
+		c.add(n, "%s: want %s, got %s", path, want(t), got)
+		return
+	}
+	isInt := want(t) == "an integer"
+	if err := n.Decode(reflect.New(t).Interface()); err != nil || (isInt && n.ShortTag() == "!!float") {
+		c.add(n, "%s: want %s, got %s", path, want(t), got)
+	}
+}
+
+// report joins the problems in line order, each once, with the client
+// secret kept out of every quoted value.
+func (c *documentCheck) report() error {
+	sort.SliceStable(c.errs, func(i, j int) bool { return c.errs[i].line < c.errs[j].line })
+	var joined []error
+	seen := map[decodeError]bool{}
+	for _, e := range c.errs {
+		if seen[e] {
+			continue // an alias's target is walked once, but a merge may repeat it
+		}
+		seen[e] = true
+		joined = append(joined, c.redact(fmt.Errorf("config: line %d: %s", e.line, e.msg)))
+	}
+	return joinErrors(joined)
 }
 
 // hidesValue reports whether the value at path, of type t, is never quoted in
@@ -292,108 +324,15 @@ func where(path string) string {
 	return "in " + path
 }
 
-// rewrite turns one yaml.v3 TypeError message into one that names the key.
-func (ix *nodeIndex) rewrite(msg string) decodeError {
-	if m := unknownFieldMsg.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		for _, k := range ix.keys[line] {
-			if k.node.Value == m[2] && k.typ.String() == m[3] {
-				return decodeError{line, fmt.Sprintf("unknown key %q %s", k.node.Value, where(k.parent))}
-			}
-		}
-		if s, ok := section(m[3]); ok {
-			return decodeError{line, fmt.Sprintf("unknown key %q in %s", m[2], s)}
-		}
-		return decodeError{line, fmt.Sprintf("unknown key %q", m[2])}
-	}
-	if m := duplicateKeyMsg.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		key, err := strconv.Unquote(m[2])
-		if err != nil {
-			key = m[2]
-		}
-		for _, k := range ix.keys[line] {
-			if k.node.Value == key {
-				return decodeError{line, fmt.Sprintf("duplicate key %q %s (first set at line %s)", key, where(k.parent), m[3])}
-			}
-		}
-		return decodeError{line, fmt.Sprintf("duplicate key %q (first set at line %s)", key, m[3])}
-	}
-	if m := cannotDecodeMsg.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		var match *indexedValue
-		candidates := ix.byLine[line]
-		for i, v := range candidates {
-			if v.typ.String() != m[3] {
-				continue
-			}
-			if match == nil {
-				match = &candidates[i]
-			}
-			if v.node.ShortTag() == m[2] {
-				match = &candidates[i]
-				break
-			}
-		}
-		if match != nil {
-			got := describe(match.node)
-			if hidesValue(match.typ, match.path) && match.node.Kind == yaml.ScalarNode {
-				got = "a value" // never quote what may be the secret
-			}
-			return decodeError{line, fmt.Sprintf("%s: want %s, got %s", match.path, want(match.typ), got)}
-		}
-		if s, ok := section(m[3]); ok {
-			return decodeError{line, fmt.Sprintf("%s: want a mapping, got a %s value", s, strings.TrimPrefix(m[2], "!!"))}
-		}
-		return decodeError{line, fmt.Sprintf("cannot decode a %s value into %s", strings.TrimPrefix(m[2], "!!"), m[3])}
-	}
-	if m := nodeMsg.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		col, _ := strconv.Atoi(m[2])
-		for _, v := range ix.byLine[line] {
-			if v.node.Column == col {
-				return decodeError{line, fmt.Sprintf("%s: %s", v.path, m[3])}
-			}
-		}
-		return decodeError{line, m[3]}
-	}
-	if m := lineMsg.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return decodeError{line, m[2]}
-	}
-	return decodeError{0, msg}
-}
-
-// otherError rewords a decoding error that aborted yaml.v3. An explicit tag
-// that does not fit its value (page_size: !!int abc) is the one with a value
-// in it; it is reported at its key, and never quotes a secret.
-func (ix *nodeIndex) otherError(err error) error {
-	m := explicitTagMsg.FindStringSubmatch(err.Error())
-	if m == nil {
-		return syntaxError(err)
-	}
-	for _, v := range ix.values {
-		n := v.node
-		if n.Kind == yaml.ScalarNode && n.Tag != "" && n.ShortTag() == m[3] && n.Value == m[2] {
-			got := strconv.Quote(n.Value)
-			if hidesValue(v.typ, v.path) {
-				got = "a value"
-			}
-			return fmt.Errorf("config: line %d: %s: cannot decode %s as %s", n.Line, v.path, got, m[3])
-		}
-	}
-	return fmt.Errorf("config: invalid YAML: cannot decode a value as %s", m[3])
-}
-
 // redact removes the inline client secret from the quoted values in err,
 // should a message ever quote it (say, as an unknown key). Only quoted values
 // are touched, so that a short secret cannot garble the rest of the message.
-func (ix *nodeIndex) redact(err error) error {
-	if len(ix.secrets) == 0 {
+func (c *documentCheck) redact(err error) error {
+	if len(c.secrets) == 0 {
 		return err
 	}
 	var pairs []string
-	for _, secret := range ix.secrets {
+	for _, secret := range c.secrets {
 		pairs = append(pairs, secret, redacted)
 	}
 	msg := quotedValue.ReplaceAllStringFunc(err.Error(), strings.NewReplacer(pairs...).Replace)

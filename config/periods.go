@@ -60,11 +60,11 @@ type Duration time.Duration
 // so that the loader can name the key.
 func (d *Duration) UnmarshalYAML(value *yaml.Node) error {
 	if value.Kind != yaml.ScalarNode {
-		return nodeError(value, "want a duration such as 1h or 30m, got %s", describe(value))
+		return newNodeError(value, "want a duration such as 1h or 30m, got %s", describe(value))
 	}
 	v, err := time.ParseDuration(value.Value)
 	if err != nil {
-		return nodeError(value, "want a duration such as 1h or 30m, got %s", describe(value))
+		return newNodeError(value, "want a duration such as 1h or 30m, got %s", describe(value))
 	}
 	*d = Duration(v)
 	return nil

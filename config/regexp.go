@@ -19,15 +19,15 @@ type Regexp struct {
 // column so that the loader can name the key.
 func (r *Regexp) UnmarshalYAML(value *yaml.Node) error {
 	if value.Kind != yaml.ScalarNode {
-		return nodeError(value, "want a string (a regular expression), got %s", describe(value))
+		return newNodeError(value, "want a string (a regular expression), got %s", describe(value))
 	}
 	var pattern string
 	if err := value.Decode(&pattern); err != nil {
-		return nodeError(value, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return newNodeError(value, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
-		return nodeError(value, "invalid regex %q: %v", pattern, err)
+		return newNodeError(value, "invalid regex %q: %v", pattern, err)
 	}
 	r.Regexp = re
 	return nil
@@ -50,10 +50,18 @@ type CategoryFilter struct {
 	Exclude *Regexp `yaml:"exclude,omitempty"`
 }
 
-// nodeError is a decoding error at node n. yaml.v3 collects *yaml.TypeError
-// from unmarshalers and goes on decoding; any other error would abort it.
-func nodeError(n *yaml.Node, format string, args ...any) error {
-	return &yaml.TypeError{Errors: []string{
-		fmt.Sprintf("line %d: column %d: %s", n.Line, n.Column, fmt.Sprintf(format, args...)),
-	}}
+// nodeError is a problem with the value at a node, found by an
+// UnmarshalYAML of this package. The loader's walk of the document
+// (decode.go) adds the key path; yaml.v3 decodes only documents the walk
+// found no problem in.
+type nodeError struct {
+	line int
+	msg  string
+}
+
+func (e *nodeError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+// newNodeError returns the problem with the value at n.
+func newNodeError(n *yaml.Node, format string, args ...any) error {
+	return &nodeError{line: n.Line, msg: fmt.Sprintf(format, args...)}
 }

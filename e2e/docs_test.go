@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -213,4 +214,82 @@ func TestReadmeQuickStartIsTwoCommands(t *testing.T) {
 	if last != commands[1] {
 		t.Errorf(".ci/run runs %q last, want the README's test command %q", last, commands[1])
 	}
+}
+
+// TestArchitectureArrowsMatchGoList holds docs/architecture.md's import
+// arrows to the code: each package the first diagram names imports exactly
+// the project packages its line says, and every project package the
+// exporter binary is built from is named there.
+func TestArchitectureArrowsMatchGoList(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join("..", "docs", "architecture.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, diagram, ok := strings.Cut(string(body), "```\n")
+	if !ok {
+		t.Fatal("docs/architecture.md has no diagram")
+	}
+	diagram, _, _ = strings.Cut(diagram, "```")
+	documented := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(diagram), "\n") {
+		from, to, ok := strings.Cut(line, "──>")
+		if !ok {
+			t.Fatalf("diagram line %q has no ──> arrow", line)
+		}
+		to, _, _ = strings.Cut(to, "(") // "usagesim (--demo)"
+		var imports []string
+		if strings.TrimSpace(to) != "nothing of this project" {
+			for _, p := range strings.Split(to, ",") {
+				imports = append(imports, strings.Fields(p)[0])
+			}
+		}
+		slices.Sort(imports)
+		for _, p := range strings.Split(from, ",") {
+			documented[strings.TrimSpace(p)] = imports
+		}
+	}
+
+	module := strings.TrimSpace(string(goCommand(t, "list", "-m")))
+	short := func(path string) string {
+		if path == module {
+			return "main"
+		}
+		return strings.TrimPrefix(path, module+"/")
+	}
+	for pkg, want := range documented {
+		path := module
+		if pkg != "main" {
+			path += "/" + pkg
+		}
+		var got []string
+		for _, imp := range strings.Fields(string(goCommand(t, "list", "-f", `{{join .Imports " "}}`, path))) {
+			if imp == module || strings.HasPrefix(imp, module+"/") {
+				got = append(got, short(imp))
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s imports %q of this project; docs/architecture.md says %q", pkg, got, want)
+		}
+	}
+	for _, dep := range strings.Fields(string(goCommand(t, "list", "-deps", "."))) {
+		if dep != module && !strings.HasPrefix(dep, module+"/") {
+			continue
+		}
+		if _, ok := documented[short(dep)]; !ok {
+			t.Errorf("the exporter is built from %s, which docs/architecture.md's diagram does not name", short(dep))
+		}
+	}
+}
+
+// goCommand runs the go command in the module's root and returns its output.
+func goCommand(t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = ".."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go %s: %v", strings.Join(args, " "), err)
+	}
+	return out
 }
