@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -326,6 +327,9 @@ func checkBillingGroups(groups []BillingGroup, errs []error) []error {
 		case dupID:
 			errs = append(errs, keyError(path+".id", "%q is already used by billing_groups[%d]", g.ID, j))
 		}
+		if err := checkName(g.Name); err != nil {
+			errs = append(errs, keyError(path+".name", "%v", err))
+		}
 		// A duplicate ID is reported once, not again as a duplicate label.
 		if label := g.Label(); label != "" && !dupID {
 			switch j, dup := firstLabel[label]; {
@@ -342,6 +346,21 @@ func checkBillingGroups(groups []BillingGroup, errs []error) []error {
 		errs = g.AnnualBudget.check(path+".annual_budget", errs)
 	}
 	return errs
+}
+
+// checkName refuses a name holding a character twilio.UnsafeRune names (a
+// control such as ESC, a bidi control such as U+202E, a line separator). The
+// name becomes the billing_group label, and with it log lines, alert
+// notifications and the landing page; text from the API is cleaned, but a
+// name is the operator's own: changing it silently would export a label
+// that matches neither the file nor the alert routes written for it.
+func checkName(name string) error {
+	i := strings.IndexFunc(name, twilio.UnsafeRune)
+	if i < 0 {
+		return nil
+	}
+	r, _ := utf8.DecodeRuneInString(name[i:])
+	return fmt.Errorf("%+q holds %U at byte %d, a control or bidirectional formatting character that would reach the billing_group label, logs and the landing page; remove it", name, r, i)
 }
 
 // check validates b found at path, if set, appending one error per problem

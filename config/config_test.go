@@ -89,12 +89,16 @@ func TestLoadBadFiles(t *testing.T) {
 		"api-url-plain-http.yml":         `config: twilio.api_url: "http://usage.example.com" uses plain http, which would send the bearer token in clear: use https (plain http is accepted only for loopback addresses such as 127.0.0.1)`,
 		// An operator who pastes the secret where its path belongs never
 		// sees it echoed (assertNoSecret below checks every message).
-		"client-secret-file-holds-secret.yml":   `config: twilio.client_secret_file: cannot read the file: no such file or directory (the value must be the path of a file holding the client secret)`,
-		"wrong-tag-client-secret-file.yml":      `config: line 4: twilio.client_secret_file: cannot decode a value as !!int`,
-		"missing-billing-groups.yml":            `config: billing_groups: at least one billing group is required`,
-		"empty-billing-groups.yml":              `config: billing_groups: at least one billing group is required`,
-		"missing-id.yml":                        `config: billing_groups[0].id: required (want commerce_billingprofile_ followed by letters and digits)`,
-		"bad-id.yml":                            `config: billing_groups[1].id: "commerce_billingprofile_x-1" is not a billing group ID (want commerce_billingprofile_ followed by letters and digits)`,
+		"client-secret-file-holds-secret.yml": `config: twilio.client_secret_file: cannot read the file: no such file or directory (the value must be the path of a file holding the client secret)`,
+		"wrong-tag-client-secret-file.yml":    `config: line 4: twilio.client_secret_file: cannot decode a value as !!int`,
+		"missing-billing-groups.yml":          `config: billing_groups: at least one billing group is required`,
+		"empty-billing-groups.yml":            `config: billing_groups: at least one billing group is required`,
+		"missing-id.yml":                      `config: billing_groups[0].id: required (want commerce_billingprofile_ followed by letters and digits)`,
+		"bad-id.yml":                          `config: billing_groups[1].id: "commerce_billingprofile_x-1" is not a billing group ID (want commerce_billingprofile_ followed by letters and digits)`,
+		"name-unsafe-characters.yml": `config: billing_groups[0].name: "market\u202eing" holds U+202E at byte 6, a control or bidirectional formatting character that would reach the billing_group label, logs and the landing page; remove it
+config: billing_groups[1].name: "red\x1b[31m" holds U+001B at byte 3, a control or bidirectional formatting character that would reach the billing_group label, logs and the landing page; remove it
+config: billing_groups[2].name: "two\u2028lines" holds U+2028 at byte 3, a control or bidirectional formatting character that would reach the billing_group label, logs and the landing page; remove it
+config: billing_groups[3].name: "raw\u202ename" holds U+202E at byte 3, a control or bidirectional formatting character that would reach the billing_group label, logs and the landing page; remove it`,
 		"duplicate-id.yml":                      `config: billing_groups[1].id: "commerce_billingprofile_ABC123" is already used by billing_groups[0]`,
 		"duplicate-name.yml":                    `config: billing_groups[2].name: "marketing" is already used by billing_groups[0]`,
 		"name-is-another-id.yml":                `config: billing_groups[1].name: "commerce_billingprofile_A1" is already used by billing_groups[0]`,

@@ -265,3 +265,45 @@ func TestTransportErrorNamesNoPageToken(t *testing.T) {
 		t.Errorf("the continuation did not send the token in the query string: %+v", reqs)
 	}
 }
+
+// TestAPITextEscapedInErrors: what a hostile API names or sends (a member
+// key, meta.key, an amount, a date) reaches a decode error, and so the log
+// and the landing page, with every control and bidi character escaped.
+func TestAPITextEscapedInErrors(t *testing.T) {
+	good := `{"usage":{"amount":"1"},"price":{"amount":1,"currency":"USD"}}`
+	for _, tc := range []struct{ body, want string }{
+		{`{"it\u202eems":{},"meta":{"key":"it\u202eems"}}`,
+			`response: it\u202eems: is a JSON object, want an array`},
+		{`{"a\u001b[2Jb":7,"meta":{"key":"a\u001b[2Jb"}}`,
+			`response: a\x1b[2Jb: is a JSON number, want an array`},
+		{"{\"x\u2066\u2028y\":\"s\",\"meta\":{\"key\":\"x\u2066\u2028y\"}}",
+			`response: x\u2066\u2028y: is a JSON string, want an array`},
+		{`{"records":[],"items":[],"meta":{"key":"items"}}`,
+			`response has two records arrays, "records" and "items" (named by meta.key)`},
+		{`{"meta":{"key":"ev\u202eil\u001b"}}`,
+			`response has no records array (neither "records" nor "ev\u202eil\x1b", named by meta.key)`},
+		{"{\"records\":[{\"usage\":{\"amount\":\"1\u202e2\"},\"price\":{\"amount\":1,\"currency\":\"USD\"}}]}",
+			`record 0: usage.amount: "1\u202e2" is not a number`},
+		{"{\"records\":[" + good + ",{\"usage\":{\"amount\":1},\"price\":{\"amount\":{\"\u202e\":1},\"currency\":\"USD\"}}]}",
+			`record 1: price.amount: {"\u202e":1} is not a number`},
+		{"{\"asOf\":\"2025-01-31\u202e\",\"records\":[]}",
+			`asOf: "2025-01-31\u202e" is not a YYYY-MM-DD date or RFC 3339 timestamp`},
+	} {
+		f := newFakeAPI(t)
+		body := tc.body
+		f.records = func(int, seenRequest) reply { return reply{body: body} }
+		c, _ := newTestClient(t, f, nil)
+		_, err := c.FetchRecords(context.Background(), testID, thisMonth)
+		if err == nil {
+			t.Errorf("%s: fetch succeeded", tc.body)
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasSuffix(msg, ": "+tc.want) {
+			t.Errorf("error %q\nwant it to end in %q", msg, tc.want)
+		}
+		if i := strings.IndexFunc(msg, UnsafeRune); i >= 0 {
+			t.Errorf("error %+q holds an unsafe character at byte %d", msg, i)
+		}
+	}
+}
