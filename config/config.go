@@ -319,13 +319,15 @@ func checkBillingGroups(groups []BillingGroup, errs []error) []error {
 		if g.ID != "" && !dupID {
 			firstID[g.ID] = i
 		}
+		// The ID is a credential: errors show it masked only.
+		masked := twilio.MaskBillingGroupID(g.ID)
 		switch {
 		case g.ID == "":
 			errs = append(errs, keyError(path+".id", "required (want %s)", twilio.BillingGroupIDFormat))
 		case !twilio.ValidBillingGroupID(g.ID):
-			errs = append(errs, keyError(path+".id", "%q is not a billing group ID (want %s)", g.ID, twilio.BillingGroupIDFormat))
+			errs = append(errs, keyError(path+".id", "%v", twilio.CheckBillingGroupID(g.ID)))
 		case dupID:
-			errs = append(errs, keyError(path+".id", "%q is already used by billing_groups[%d]", g.ID, j))
+			errs = append(errs, keyError(path+".id", "%s is already used by billing_groups[%d]", masked, j))
 		}
 		if err := checkName(g.Name); err != nil {
 			errs = append(errs, keyError(path+".name", "%v", err))
@@ -335,10 +337,13 @@ func checkBillingGroups(groups []BillingGroup, errs []error) []error {
 			switch j, dup := firstLabel[label]; {
 			case !dup:
 				firstLabel[label] = i
+			case g.Name != "" && twilio.ValidBillingGroupID(g.Name):
+				// A name that is another group's ID is that ID.
+				errs = append(errs, keyError(path+".name", "%s is already used by billing_groups[%d]", twilio.MaskBillingGroupID(g.Name), j))
 			case g.Name != "":
 				errs = append(errs, keyError(path+".name", "%q is already used by billing_groups[%d]", g.Name, j))
 			default:
-				errs = append(errs, keyError(path+".id", "%q is already the name of billing_groups[%d] (both would get the same billing_group label; give one of them a different name)", g.ID, j))
+				errs = append(errs, keyError(path+".id", "%s is already the name of billing_groups[%d] (both would get the same billing_group label; give one of them a different name)", masked, j))
 			}
 		}
 		errs = g.Periods.check(path+".periods", errs)

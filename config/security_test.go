@@ -13,7 +13,7 @@ import (
 func TestPlainHTTPOnlyToLoopback(t *testing.T) {
 	parse := func(apiURL, tokenURL string) error {
 		_, err := Parse([]byte("twilio:\n  api_url: "+apiURL+"\n  token_url: "+tokenURL+
-			"\n  client_id: OQ1\n  client_secret: "+inlineSecret+"\nbilling_groups:\n  - id: commerce_billingprofile_A1\n"), nil)
+			"\n  client_id: OQ1\n  client_secret: "+inlineSecret+"\nbilling_groups:\n  - id: commerce_billingprofile_A1\n    name: a\n"), nil)
 		return err
 	}
 	for _, u := range []string{
@@ -62,7 +62,7 @@ func TestWarningsSecretFileReadableByOthers(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg, err := Parse([]byte("twilio:\n  api_url: https://usage.example.com\n  client_id: OQ1\n  client_secret_file: "+path+
-			"\nbilling_groups:\n  - id: commerce_billingprofile_A1\n"), nil)
+			"\nbilling_groups:\n  - id: commerce_billingprofile_A1\n    name: a\n"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,5 +70,28 @@ func TestWarningsSecretFileReadableByOthers(t *testing.T) {
 			t.Errorf("mode %04o: warnings %q, want %q", tc.mode, got, tc.want)
 		}
 		assertNoSecret(t, "warnings", strings.Join(cfg.Warnings(), "\n"))
+	}
+}
+
+// TestWarningsGroupWithoutName: a group without a name exports its ID, a
+// credential, as its label; --config.check, the start and each reload say
+// so, showing the ID masked. A group with a name gets no warning.
+func TestWarningsGroupWithoutName(t *testing.T) {
+	cfg, err := Parse([]byte(`twilio:
+  api_url: https://usage.example.com
+  client_id: OQ1
+  client_secret: s3cr3t-must-not-leak
+billing_groups:
+  - id: commerce_billingprofile_SECRETPART1234
+    name: marketing
+  - id: commerce_billingprofile_SECRETPART5678
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(cfg.Warnings(), "\n")
+	want := "billing_groups[1] has no name: its ID (commerce_billingprofile_…5678) will be exported in full as the billing_group label, and shown in logs and on the landing page; Twilio calls the ID a secure credential, so set name to export a name instead"
+	if got != want {
+		t.Errorf("warnings:\n got %s\nwant %s", got, want)
 	}
 }

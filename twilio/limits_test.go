@@ -3,6 +3,7 @@ package twilio
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -97,10 +98,10 @@ func TestRecordBudget(t *testing.T) {
 	// The same page over a budget of 4,999.
 	c, _ = newTestClient(t, f, func(c *Config) { c.PageSize = 100; c.MaxRecords = 4999 })
 	_, err = c.FetchRecords(context.Background(), testID, thisMonth)
-	assertErr(t, err, "twilio: records for "+testID+": page 1: more than 4999 records (MaxRecords, twilio.max_records); the page held 5000 records where 100 were asked for")
+	assertErr(t, err, "twilio: records for "+testMasked+": page 1: more than 4999 records (MaxRecords, twilio.max_records); the page held 5000 records where 100 were asked for")
 	// The probe's single pages keep the same budget.
 	_, err = c.FetchPage(context.Background(), testID, thisMonth, PageOptions{Encoding: EncodingJSON})
-	assertErr(t, err, "twilio: records for "+testID+": page 1: more than 4999 records (MaxRecords, twilio.max_records); the page held 5000 records where 100 were asked for")
+	assertErr(t, err, "twilio: records for "+testMasked+": page 1: more than 4999 records (MaxRecords, twilio.max_records); the page held 5000 records where 100 were asked for")
 
 	// Pages of the size asked for, adding up past the budget.
 	f = newFakeAPI(t)
@@ -109,7 +110,7 @@ func TestRecordBudget(t *testing.T) {
 	}
 	c, _ = newTestClient(t, f, func(c *Config) { c.PageSize = 10; c.MaxRecords = 25 })
 	_, err = c.FetchRecords(context.Background(), testID, thisMonth)
-	assertErr(t, err, "twilio: records for "+testID+": page 3: more than 25 records (MaxRecords, twilio.max_records)")
+	assertErr(t, err, "twilio: records for "+testMasked+": page 3: more than 25 records (MaxRecords, twilio.max_records)")
 	if _, n := f.counts(); n != 3 {
 		t.Errorf("%d records requests, want 3 (none after the budget ran out)", n)
 	}
@@ -129,7 +130,7 @@ func TestPageTokenLoopDetectedOnHashes(t *testing.T) {
 	}
 	c, _ := newTestClient(t, f, func(c *Config) { c.Encoding = EncodingJSON })
 	_, err := c.FetchRecords(context.Background(), testID, thisMonth)
-	assertErr(t, err, "twilio: records for "+testID+": page 4: meta.nextToken repeats the one page 2 returned; stopping to avoid an endless loop")
+	assertErr(t, err, "twilio: records for "+testMasked+": page 4: meta.nextToken repeats the one page 2 returned; stopping to avoid an endless loop")
 }
 
 // TestUpstreamTextRedactedThenBounded: an error body echoing the bearer token
@@ -240,7 +241,7 @@ func TestSecretSourceReadForEachToken(t *testing.T) {
 	c, _ = newTestClient(t, f, func(c *Config) {
 		c.SecretSource = func() (string, error) { return "", sourceErr }
 	})
-	assertErr(t, fetch(), "twilio: records for "+testID+": page 1: get OAuth token: read the client secret: the file is empty")
+	assertErr(t, fetch(), "twilio: records for "+testMasked+": page 1: get OAuth token: read the client secret: the file is empty")
 }
 
 // TestTransportErrorNamesNoPageToken: with request_encoding query the page
@@ -260,7 +261,7 @@ func TestTransportErrorNamesNoPageToken(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), token) || strings.Contains(err.Error(), "?") {
 		t.Fatalf("error %v: want a transport error without the query string", err)
 	}
-	assertErr(t, err, "twilio: records for "+testID+`: page 2: giving up after 4 attempts: Post "`+f.srv.URL+"/v2/Usage/BillingGroups/"+testID+`/Records": EOF`)
+	assertErr(t, err, "twilio: records for "+testMasked+`: page 2: giving up after 4 attempts: Post "`+f.srv.URL+"/v2/Usage/BillingGroups/"+testMasked+`/Records": EOF`)
 	if reqs := f.recordRequests(); len(reqs) < 2 || !strings.Contains(reqs[1].RawQuery, token) {
 		t.Errorf("the continuation did not send the token in the query string: %+v", reqs)
 	}
@@ -305,5 +306,33 @@ func TestAPITextEscapedInErrors(t *testing.T) {
 		if i := strings.IndexFunc(msg, UnsafeRune); i >= 0 {
 			t.Errorf("error %+q holds an unsafe character at byte %d", msg, i)
 		}
+	}
+}
+
+// TestBillingGroupIDMaskedInErrors: the ID is a credential. Whatever holds
+// it (the client's words, the URL of a failed request, an API message that
+// echoes it) shows it masked, and the *APIError is still there to inspect.
+func TestBillingGroupIDMaskedInErrors(t *testing.T) {
+	f := newFakeAPI(t)
+	f.records = func(int, seenRequest) reply {
+		return reply{status: http.StatusNotFound, body: `{"code":20404,"message":"Billing group ` + testID + ` not found","status":404}`}
+	}
+	c, _ := newTestClient(t, f, nil)
+	_, err := c.FetchRecords(context.Background(), testID, thisMonth)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusNotFound {
+		t.Fatalf("error %v: want an *APIError with HTTP 404", err)
+	}
+	assertErr(t, err, "twilio: records for "+testMasked+": page 1: HTTP 404: code 20404: Billing group "+testMasked+" not found")
+	if want := "Billing group " + testMasked + " not found"; ae.Message != want {
+		t.Errorf("APIError.Message %q, want %q", ae.Message, want)
+	}
+	_, err = c.FetchPage(context.Background(), testID, thisMonth, PageOptions{Encoding: EncodingJSON})
+	if err == nil || strings.Contains(err.Error(), testID) || !strings.Contains(err.Error(), testMasked) {
+		t.Errorf("FetchPage error %v: want the ID masked", err)
+	}
+	_, err = c.Detect(context.Background(), testID)
+	if err == nil || strings.Contains(err.Error(), testID) || !strings.Contains(err.Error(), testMasked) {
+		t.Errorf("Detect error %v: want the ID masked", err)
 	}
 }
