@@ -36,11 +36,16 @@ func (w *heldWriter) Write(p []byte) (int, error) {
 // holdScrapes starts n scrapes of h and returns once all n are inside the
 // handler, and a function that lets them finish and waits for them.
 func holdScrapes(h http.Handler, n int) (release func()) {
+	return holdRequests(h, "/metrics", n)
+}
+
+// holdRequests is holdScrapes for GET requests of path.
+func holdRequests(h http.Handler, path string, n int) (release func()) {
 	writing, done := make(chan struct{}, n), make(chan struct{})
 	var wg sync.WaitGroup
 	for range n {
 		w := &heldWriter{header: http.Header{}, writing: writing, release: done}
-		wg.Go(func() { h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil)) })
+		wg.Go(func() { h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil)) })
 	}
 	for range n {
 		<-writing
@@ -64,7 +69,7 @@ func TestMaxRequestsAnswers503OverTheLimit(t *testing.T) {
 	for range 3 {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-		want := "Too many scrapes at once: 2 are being served, the limit set by --web.max-requests. Try again later.\n"
+		want := "Too many requests at once: 2 scrapes and landing page requests are being served, the limit set by --web.max-requests. Try again later.\n"
 		if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != want {
 			t.Errorf("scrape over the limit: %d %q, want 503 %q", rec.Code, rec.Body.String(), want)
 		}
@@ -95,5 +100,84 @@ func TestMaxRequestsZeroMeansNoLimit(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "\ntwilio_exporter_scrapes_rejected_total 0\n") {
 		t.Errorf("scrape with 41 in flight and no limit: %d:\n%s", rec.Code, head(rec.Body.Bytes()))
+	}
+}
+
+// TestMaxRequestsBoundsTheLandingPage: --web.max-requests counts landing
+// page requests with scrapes, one limit for both. With 2 landing page
+// requests held mid-response, the next landing page request and the next
+// scrape are answered 503 at once and counted; once they end, both are
+// served again.
+func TestMaxRequestsBoundsTheLandingPage(t *testing.T) {
+	o := testOptions()
+	o.maxRequests = 2
+	ex, cleanup := newBenchExporterWith(t, o, log.NewNopLogger(), 1, 3)
+	defer cleanup()
+	mux := ex.routes(o)
+
+	release := holdRequests(mux, "/", 2)
+	want := "Too many requests at once: 2 scrapes and landing page requests are being served, the limit set by --web.max-requests. Try again later.\n"
+	for _, path := range []string{"/", "/metrics", "/"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != want {
+			t.Errorf("GET %s over the limit: %d %q, want 503 %q", path, rec.Code, rec.Body.String(), want)
+		}
+	}
+	release()
+
+	for _, path := range []string{"/", "/metrics"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET %s after the held ones ended: %d", path, rec.Code)
+		}
+		if path == "/metrics" && !strings.Contains(rec.Body.String(), "\ntwilio_exporter_scrapes_rejected_total 3\n") {
+			t.Errorf("after 3 rejections: want twilio_exporter_scrapes_rejected_total 3:\n%s", head(rec.Body.Bytes()))
+		}
+	}
+}
+
+// TestLandingPageRenderedOncePerState: the landing page is rendered once per
+// cache state, reload status and minute, however many requests ask: 50
+// requests at once and 50 more one by one cost one render; the next minute,
+// whose ages differ, costs one more.
+func TestLandingPageRenderedOncePerState(t *testing.T) {
+	o := testOptions()
+	o.maxRequests = 0
+	clock := testsupport.NewClock(time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
+	o.now = clock.Now
+	ex, cleanup := newBenchExporterWith(t, o, log.NewNopLogger(), 20, 10)
+	defer cleanup()
+	mux := ex.routes(o)
+	get := func() string {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET /: %d %s", rec.Code, rec.Body.String())
+		}
+		return rec.Body.String()
+	}
+	first := get()
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if get() != first {
+				t.Error("a concurrent request got another page")
+			}
+		})
+	}
+	wg.Wait()
+	clock.Add(59 * time.Second)
+	for range 50 {
+		get()
+	}
+	if n := ex.landingRenders.Load(); n != 1 {
+		t.Errorf("101 requests of one state within a minute: %d renders, want 1", n)
+	}
+	clock.Add(time.Second)
+	get()
+	if n := ex.landingRenders.Load(); n != 2 {
+		t.Errorf("the next minute: %d renders, want 2", n)
 	}
 }
