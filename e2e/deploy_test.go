@@ -765,10 +765,10 @@ func TestHelmChartRendersSecureDeployment(t *testing.T) {
 			}
 			args := fmt.Sprint(dig(pod, "containers", 0, "args"))
 			env, _ := dig(pod, "containers", 0, "env").([]any)
-			// The Go runtime is told the container's memory limit.
-			memLimit := dig(env, 0, "valueFrom", "resourceFieldRef")
-			if dig(env, 0, "name") != "GOMEMLIMIT" || dig(memLimit, "resource") != "limits.memory" || dig(memLimit, "containerName") != "exporter" {
-				t.Errorf("env %v, want GOMEMLIMIT first, from the exporter container's limits.memory", env)
+			// The Go runtime is told 85% of the container's memory limit
+			// (TestHelmChartGoMemLimit covers the arithmetic).
+			if dig(env, 0, "name") != "GOMEMLIMIT" || dig(env, 0, "value") == nil {
+				t.Errorf("env %v, want GOMEMLIMIT first", env)
 			}
 			if tc.demo {
 				if args != "[--demo --web.listen-address=:10117]" || len(env) != 1 || dig(pod, "volumes") != nil {
@@ -823,6 +823,57 @@ func TestHelmChartRendersSecureDeployment(t *testing.T) {
 			}
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Errorf("the exporter rejects the rendered config: %v\n%s\nconfig:\n%s", err, out, cfg)
+			}
+		})
+	}
+}
+
+// TestHelmChartGoMemLimit: GOMEMLIMIT is goMemLimitPercent (85 by default)
+// of the container's memory limit, in bytes, whatever unit the limit is
+// written in; without a limit it is not set; a limit or a percentage the
+// chart cannot use fails the render with a message naming the value.
+func TestHelmChartGoMemLimit(t *testing.T) {
+	helm := tool(t, "HELM", "helm")
+	for _, tc := range []struct {
+		name string
+		set  []string
+		want string // GOMEMLIMIT's value; "" none
+		fail string
+	}{
+		{"default 128Mi", nil, "114085068", ""}, // 134217728 x 0.85
+		{"1152Mi", []string{"resources.limits.memory=1152Mi"}, "1026765619", ""},
+		{"1Gi", []string{"resources.limits.memory=1Gi"}, "912680550", ""},
+		{"decimal 1000M", []string{"resources.limits.memory=1000M"}, "850000000", ""},
+		{"plain bytes", []string{"resources.limits.memory=134217728"}, "114085068", ""},
+		{"90 percent", []string{"goMemLimitPercent=90"}, "120795955", ""},
+		{"no limit", []string{"resources.limits.memory=null"}, "", ""},
+		{"fractional limit", []string{"resources.limits.memory=1.5Gi"}, "", `resources.limits.memory "1.5Gi": want a whole number of bytes`},
+		{"percent over 100", []string{"goMemLimitPercent=120"}, "", "goMemLimitPercent 120: want a whole percentage of resources.limits.memory from 50 to 100"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"--set", "demo=true"}
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			docs, out, code := helmTemplateArgs(t, helm, args...)
+			if tc.fail != "" {
+				if code == 0 || !strings.Contains(out, tc.fail) {
+					t.Errorf("helm template: exit %d, want an error saying %q; got:\n%s", code, tc.fail, out)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("helm template: exit %d\n%s", code, out)
+			}
+			env, _ := dig(docs["Deployment/rel-twilio-billing-exporter"], "spec", "template", "spec", "containers", 0, "env").([]any)
+			got := ""
+			for _, e := range env {
+				if dig(e, "name") == "GOMEMLIMIT" {
+					got = fmt.Sprint(dig(e, "value"))
+				}
+			}
+			if got != tc.want {
+				t.Errorf("GOMEMLIMIT %q, want %q (env %v)", got, tc.want, env)
 			}
 		})
 	}
