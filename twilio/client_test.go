@@ -538,11 +538,12 @@ func TestCancelStopsPromptly(t *testing.T) {
 			c.MinBackoff = time.Hour
 			c.MaxBackoff = time.Hour
 		})
-		start := time.Now()
+		// Were the hour-long wait not cut short, the fetch would not
+		// return: no clock needed.
 		_, err := c.FetchRecords(ctx, testID, thisMonth)
 		assertErr(t, err, "twilio: records for "+testMasked+": page 1: giving up after 1 attempt: context canceled while waiting to retry: HTTP 503: busy")
-		if !errors.Is(err, context.Canceled) || time.Since(start) > 5*time.Second {
-			t.Errorf("err %v after %s", err, time.Since(start))
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err %v, want context.Canceled", err)
 		}
 	})
 	t.Run("after a failed attempt", func(t *testing.T) {
@@ -573,10 +574,11 @@ func TestCancelStopsPromptly(t *testing.T) {
 		// after a time that a slow token fetch could outlast.
 		ctx := NewTriggeredDeadline(t.Context())
 		go func() { <-arrived; ctx.Fire() }()
-		start := time.Now()
+		// The API answers only after the test ends (release): the fetch
+		// returns only if the deadline aborts the request.
 		_, err := c.FetchRecords(ctx, testID, thisMonth)
-		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
-			t.Errorf("err %v after %s, want a prompt deadline error", err, time.Since(start))
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err %v, want the deadline error", err)
 		}
 		if want := "twilio: records for " + testMasked + ": page 1: Post \""; !strings.HasPrefix(errText(err), want) {
 			t.Errorf("error %q does not start with %q", errText(err), want)
