@@ -162,10 +162,20 @@ func TestDockerfileBuildsStaticNonRootLabelledImage(t *testing.T) {
 			t.Errorf("build stage lacks %q", want)
 		}
 	}
-	// The base is pinned by digest: a rebuild gets the same base until the
-	// pin is changed on purpose.
+	// Both bases are pinned by digest: a rebuild gets the same toolchain
+	// and base until a pin is changed on purpose. The build stage's Go is
+	// the one go.mod names: the official image sets GOTOOLCHAIN=local.
 	if want := regexp.MustCompile(`^FROM gcr\.io/distroless/static-debian12:nonroot@sha256:[0-9a-f]{64}$`); !want.MatchString(stages[1][0]) {
 		t.Errorf("runtime stage starts %q, want %s", stages[1][0], want)
+	}
+	buildFrom := regexp.MustCompile(`^FROM --platform=\$BUILDPLATFORM golang:([0-9.]+)@sha256:[0-9a-f]{64} AS build$`)
+	m := buildFrom.FindStringSubmatch(stages[0][0])
+	if m == nil {
+		t.Fatalf("build stage starts %q, want %s", stages[0][0], buildFrom)
+	}
+	goVersion := regexp.MustCompile(`(?m)^go ([0-9.]+)$`).FindSubmatch(readRepoFile(t, "go.mod"))
+	if goVersion == nil || m[1] != string(goVersion[1]) {
+		t.Errorf("build stage uses Go %s, go.mod says %s", m[1], goVersion)
 	}
 	for _, want := range []string{
 		`org.opencontainers.image.title="twilio_billing_exporter"`,
@@ -874,6 +884,54 @@ func TestHelmChartGoMemLimit(t *testing.T) {
 			}
 			if got != tc.want {
 				t.Errorf("GOMEMLIMIT %q, want %q (env %v)", got, tc.want, env)
+			}
+		})
+	}
+}
+
+// TestHelmChartServiceMonitorFollowsTelemetryPath: the ServiceMonitor
+// scrapes the path the exporter serves metrics on, telemetryPath, which the
+// chart passes as --web.telemetry-path; setting the flag in extraArgs
+// instead, where the ServiceMonitor would not follow it, fails the render.
+func TestHelmChartServiceMonitorFollowsTelemetryPath(t *testing.T) {
+	helm := tool(t, "HELM", "helm")
+	const fullname = "rel-twilio-billing-exporter"
+	for _, tc := range []struct {
+		name, set, wantPath, wantArg, fail string
+	}{
+		{"default", "", "/metrics", "", ""},
+		{"another path", "telemetryPath=/exporter/metrics", "/exporter/metrics", "--web.telemetry-path=/exporter/metrics", ""},
+		{"the root", "telemetryPath=/", "/", "--web.telemetry-path=/", ""},
+		{"flag in extraArgs", "extraArgs[0]=--web.telemetry-path=/x", "", "", "extraArgs sets --web.telemetry-path: set telemetryPath instead"},
+		{"not a path", "telemetryPath=metrics", "", "", `telemetryPath "metrics": want a path starting with /`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"--set", "demo=true", "--set", "serviceMonitor.enabled=true"}
+			if tc.set != "" {
+				args = append(args, "--set", tc.set)
+			}
+			docs, out, code := helmTemplateArgs(t, helm, args...)
+			if tc.fail != "" {
+				if code == 0 || !strings.Contains(out, tc.fail) {
+					t.Errorf("helm template: exit %d, want an error saying %q; got:\n%s", code, tc.fail, out)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("helm template: exit %d\n%s", code, out)
+			}
+			if got := dig(docs["ServiceMonitor/"+fullname], "spec", "endpoints", 0, "path"); got != tc.wantPath {
+				t.Errorf("ServiceMonitor path %v, want %s", got, tc.wantPath)
+			}
+			args2, _ := dig(docs["Deployment/"+fullname], "spec", "template", "spec", "containers", 0, "args").([]any)
+			var flags []string
+			for _, a := range args2 {
+				if s := fmt.Sprint(a); strings.HasPrefix(s, "--web.telemetry-path") {
+					flags = append(flags, s)
+				}
+			}
+			if want := []string{tc.wantArg}; (tc.wantArg == "" && len(flags) != 0) || (tc.wantArg != "" && !slices.Equal(flags, want)) {
+				t.Errorf("exporter flags %v, want %q", flags, tc.wantArg)
 			}
 		})
 	}

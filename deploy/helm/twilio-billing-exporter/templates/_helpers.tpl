@@ -113,3 +113,20 @@ OOM-killed before the garbage collector reacts.
 {{- div (mul (int64 $n) (get $units $unit) $pct) 100 -}}
 {{- end -}}
 {{- end }}
+
+{{/*
+The metrics path: telemetryPath, which the exporter's flag and the
+ServiceMonitor both follow. Set in extraArgs too, the two could disagree.
+*/}}
+{{- define "twilio-billing-exporter.telemetryPath" -}}
+{{- range .Values.extraArgs }}
+{{- if hasPrefix "--web.telemetry-path" (toString .) }}
+{{- fail "extraArgs sets --web.telemetry-path: set telemetryPath instead, which the ServiceMonitor's path follows" }}
+{{- end }}
+{{- end }}
+{{- $p := required "telemetryPath is required (the metrics path, e.g. /metrics)" .Values.telemetryPath | toString }}
+{{- if not (regexMatch "^/[A-Za-z0-9/._~-]*$" $p) }}
+{{- fail (printf "telemetryPath %q: want a path starting with / made of letters, digits and / - . _ ~" $p) }}
+{{- end }}
+{{- $p }}
+{{- end }}
