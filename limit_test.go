@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -179,5 +180,35 @@ func TestLandingPageRenderedOncePerState(t *testing.T) {
 	get()
 	if n := ex.landingRenders.Load(); n != 2 {
 		t.Errorf("the next minute: %d renders, want 2", n)
+	}
+}
+
+// TestScrapePastItsDeadlineWhileEncodingIs503: a scrape whose deadline has
+// passed while the metrics of a new state are still being encoded (here,
+// before it arrives: 200 groups x 200 categories take far longer to encode
+// than the scrape to look) is answered 503, not with the process-wide
+// metrics alone, which would make every billing group series look gone;
+// the next scrape is served the encoding that went on.
+func TestScrapePastItsDeadlineWhileEncodingIs503(t *testing.T) {
+	var logs testsupport.SyncBuffer
+	ex, cleanup := newBenchExporterWith(t, testOptions(), log.NewLogfmtLogger(&logs), 200, 200)
+	defer cleanup()
+	h := ex.metricsHandler(10*time.Second, 500*time.Millisecond, 2*time.Minute)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil).WithContext(ctx))
+	if want := "The billing group metrics are still being encoded; the scrape's deadline passed first. Try again.\n"; rec.Code != http.StatusServiceUnavailable || rec.Body.String() != want || rec.Header().Get("Retry-After") != "1" {
+		t.Errorf("scrape past its deadline: %d %q, want 503 %q with Retry-After", rec.Code, rec.Body.String(), want)
+	}
+	if !strings.Contains(logs.String(), "Scrape answered 503: its deadline passed before the metrics of the new state were encoded") {
+		t.Errorf("no log line about the 503:\n%s", logs.String())
+	}
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if n := strings.Count(rec.Body.String(), "\ntwilio_billing_group_cost{"); rec.Code != http.StatusOK || n != 200*200 {
+		t.Errorf("next scrape: %d with %d cost series, want 200 with %d", rec.Code, n, 200*200)
 	}
 }
