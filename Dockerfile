@@ -1,7 +1,13 @@
 # check=error=true
 # Build: docker build --build-arg VERSION=$(git describe --tags --always) --build-arg REVISION=$(git rev-parse HEAD) -t twilio_billing_exporter .
 # Linted by BuildKit's own checks (the ones `docker build --check` runs) in `make test`.
-FROM --platform=$BUILDPLATFORM golang:1.26 AS build
+# The toolchain go.mod names (the official image sets GOTOOLCHAIN=local, so
+# it fetches no other), pinned by the digest of the multi-platform tag so that
+# a rebuild compiles with the same toolchain until the pin is changed on
+# purpose. To update it, with go.mod's go line:
+#   docker buildx imagetools inspect golang:1.26.8
+# and copy the "Digest:" line (the index, not a per-platform manifest) here.
+FROM --platform=$BUILDPLATFORM golang:1.26.8@sha256:3c3e25a4da13fd0478eed2df1eb35a0e667094a7124d3993a6a1d30f71c17e79 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

@@ -30,7 +30,7 @@ func TestFaultBadConfig(t *testing.T) {
 		{
 			name:   "bad billing group ID",
 			config: strings.Replace(good, ids[1].ID, "commerce_billingprofile_DEMO-02", 1),
-			want:   `config: billing_groups[1].id: "commerce_billingprofile_DEMO-02" is not a billing group ID (want commerce_billingprofile_ followed by letters and digits)`,
+			want:   `config: billing_groups[1].id: commerce_billingprofile_… is not a billing group ID: '-' at byte 28 is not a letter or digit (want commerce_billingprofile_ followed by letters and digits)`,
 		},
 		{
 			name:   "duplicate name",
@@ -40,7 +40,7 @@ func TestFaultBadConfig(t *testing.T) {
 		{
 			name:   "duplicate ID",
 			config: strings.Replace(good, ids[1].ID, ids[0].ID, 1),
-			want:   `config: billing_groups[1].id: "` + ids[0].ID + `" is already used by billing_groups[0]`,
+			want:   `config: billing_groups[1].id: commerce_billingprofile_…TING is already used by billing_groups[0]`,
 		},
 		{
 			name:   "missing credentials",

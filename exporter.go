@@ -36,6 +36,9 @@ type exporter struct {
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
 	loads      loadStatus // the same outcomes, for the landing page
+	// landingRenders counts the landing page's renders, for the tests
+	// that check it is rendered once per state, not per request.
+	landingRenders atomic.Int64
 
 	mu  sync.Mutex // serialises reloads
 	cfg *config.Config
@@ -263,7 +266,7 @@ func (e *exporter) routes(o options) *http.ServeMux {
 		fmt.Fprintln(w, "Configuration reloaded.")
 	})
 	if o.telemetryPath != "/" {
-		mux.Handle("/", landing.Handler(func() landing.Page { return e.landingPage(o) }))
+		mux.Handle("/", e.limit.wrap(landing.Handler(e.landingBody(o))))
 	}
 	return mux
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"runtime"
 	"time"
 
@@ -10,20 +11,46 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/landing"
 )
 
-// landingPage is the landing page's view of the exporter now: the cache's
-// current state (Cache.State: it neither starts nor waits for a refresh, so
-// the page never calls the API) and the configuration's load status.
-func (e *exporter) landingPage(o options) landing.Page {
+// landingKey is what the landing page shows: a cache state, a reload
+// status and the minute its ages ("3 minutes ago") are counted in. The page
+// is rendered again only when one of them changes.
+type landingKey struct {
+	version                  collector.Version
+	ok                       bool
+	lastSuccess, lastFailure int64 // Unix nanoseconds
+	minute                   int64 // Unix minutes
+}
+
+// landingBody returns the landing page's bytes for a request: rendered once
+// per landingKey and shared by every request that finds the key unchanged,
+// as the exposition is encoded once per cache state.
+func (e *exporter) landingBody(o options) func(r *http.Request) ([]byte, error) {
 	now := time.Now
 	if o.now != nil {
 		now = o.now
 	}
-	st := e.cache.State()
-	e.loads.mu.Lock()
-	reload := landing.Reload{OK: e.loads.ok, LastSuccess: e.loads.lastSuccess, LastFailure: e.loads.lastFailure}
-	e.loads.mu.Unlock()
+	rend := landing.NewRenderer()
+	return func(r *http.Request) ([]byte, error) {
+		t := now()
+		st := e.cache.State()
+		e.loads.mu.Lock()
+		reload := landing.Reload{OK: e.loads.ok, LastSuccess: e.loads.lastSuccess, LastFailure: e.loads.lastFailure}
+		e.loads.mu.Unlock()
+		key := landingKey{version: st.Version, ok: reload.OK, lastSuccess: reload.LastSuccess.UnixNano(),
+			lastFailure: reload.LastFailure.UnixNano(), minute: t.Unix() / 60}
+		return rend.Body(r.Context(), key, func() landing.Page {
+			e.landingRenders.Add(1)
+			return e.landingPage(o, t, st, reload)
+		})
+	}
+}
+
+// landingPage is the landing page's view of the exporter at t: the cache's
+// state st (from Cache.State: it neither starts nor waits for a refresh, so
+// the page never calls the API) and the configuration's load status.
+func (e *exporter) landingPage(o options, t time.Time, st collector.State, reload landing.Reload) landing.Page {
 	p := landing.Page{
-		Now:         now(),
+		Now:         t,
 		Demo:        o.demo,
 		Reload:      reload,
 		MetricsPath: o.telemetryPath,

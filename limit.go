@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// scrapeLimit bounds the scrapes served at once, as node_exporter's
-// --web.max-requests does: a scrape over the limit is answered 503 at once,
+// scrapeLimit bounds the scrapes and landing page requests served at once,
+// one limit for both, as node_exporter's --web.max-requests bounds scrapes: a scrape over the limit is answered 503 at once,
 // so that a scrape storm (a misconfigured scraper, or anyone who can reach
 // the port) cannot queue work or memory without bound.
 type scrapeLimit struct {
@@ -35,7 +35,7 @@ func newScrapeLimit(max int, reg prometheus.Registerer, logger log.Logger) *scra
 		max: max,
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "twilio_exporter_scrapes_rejected_total",
-			Help: "Scrapes answered 503 at once because --web.max-requests scrapes were already being served.",
+			Help: "Scrapes and landing page requests answered 503 at once because --web.max-requests of them were already being served.",
 		}),
 		logger: logger,
 		now:    time.Now,
@@ -66,7 +66,7 @@ func (l *scrapeLimit) wrap(h http.Handler) http.Handler {
 func (l *scrapeLimit) reject(w http.ResponseWriter) {
 	l.rejected.Inc()
 	w.Header().Set("Retry-After", "1")
-	http.Error(w, fmt.Sprintf("Too many scrapes at once: %d are being served, the limit set by --web.max-requests. Try again later.", l.max), http.StatusServiceUnavailable)
+	http.Error(w, fmt.Sprintf("Too many requests at once: %d scrapes and landing page requests are being served, the limit set by --web.max-requests. Try again later.", l.max), http.StatusServiceUnavailable)
 	l.mu.Lock()
 	l.unlogged++
 	now, n := l.now(), l.unlogged

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,11 +37,16 @@ func (w *heldWriter) Write(p []byte) (int, error) {
 // holdScrapes starts n scrapes of h and returns once all n are inside the
 // handler, and a function that lets them finish and waits for them.
 func holdScrapes(h http.Handler, n int) (release func()) {
+	return holdRequests(h, "/metrics", n)
+}
+
+// holdRequests is holdScrapes for GET requests of path.
+func holdRequests(h http.Handler, path string, n int) (release func()) {
 	writing, done := make(chan struct{}, n), make(chan struct{})
 	var wg sync.WaitGroup
 	for range n {
 		w := &heldWriter{header: http.Header{}, writing: writing, release: done}
-		wg.Go(func() { h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil)) })
+		wg.Go(func() { h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil)) })
 	}
 	for range n {
 		<-writing
@@ -64,7 +70,7 @@ func TestMaxRequestsAnswers503OverTheLimit(t *testing.T) {
 	for range 3 {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-		want := "Too many scrapes at once: 2 are being served, the limit set by --web.max-requests. Try again later.\n"
+		want := "Too many requests at once: 2 scrapes and landing page requests are being served, the limit set by --web.max-requests. Try again later.\n"
 		if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != want {
 			t.Errorf("scrape over the limit: %d %q, want 503 %q", rec.Code, rec.Body.String(), want)
 		}
@@ -95,5 +101,114 @@ func TestMaxRequestsZeroMeansNoLimit(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "\ntwilio_exporter_scrapes_rejected_total 0\n") {
 		t.Errorf("scrape with 41 in flight and no limit: %d:\n%s", rec.Code, head(rec.Body.Bytes()))
+	}
+}
+
+// TestMaxRequestsBoundsTheLandingPage: --web.max-requests counts landing
+// page requests with scrapes, one limit for both. With 2 landing page
+// requests held mid-response, the next landing page request and the next
+// scrape are answered 503 at once and counted; once they end, both are
+// served again.
+func TestMaxRequestsBoundsTheLandingPage(t *testing.T) {
+	o := testOptions()
+	o.maxRequests = 2
+	ex, cleanup := newBenchExporterWith(t, o, log.NewNopLogger(), 1, 3)
+	defer cleanup()
+	mux := ex.routes(o)
+
+	release := holdRequests(mux, "/", 2)
+	want := "Too many requests at once: 2 scrapes and landing page requests are being served, the limit set by --web.max-requests. Try again later.\n"
+	for _, path := range []string{"/", "/metrics", "/"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != want {
+			t.Errorf("GET %s over the limit: %d %q, want 503 %q", path, rec.Code, rec.Body.String(), want)
+		}
+	}
+	release()
+
+	for _, path := range []string{"/", "/metrics"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET %s after the held ones ended: %d", path, rec.Code)
+		}
+		if path == "/metrics" && !strings.Contains(rec.Body.String(), "\ntwilio_exporter_scrapes_rejected_total 3\n") {
+			t.Errorf("after 3 rejections: want twilio_exporter_scrapes_rejected_total 3:\n%s", head(rec.Body.Bytes()))
+		}
+	}
+}
+
+// TestLandingPageRenderedOncePerState: the landing page is rendered once per
+// cache state, reload status and minute, however many requests ask: 50
+// requests at once and 50 more one by one cost one render; the next minute,
+// whose ages differ, costs one more.
+func TestLandingPageRenderedOncePerState(t *testing.T) {
+	o := testOptions()
+	o.maxRequests = 0
+	clock := testsupport.NewClock(time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
+	o.now = clock.Now
+	ex, cleanup := newBenchExporterWith(t, o, log.NewNopLogger(), 20, 10)
+	defer cleanup()
+	mux := ex.routes(o)
+	get := func() string {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET /: %d %s", rec.Code, rec.Body.String())
+		}
+		return rec.Body.String()
+	}
+	first := get()
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if get() != first {
+				t.Error("a concurrent request got another page")
+			}
+		})
+	}
+	wg.Wait()
+	clock.Add(59 * time.Second)
+	for range 50 {
+		get()
+	}
+	if n := ex.landingRenders.Load(); n != 1 {
+		t.Errorf("101 requests of one state within a minute: %d renders, want 1", n)
+	}
+	clock.Add(time.Second)
+	get()
+	if n := ex.landingRenders.Load(); n != 2 {
+		t.Errorf("the next minute: %d renders, want 2", n)
+	}
+}
+
+// TestScrapePastItsDeadlineWhileEncodingIs503: a scrape whose deadline has
+// passed while the metrics of a new state are still being encoded (here,
+// before it arrives: 200 groups x 200 categories take far longer to encode
+// than the scrape to look) is answered 503, not with the process-wide
+// metrics alone, which would make every billing group series look gone;
+// the next scrape is served the encoding that went on.
+func TestScrapePastItsDeadlineWhileEncodingIs503(t *testing.T) {
+	var logs testsupport.SyncBuffer
+	ex, cleanup := newBenchExporterWith(t, testOptions(), log.NewLogfmtLogger(&logs), 200, 200)
+	defer cleanup()
+	h := ex.metricsHandler(10*time.Second, 500*time.Millisecond, 2*time.Minute)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil).WithContext(ctx))
+	if want := "The billing group metrics are still being encoded; the scrape's deadline passed first. Try again.\n"; rec.Code != http.StatusServiceUnavailable || rec.Body.String() != want || rec.Header().Get("Retry-After") != "1" {
+		t.Errorf("scrape past its deadline: %d %q, want 503 %q with Retry-After", rec.Code, rec.Body.String(), want)
+	}
+	if !strings.Contains(logs.String(), "Scrape answered 503: its deadline passed before the metrics of the new state were encoded") {
+		t.Errorf("no log line about the 503:\n%s", logs.String())
+	}
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if n := strings.Count(rec.Body.String(), "\ntwilio_billing_group_cost{"); rec.Code != http.StatusOK || n != 200*200 {
+		t.Errorf("next scrape: %d with %d cost series, want 200 with %d", rec.Code, n, 200*200)
 	}
 }

@@ -131,7 +131,7 @@ func (p *probe) run() int {
 // encoding learnt (or the JSON fallback), and every period fetched to the
 // end.
 func (p *probe) group(base *twilio.Client, g collector.Group) (bool, finding) {
-	fmt.Fprintf(p.out, "\nBilling group %s (%s)\n", g.Label, g.ID)
+	fmt.Fprintf(p.out, "\nBilling group %s (%s)\n", g.Label, twilio.MaskBillingGroupID(g.ID))
 	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 	defer cancel()
 	d, err := base.Detect(ctx, g.ID)

@@ -114,9 +114,14 @@ func TestShapesRefused(t *testing.T) {
 			`err="collector: this_month: page \d+ record 4 \(.*\) overlaps page \d+ record 0 \(`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sim, inst := frozenSimulator(t)
+			// One hand-moved clock for the simulator and the exporter, in
+			// the middle of a month: each step below passes the cache's
+			// lifetime and retry interval (a minute), so every scrape
+			// refreshes, however fast the machine.
+			clock := testsupport.NewClock(time.Date(2026, 11, 15, 12, 0, 0, 0, time.UTC))
+			sim, inst := simulatorWith(t, func(o *usagesim.Options) { o.Now = clock.Now })
 			o := testOptions()
-			o.cacheTTL = time.Millisecond // every scrape refreshes
+			o.cacheTTL, o.now = time.Minute, clock.Now
 			ex := newTestExporterWith(t, shapeConfig(t, inst, tc.extra), o)
 			_, text, _ := request(t, http.MethodGet, ex.server.URL+"/metrics")
 			before := costSeries(exposition(t, text))
@@ -127,7 +132,7 @@ func TestShapesRefused(t *testing.T) {
 			sim.SetShapes(tc.shape)
 			var got map[string]float64
 			for range 3 {
-				time.Sleep(2 * time.Millisecond) // past the lifetime and retry interval
+				clock.Add(time.Minute) // past the lifetime and retry interval
 				_, text, _ = request(t, http.MethodGet, ex.server.URL+"/metrics")
 				got = exposition(t, text)
 			}

@@ -17,7 +17,8 @@ import (
 // by every scrape of that state, merged with the process-wide metrics
 // gathered now. The scrape waits for refreshes no longer than
 // X-Prometheus-Scrape-Timeout-Seconds less offset, or fallback, and never
-// longer than longest, which the server's WriteTimeout allows for.
+// longer than longest, which the server's WriteTimeout allows for; a scrape
+// whose deadline passes while the metrics are being encoded is answered 503.
 // Format, compression, headers, the name[] filter and error handling are
 // promhttp's (HandlerFor with ContinueOnError), so the body is what
 // client_golang would serve from the same state.
@@ -26,7 +27,15 @@ func (e *exporter) metricsHandler(fallback, offset, longest time.Duration) http.
 	return e.limit.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), min(scrapeTimeout(r, fallback, offset), longest))
 		defer cancel()
-		enc := exposer.Get(ctx, expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...), acceptsGzip(r.Header))
+		enc, err := exposer.Get(ctx, expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...), acceptsGzip(r.Header))
+		if err != nil {
+			// Serving the process-wide metrics alone would make every
+			// billing group series look gone to Prometheus.
+			level.Warn(e.logger).Log("msg", "Scrape answered 503: its deadline passed before the metrics of the new state were encoded; a later scrape serves them", "err", err)
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "The billing group metrics are still being encoded; the scrape's deadline passed first. Try again.", http.StatusServiceUnavailable)
+			return
+		}
 		live, err := e.gatherer.Gather()
 		if err != nil {
 			level.Error(e.logger).Log("msg", "error gathering metrics: "+err.Error())

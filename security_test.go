@@ -205,3 +205,33 @@ func TestSecurityBinaryWritesNoFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurityBillingGroupIDMasked: Twilio calls the billing group ID a
+// credential. A named group whose refresh fails (the API answers 404 and
+// echoes the ID in its message) shows the ID only masked in the log line and
+// on the landing page, and not at all in the metrics.
+func TestSecurityBillingGroupIDMasked(t *testing.T) {
+	checkLeaks(t)
+	_, inst := simulator(t)
+	const id, masked = "commerce_billingprofile_NOSUCHGROUP7QX2", "commerce_billingprofile_…7QX2"
+	path := filepath.Join(t.TempDir(), "config.yml")
+	writeConfig(t, path, inst, groupsAB+"  - id: "+id+"\n    name: ghost\n")
+	ex := newTestExporter(t, path)
+
+	code, metrics, _ := request(t, http.MethodGet, ex.server.URL+"/metrics")
+	if code != http.StatusOK || !strings.Contains(metrics, `twilio_billing_group_up{billing_group="ghost"} 0`) {
+		t.Fatalf("GET /metrics = %d, want 200 with ghost up 0:\n%s", code, grepTwilio(metrics))
+	}
+	_, landing, _ := request(t, http.MethodGet, ex.server.URL+"/")
+	logs := ex.logs.String()
+	for where, text := range map[string]string{"metrics": metrics, "landing page": landing, "logs": logs} {
+		if strings.Contains(text, id) || strings.Contains(text, strings.TrimPrefix(id, "commerce_billingprofile_")) {
+			t.Errorf("the %s show the billing group ID in full:\n%s", where, text)
+		}
+	}
+	for where, text := range map[string]string{"landing page": landing, "logs": logs} {
+		if !strings.Contains(text, "BillingGroups/"+masked+"/Records was not found") {
+			t.Errorf("the %s do not show the refresh error with the ID masked (%s):\n%s", where, masked, text)
+		}
+	}
+}

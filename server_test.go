@@ -244,7 +244,8 @@ func TestRotatedSecretFileUsedWithoutReload(t *testing.T) {
 
 // TestConfigCheckWarnsAboutReadableSecretFile: --config.check accepts a
 // configuration whose secret file every user may read, with a warning on
-// stderr that names the key and the mode but not the file's content.
+// stderr that names the key and the mode but not the file's content; and
+// says of a group without a name that its ID becomes the label.
 func TestConfigCheckWarnsAboutReadableSecretFile(t *testing.T) {
 	dir := t.TempDir()
 	path, secretPath := filepath.Join(dir, "config.yml"), filepath.Join(dir, "secret")
@@ -255,7 +256,7 @@ func TestConfigCheckWarnsAboutReadableSecretFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := "twilio:\n  api_url: https://usage.example.com\n  client_id: c\n  client_secret_file: " + secretPath +
-		"\nbilling_groups:\n  - id: commerce_billingprofile_A1\n"
+		"\nbilling_groups:\n  - id: commerce_billingprofile_A1\n    name: a\n  - id: commerce_billingprofile_SECRETPART5678\n"
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +264,9 @@ func TestConfigCheckWarnsAboutReadableSecretFile(t *testing.T) {
 	if code := run([]string{"--config.check", "--config.file", path}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	want := "warning: twilio.client_secret_file is readable by every user of this machine (mode 0644): restrict it, e.g. chmod 600 or 640\n"
+	// The group without a name is warned about too, its ID masked.
+	want := "warning: billing_groups[1] has no name: its ID (commerce_billingprofile_…5678) will be exported in full as the billing_group label, and shown in logs and on the landing page; Twilio calls the ID a secure credential, so set name to export a name instead\n" +
+		"warning: twilio.client_secret_file is readable by every user of this machine (mode 0644): restrict it, e.g. chmod 600 or 640\n"
 	if stderr.String() != want || strings.Contains(stdout.String()+stderr.String(), testSecret) {
 		t.Errorf("stderr %q, want %q (and no secret anywhere)", stderr.String(), want)
 	}

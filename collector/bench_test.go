@@ -242,9 +242,9 @@ func BenchmarkCacheMemory(b *testing.B) {
 					before := heapInUse()
 					cache := NewCache(f, monthly(time.Hour, groups...), CacheOptions{Concurrency: 4})
 					x := NewExposer(cache)
-					enc := x.Get(context.Background(), expfmt.NewFormat(expfmt.TypeTextPlain), gz)
-					if enc.Err != nil {
-						b.Fatal(enc.Err)
+					enc, err := x.Get(context.Background(), expfmt.NewFormat(expfmt.TypeTextPlain), gz)
+					if err != nil || enc.Err != nil {
+						b.Fatal(err, enc.Err)
 					}
 					after := heapInUse()
 					held += float64(after - before)

@@ -39,6 +39,9 @@ type fakeFetcher struct {
 	gates   map[string]chan struct{}
 	calls   map[string]*atomic.Int32
 	queries []twilio.Query
+	// entered, if set, receives the ID of each fetch as it starts, before
+	// its gate: tests wait on it instead of on the clock.
+	entered chan string
 }
 
 func newFake() *fakeFetcher {
@@ -69,9 +72,12 @@ func (f *fakeFetcher) count(id string) int { return int(f.calls[id].Load()) }
 func (f *fakeFetcher) FetchRecords(ctx context.Context, id string, q twilio.Query) (*twilio.Usage, error) {
 	f.calls[id].Add(1)
 	f.mu.Lock()
-	g := f.gates[id]
+	g, entered := f.gates[id], f.entered
 	f.queries = append(f.queries, q)
 	f.mu.Unlock()
+	if entered != nil {
+		entered <- id
+	}
 	if g != nil {
 		select {
 		case <-g:
@@ -300,12 +306,27 @@ twilio_billing_group_period_end_timestamp_seconds{billing_group="commerce_billin
 `, "twilio_billing_group_cost", "twilio_billing_group_period_start_timestamp_seconds", "twilio_billing_group_period_end_timestamp_seconds")
 }
 
+// TestConcurrentScrapesRefreshOnce: 50 scrapes that all find both groups
+// stale at once cause one fetch per group. The refreshes are held until
+// every scrape has looked (counted by the clock reads: one per scrape, two
+// per refresh started), so they are all in flight together.
 func TestConcurrentScrapesRefreshOnce(t *testing.T) {
 	h := newHarness(t, []Group{groupA, groupB})
 	h.fake.set(idA, usageA("2026-11-26"), nil)
 	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
-	gate := h.fake.gate(idA)
 	const scrapers = 50
+	var reads atomic.Int64
+	looked := make(chan struct{})
+	h.cache.Close()
+	h.cache = NewCache(h.fake, monthly(15*time.Minute, groupA, groupB), CacheOptions{RetryInterval: time.Minute, Concurrency: 2,
+		Now: func() time.Time {
+			if reads.Add(1) == scrapers+2*2 {
+				close(looked)
+			}
+			return h.clock.Now()
+		}})
+	t.Cleanup(h.cache.Close)
+	gateA, gateB := h.fake.gate(idA), h.fake.gate(idB)
 	var wg sync.WaitGroup
 	errs := make(chan error, scrapers)
 	for range scrapers {
@@ -319,12 +340,11 @@ func TestConcurrentScrapesRefreshOnce(t *testing.T) {
 			errs <- err
 		})
 	}
-	// Let every scraper reach the refresh, then release it.
-	for h.fake.count(idA) == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond)
-	close(gate)
+	// Every scraper has found the groups stale and both refreshes are
+	// held: release them.
+	<-looked
+	close(gateA)
+	close(gateB)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -355,13 +375,17 @@ twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currenc
 	h.clock.Add(20 * time.Minute)
 	gate := h.fake.gate(idB)
 	h.fake.set(idB, usageB("2026-11-26", 3), nil)
-	start := time.Now()
-	h.scrape(t, 100*time.Millisecond, costHelp+`
+	h.fake.entered = make(chan string, 16)
+	// The scrape's deadline passes once its refresh is under way and
+	// hanging: it answers with the last good snapshot (were it to wait for
+	// the refresh, it would never answer, as the gate opens only after).
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-h.fake.entered; cancel() }()
+	if err := testutil.CollectAndCompare(New(ctx, h.cache), strings.NewReader(costHelp+`
 twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currency="EUR",product_category="verify"} 1.5
 `+upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
-`, "twilio_billing_group_cost", "twilio_billing_group_up")
-	if waited := time.Since(start); waited > 5*time.Second {
-		t.Fatalf("scrape with a 100ms deadline took %v while the refresh hung", waited)
+`), "twilio_billing_group_cost", "twilio_billing_group_up"); err != nil {
+		t.Fatal(err)
 	}
 	// The refresh goes on in the background; once it lands, scrapes see it
 	// without another fetch.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -16,31 +17,41 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // Exposer serves the billing group metrics of a Cache encoded once per state:
 // the data changes only when a refresh lands, a reload applies or a period
 // rolls over, while Prometheus scrapes every 15-60 s. Concurrent scrapes of
-// one state share the same encoded bytes, and encodings are made one at a
-// time: scrapes that find the state changed while another encoding runs wait
-// for it and then serve the latest state, so a storm while refreshes land
-// costs one encoding at a time, not one per scrape.
+// one state share the same encoded bytes. An encoding is made in the
+// background, one at a time per format and compression, and scrapes wait for
+// it each until its own deadline: a scrape never waits past its deadline,
+// nor behind an encoding in another format, and an encoding its scrape gave
+// up on still finishes for the next scrape. A state replaced before its
+// encoding started is not encoded: its scrapes serve the latest state, so a
+// storm while refreshes land costs one encoding at a time per format.
 type Exposer struct {
-	cache    *Cache
-	cur      atomic.Pointer[exposition]
-	encoding sync.Mutex
+	cache *Cache
+	cur   atomic.Pointer[exposition]
+	chunk int // series gathered at once, see chunkSeries
+	// encode is encode; tests hold an encoding in progress with it.
+	encode func(st State, format expfmt.Format, gzip bool, chunk int) *Encoded
+
+	mu    sync.Mutex
+	slots map[encodingKey]chan struct{} // one encoding at a time per key
 }
 
 // NewExposer returns an Exposer of the cache's metrics.
 func NewExposer(cache *Cache) *Exposer {
-	return &Exposer{cache: cache}
+	return &Exposer{cache: cache, chunk: chunkSeries, encode: encode, slots: map[encodingKey]chan struct{}{}}
 }
 
 // Get answers a scrape as Cache.Get does (stale snapshots are refreshed and
 // waited for until ctx is done) and returns the billing group families in
 // format, gzip-compressed or not, of the state found or of a later one
-// another scrape has already seen, encoding them if no scrape has yet.
-func (x *Exposer) Get(ctx context.Context, format expfmt.Format, gzip bool) *Encoded {
+// another scrape has already seen, encoding them if no scrape has yet. If
+// ctx ends before the encoding is made, Get returns ctx's error, wrapped.
+func (x *Exposer) Get(ctx context.Context, format expfmt.Format, gzip bool) (*Encoded, error) {
 	st := x.cache.Get(ctx)
 	for {
 		cur := x.cur.Load()
@@ -52,28 +63,48 @@ func (x *Exposer) Get(ctx context.Context, format expfmt.Format, gzip bool) *Enc
 		}
 	}
 	k := encodingKey{format, gzip}
-	if enc := x.cur.Load().lookup(k); enc != nil {
-		return enc
+	for {
+		cur := x.cur.Load()
+		job := cur.job(k, func(j *encodeJob) { go x.run(cur, k, j) })
+		select {
+		case <-job.done:
+			if job.enc != nil {
+				return job.enc, nil
+			}
+			// A newer state replaced cur before its encoding started:
+			// serve that one.
+		case <-ctx.Done():
+			return nil, fmt.Errorf("collector: the scrape's deadline passed while the metrics of a new state were being encoded (the encoding goes on for the next scrape): %w", ctx.Err())
+		}
 	}
-	x.encoding.Lock()
-	defer x.encoding.Unlock()
-	cur := x.cur.Load()
-	if enc := cur.lookup(k); enc != nil {
-		return enc
-	}
-	enc := encode(cur.state, format, gzip)
-	cur.store(k, enc)
-	return enc
 }
 
-// exposition is one cache state and its encodings, kept as scrapes ask for
+// run makes job, the encoding k of e, once no other encoding k runs,
+// unless e is no longer the current state by then.
+func (x *Exposer) run(e *exposition, k encodingKey, job *encodeJob) {
+	x.mu.Lock()
+	slot := x.slots[k]
+	if slot == nil {
+		slot = make(chan struct{}, 1)
+		x.slots[k] = slot
+	}
+	x.mu.Unlock()
+	slot <- struct{}{}
+	defer func() { <-slot }()
+	if x.cur.Load() == e {
+		job.enc = x.encode(e.state, k.format, k.gzip, x.chunk)
+	}
+	close(job.done)
+}
+
+// exposition is one cache state and its encodings, made as scrapes ask for
 // them.
 type exposition struct {
 	version Version
 	state   State
 
-	mu      sync.Mutex
-	encoded map[encodingKey]*Encoded
+	mu   sync.Mutex
+	jobs map[encodingKey]*encodeJob
 }
 
 type encodingKey struct {
@@ -81,19 +112,27 @@ type encodingKey struct {
 	gzip   bool
 }
 
-func (e *exposition) lookup(k encodingKey) *Encoded {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.encoded[k]
+// encodeJob is one encoding of one state: enc is set, or left nil if the
+// state was replaced before it started, when done closes.
+type encodeJob struct {
+	done chan struct{}
+	enc  *Encoded
 }
 
-func (e *exposition) store(k encodingKey, enc *Encoded) {
+// job returns the encoding k of e, calling start with it if it is new.
+func (e *exposition) job(k encodingKey, start func(*encodeJob)) *encodeJob {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.encoded == nil {
-		e.encoded = map[encodingKey]*Encoded{}
+	if j := e.jobs[k]; j != nil {
+		return j
 	}
-	e.encoded[k] = enc
+	if e.jobs == nil {
+		e.jobs = map[encodingKey]*encodeJob{}
+	}
+	j := &encodeJob{done: make(chan struct{})}
+	e.jobs[k] = j
+	start(j)
+	return j
 }
 
 // Encoded is the billing group metric families of one state in one format,
@@ -127,51 +166,230 @@ type familyCollector struct {
 func (c familyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 func (c familyCollector) Collect(ch chan<- prometheus.Metric) { collect(c.state, c.desc, ch) }
 
+// chunkSeries bounds the series of one family gathered into client_golang's
+// data model at once: gathering a family of a thousand groups whole would
+// hold about 1 KiB per series (hundreds of MB) at the same time.
+const chunkSeries = 8192
+
 // encode gathers st's metrics through a registry, as client_golang would serve
-// them, and encodes each family. Families are gathered one at a time, so that
-// the memory it takes while encoding is that of the largest family, not of
-// all of them.
-func encode(st State, format expfmt.Format, gzip bool) *Encoded {
+// them, and encodes each family. A family is gathered a chunk of groups at a
+// time, of about chunk series (see chunkSeries), and the chunks' encodings joined
+// into the family's, so that the memory an encoding takes is that of a chunk
+// and the family's encoded bytes, not of the family's data model.
+func encode(st State, format expfmt.Format, gzip bool, chunk int) *Encoded {
 	descs := make(chan *prometheus.Desc, 64) // room for every descriptor
 	describeAll(descs)
 	close(descs)
+	chunks := chunkGroups(st, format, chunk)
 	var errs []error
 	enc := &Encoded{Format: format, Gzip: gzip}
 	var buf, zbuf bytes.Buffer
 	var zw *flate.Writer
 	for desc := range descs {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(familyCollector{st, desc})
-		mfs, err := reg.Gather()
-		if err != nil {
-			errs = append(errs, err)
+		parts := chunks
+		if desc == descProductInfo {
+			// Not per group: its labels sort by product first, so it is
+			// gathered whole (one series per product name).
+			parts = []State{{Products: st.Products}}
 		}
-		for _, mf := range mfs {
-			buf.Reset()
-			if err := expfmt.NewEncoder(&buf, format).Encode(mf); err != nil {
-				errs = append(errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
-				continue
-			}
-			seg := Segment{Name: mf.GetName(), Size: buf.Len(), CRC: crc32.ChecksumIEEE(buf.Bytes())}
-			if gzip {
-				zbuf.Reset()
-				if zw == nil {
-					zw, _ = flate.NewWriter(&zbuf, flate.DefaultCompression) // the level is valid
-				} else {
-					zw.Reset(&zbuf)
-				}
-				_, _ = zw.Write(buf.Bytes()) // a bytes.Buffer does not fail
-				_ = zw.Flush()
-				seg.Data = bytes.Clone(zbuf.Bytes())
+		fam := familyJoiner{format: format}
+		var seg Segment
+		compress := func(p []byte) {
+			seg.Size += len(p)
+			seg.CRC = crc32.Update(seg.CRC, crc32.IEEETable, p)
+			_, _ = zw.Write(p) // a bytes.Buffer does not fail
+		}
+		if gzip {
+			zbuf.Reset()
+			if zw == nil {
+				zw, _ = flate.NewWriter(&zbuf, flate.DefaultCompression) // the level is valid
 			} else {
-				seg.Data = bytes.Clone(buf.Bytes())
+				zw.Reset(&zbuf)
 			}
-			enc.Families = append(enc.Families, seg)
+			if format.FormatType() != expfmt.TypeProtoDelim {
+				// Text is compressed chunk by chunk, never kept whole.
+				fam.stream = compress
+			}
 		}
+		for _, part := range parts {
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(familyCollector{part, desc})
+			mfs, err := reg.Gather()
+			if err != nil {
+				errs = append(errs, err)
+			}
+			for _, mf := range mfs {
+				buf.Reset()
+				if err := expfmt.NewEncoder(&buf, format).Encode(mf); err != nil {
+					errs = append(errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
+					continue
+				}
+				if err := fam.add(mf.GetName(), buf.Bytes()); err != nil {
+					errs = append(errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
+				}
+			}
+		}
+		if fam.name == "" {
+			continue
+		}
+		seg.Name = fam.name
+		if gzip {
+			fam.each(compress) // what was not streamed
+			_ = zw.Flush()
+			seg.Data = bytes.Clone(zbuf.Bytes())
+		} else {
+			seg.Data = fam.bytes()
+			seg.Size, seg.CRC = len(seg.Data), crc32.ChecksumIEEE(seg.Data)
+		}
+		enc.Families = append(enc.Families, seg)
 	}
 	slices.SortFunc(enc.Families, func(a, b Segment) int { return strings.Compare(a.Name, b.Name) })
 	enc.Err = errors.Join(errs...)
 	return enc
+}
+
+// chunkGroups splits st's groups into states of about size series each, in
+// the order of their billing_group label, which every per-group family sorts
+// by first: the chunks' series, concatenated, are in the order
+// one registry gathering them all would give. Formats the joiner does not
+// know are gathered whole.
+func chunkGroups(st State, format expfmt.Format, size int) []State {
+	switch format.FormatType() {
+	case expfmt.TypeTextPlain, expfmt.TypeOpenMetrics, expfmt.TypeProtoDelim:
+	default:
+		return []State{{Groups: st.Groups}}
+	}
+	groups := slices.Clone(st.Groups)
+	slices.SortFunc(groups, func(a, b GroupState) int { return strings.Compare(a.Group.Label, b.Group.Label) })
+	var chunks []State
+	start, n := 0, 0
+	for i := range groups {
+		n += groupSeries(&groups[i])
+		if n >= size || i == len(groups)-1 {
+			chunks = append(chunks, State{Groups: groups[start : i+1]})
+			start, n = i+1, 0
+		}
+	}
+	return chunks
+}
+
+// groupSeries is about how many series g makes in all its families.
+func groupSeries(g *GroupState) int {
+	n := 8 // the per-group gauges
+	for p := range g.Periods {
+		if s := g.Periods[p].Snapshot; s != nil {
+			n += len(s.Costs) + len(s.Usages) + 5
+		}
+	}
+	return n
+}
+
+// familyJoiner joins the encodings of chunks of one family into the
+// encoding of the whole family, as if it had been encoded at once: the text
+// formats' HELP, TYPE and UNIT lines once, before the first chunk's samples;
+// in the length-delimited protobuf format one MetricFamily message whose
+// metric field holds every chunk's metrics, its other fields the first
+// chunk's. It keeps a copy of each chunk's bytes and joins them once, so
+// that the family is not copied again each time it grows.
+type familyJoiner struct {
+	format expfmt.Format
+	// stream, if set, takes a text format's bytes as they come instead of
+	// the parts.
+	stream  func([]byte)
+	name    string
+	parts   [][]byte // text: the family's lines; protobuf: its metric fields
+	head    []byte   // protobuf: the fields before the metrics
+	trailer []byte   // protobuf: the fields after them
+}
+
+// metricField is the field number of MetricFamily.metric.
+const metricField = 4
+
+func (f *familyJoiner) add(name string, chunk []byte) error {
+	first := f.name == ""
+	f.name = name
+	if f.format.FormatType() != expfmt.TypeProtoDelim {
+		if !first {
+			for bytes.HasPrefix(chunk, []byte("# ")) {
+				_, chunk, _ = bytes.Cut(chunk, []byte("\n"))
+			}
+		}
+		if f.stream != nil {
+			f.stream(chunk)
+		} else {
+			f.parts = append(f.parts, bytes.Clone(chunk))
+		}
+		return nil
+	}
+	n, l := protowire.ConsumeVarint(chunk)
+	if l < 0 || uint64(len(chunk)-l) != n {
+		return errors.New("not one length-delimited message")
+	}
+	msg := chunk[l:]
+	// The metric fields are one run (a message is written in field order):
+	// it is copied once.
+	var metrics []byte
+	run := -1
+	for off := 0; len(msg) > 0; {
+		num, typ, tl := protowire.ConsumeTag(msg)
+		if tl < 0 {
+			return protowire.ParseError(tl)
+		}
+		vl := protowire.ConsumeFieldValue(num, typ, msg[tl:])
+		if vl < 0 {
+			return protowire.ParseError(vl)
+		}
+		field := msg[:tl+vl]
+		msg = msg[tl+vl:]
+		off += tl + vl
+		if num == metricField && run < 0 {
+			run = off - tl - vl
+		}
+		if num != metricField && run >= 0 {
+			metrics = append(metrics, chunk[l+run:l+off-tl-vl]...)
+			run = -1
+		}
+		switch {
+		case num == metricField:
+		case !first:
+		case num < metricField:
+			f.head = append(f.head, field...)
+		default:
+			f.trailer = append(f.trailer, field...)
+		}
+	}
+	if run >= 0 {
+		metrics = append(metrics, chunk[l+run:]...)
+	}
+	f.parts = append(f.parts, metrics)
+	return nil
+}
+
+// each calls write with the family's encoding, piece by piece.
+func (f *familyJoiner) each(write func([]byte)) {
+	if f.format.FormatType() == expfmt.TypeProtoDelim {
+		m := len(f.head) + len(f.trailer)
+		for _, p := range f.parts {
+			m += len(p)
+		}
+		write(protowire.AppendVarint(nil, uint64(m)))
+		write(f.head)
+	}
+	for _, p := range f.parts {
+		write(p)
+	}
+	write(f.trailer)
+}
+
+// bytes returns the family's encoding in one slice.
+func (f *familyJoiner) bytes() []byte {
+	n := len(f.head) + len(f.trailer) + binary.MaxVarintLen64
+	for _, p := range f.parts {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	f.each(func(p []byte) { out = append(out, p...) })
+	return out
 }
 
 var livePool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

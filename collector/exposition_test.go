@@ -5,11 +5,14 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,9 +57,9 @@ func exposedBody(t *testing.T, x *Exposer, live prometheus.Gatherer, format expf
 			t.Fatal(err)
 		}
 	}
-	enc := x.Get(context.Background(), format, gz)
-	if enc.Err != nil {
-		t.Fatal(enc.Err)
+	enc, err := x.Get(context.Background(), format, gz)
+	if err != nil || enc.Err != nil {
+		t.Fatal(err, enc.Err)
 	}
 	var b bytes.Buffer
 	if err := Write(&b, enc, mfs, nil); err != nil {
@@ -70,7 +73,7 @@ func exposedBody(t *testing.T, x *Exposer, live prometheus.Gatherer, format expf
 
 // TestExpositionEqualsRegistryPerFormat serves one state in every format
 // client_golang encodes (text, OpenMetrics, delimited and text protobuf),
-// with and without gzip, merged with process-wide families that sort before,
+// with and without gzip, gathered whole and a group at a time, merged with process-wide families that sort before,
 // between and after the billing group ones, and compares with the registry.
 func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
 	h := newHarness(t, []Group{groupA, groupB})
@@ -85,7 +88,9 @@ func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "twilio_exporter_scrapes_total", Help: "A counter."})
 	c.Add(2)
 	live.MustRegister(c)
-	x := NewExposer(h.cache)
+	// Gathered whole, and a group at a time (chunks joined).
+	whole, chunked := NewExposer(h.cache), NewExposer(h.cache)
+	chunked.chunk = 1
 	for _, format := range []expfmt.Format{
 		expfmt.NewFormat(expfmt.TypeTextPlain),
 		expfmt.NewFormat(expfmt.TypeOpenMetrics),
@@ -94,10 +99,12 @@ func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
 		expfmt.NewFormat(expfmt.TypeProtoCompact),
 	} {
 		want := registryBody(t, format, live, registryFor(New(context.Background(), h.cache)))
-		for _, gz := range []bool{false, true} {
-			got := exposedBody(t, x, live, format, gz)
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s, gzip %v: %d bytes, registry %d:\n%s\nwant:\n%s", format, gz, len(got), len(want), got, want)
+		for _, x := range []*Exposer{whole, chunked} {
+			for _, gz := range []bool{false, true} {
+				got := exposedBody(t, x, live, format, gz)
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s, chunks of %d series, gzip %v: %d bytes, registry %d:\n%s\nwant:\n%s", format, x.chunk, gz, len(got), len(want), got, want)
+				}
 			}
 		}
 		if format.FormatType() == expfmt.TypeOpenMetrics {
@@ -166,13 +173,13 @@ func TestExposerSharesOneEncoding(t *testing.T) {
 	h.fake.set(idA, usageA("2026-11-26"), nil)
 	x := NewExposer(h.cache)
 	text := expfmt.NewFormat(expfmt.TypeTextPlain)
-	a := x.Get(context.Background(), text, true)
-	b := x.Get(context.Background(), text, true)
+	a, _ := x.Get(context.Background(), text, true)
+	b, _ := x.Get(context.Background(), text, true)
 	if a != b || &a.Families[0].Data[0] != &b.Families[0].Data[0] {
 		t.Error("two scrapes of one state encoded the exposition twice")
 	}
 	h.clock.Add(16 * time.Minute)
-	if c := x.Get(context.Background(), text, true); c == a {
+	if c, _ := x.Get(context.Background(), text, true); c == a {
 		t.Error("a refresh that landed did not replace the encoded exposition")
 	}
 }
@@ -209,7 +216,11 @@ func TestConcurrentScrapesServeOneEncoding(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			encs[i] = x.Get(context.Background(), text, i%2 == 0)
+			var err error
+			if encs[i], err = x.Get(context.Background(), text, i%2 == 0); err != nil {
+				t.Error(err)
+				return
+			}
 			var b bytes.Buffer
 			if err := Write(&b, encs[i], nil, nil); err != nil {
 				t.Error(err)
@@ -236,5 +247,123 @@ func TestConcurrentScrapesServeOneEncoding(t *testing.T) {
 		if encs[i] != encs[i%2] {
 			t.Errorf("scrape %d encoded the exposition again", i)
 		}
+	}
+}
+
+// heldEncodes makes x's encodings in format wait, each, until release is
+// closed, after sending on started; other formats are encoded at once. It
+// counts every encoding made.
+func heldEncodes(x *Exposer, format expfmt.Format) (started <-chan struct{}, release chan struct{}, made *atomic.Int64) {
+	s, r := make(chan struct{}, 8), make(chan struct{})
+	made = new(atomic.Int64)
+	x.encode = func(st State, f expfmt.Format, gz bool, chunk int) *Encoded {
+		made.Add(1)
+		if f == format {
+			s <- struct{}{}
+			<-r
+		}
+		return encode(st, f, gz, chunk)
+	}
+	return s, r, made
+}
+
+// TestTextScrapeNotBehindProtobufEncode: while the protobuf encoding of a
+// new state is in progress, a text scrape of that state is served, without
+// waiting for it; then the protobuf scrape gets its own.
+func TestTextScrapeNotBehindProtobufEncode(t *testing.T) {
+	h := newHarness(t, []Group{groupA, groupB})
+	h.fake.set(idA, usageA("2026-11-26"), nil)
+	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	x := NewExposer(h.cache)
+	proto, text := expfmt.NewFormat(expfmt.TypeProtoDelim), expfmt.NewFormat(expfmt.TypeTextPlain)
+	started, release, _ := heldEncodes(x, proto)
+	protoDone := make(chan error, 1)
+	go func() {
+		_, err := x.Get(context.Background(), proto, false)
+		protoDone <- err
+	}()
+	<-started
+
+	// The bound only catches a hang: the text scrape must not need the
+	// protobuf encoding to finish, which waits for release below.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	enc, err := x.Get(ctx, text, false)
+	if err != nil {
+		t.Fatalf("text scrape while a protobuf encoding runs: %v", err)
+	}
+	var b bytes.Buffer
+	if err := Write(&b, enc, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := registryBody(t, text, registryFor(New(context.Background(), h.cache))); !bytes.Equal(b.Bytes(), want) {
+		t.Errorf("text scrape: %d bytes, registry %d", b.Len(), len(want))
+	}
+	close(release)
+	if err := <-protoDone; err != nil {
+		t.Errorf("protobuf scrape: %v", err)
+	}
+}
+
+// TestScrapeDeadlineWhileEncoding: a scrape whose deadline passes while the
+// encoding it needs is in progress returns at once with its context's error;
+// the encoding goes on, and the next scrape is served with it, not a new one.
+func TestScrapeDeadlineWhileEncoding(t *testing.T) {
+	h := newHarness(t, []Group{groupA})
+	h.fake.set(idA, usageA("2026-11-26"), nil)
+	x := NewExposer(h.cache)
+	proto := expfmt.NewFormat(expfmt.TypeProtoDelim)
+	h.cache.Get(context.Background()) // the refresh, before any deadline
+	started, release, made := heldEncodes(x, proto)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := x.Get(ctx, proto, false)
+		errc <- err
+	}()
+	<-started
+	cancel() // the scrape's deadline passes
+	err := <-errc
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "the scrape's deadline passed while the metrics of a new state were being encoded") {
+		t.Fatalf("scrape whose deadline passed mid-encoding: %v", err)
+	}
+	close(release)
+	enc, err := x.Get(context.Background(), proto, false)
+	if err != nil || enc == nil || len(enc.Families) == 0 {
+		t.Fatalf("next scrape: %v", err)
+	}
+	if n := made.Load(); n != 1 {
+		t.Errorf("%d encodings, want 1: the one the first scrape gave up on serves the next", n)
+	}
+}
+
+// TestChunksBoundWhatIsGathered: a state of 1,000 groups is gathered in
+// chunks of about the chunk size, in label order, each group once.
+func TestChunksBoundWhatIsGathered(t *testing.T) {
+	var st State
+	for i := range 1000 {
+		s := &Snapshot{}
+		for j := range 20 {
+			s.Costs = append(s.Costs, Sample{Category: fmt.Sprint(j), Unit: "USD"})
+		}
+		g := GroupState{Group: Group{Label: fmt.Sprintf("g%04d", 999-i)}}
+		g.Periods[ThisMonth] = PeriodState{Fetched: true, Snapshot: s}
+		st.Groups = append(st.Groups, g)
+	}
+	chunks := chunkGroups(st, expfmt.NewFormat(expfmt.TypeTextPlain), 500)
+	var labels []string
+	for _, c := range chunks {
+		n := 0
+		for i := range c.Groups {
+			n += groupSeries(&c.Groups[i])
+			labels = append(labels, c.Groups[i].Group.Label)
+		}
+		if n > 500+groupSeries(&c.Groups[0]) {
+			t.Errorf("a chunk of %d series, want at most about 500", n)
+		}
+	}
+	if len(chunks) < 1000*33/(500+33) || len(labels) != 1000 || !slices.IsSorted(labels) {
+		t.Errorf("%d chunks of %d groups, sorted %v", len(chunks), len(labels), slices.IsSorted(labels))
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -347,23 +348,31 @@ func checkBillingGroups(groups []BillingGroup, errs []error) []error {
 		if g.ID != "" && !dupID {
 			firstID[g.ID] = i
 		}
+		// The ID is a credential: errors show it masked only.
+		masked := twilio.MaskBillingGroupID(g.ID)
 		switch {
 		case g.ID == "":
 			errs = append(errs, keyError(path+".id", "required (want %s)", twilio.BillingGroupIDFormat))
 		case !twilio.ValidBillingGroupID(g.ID):
-			errs = append(errs, keyError(path+".id", "%q is not a billing group ID (want %s)", g.ID, twilio.BillingGroupIDFormat))
+			errs = append(errs, keyError(path+".id", "%v", twilio.CheckBillingGroupID(g.ID)))
 		case dupID:
-			errs = append(errs, keyError(path+".id", "%q is already used by billing_groups[%d]", g.ID, j))
+			errs = append(errs, keyError(path+".id", "%s is already used by billing_groups[%d]", masked, j))
+		}
+		if err := checkName(g.Name); err != nil {
+			errs = append(errs, keyError(path+".name", "%v", err))
 		}
 		// A duplicate ID is reported once, not again as a duplicate label.
 		if label := g.Label(); label != "" && !dupID {
 			switch j, dup := firstLabel[label]; {
 			case !dup:
 				firstLabel[label] = i
+			case g.Name != "" && twilio.ValidBillingGroupID(g.Name):
+				// A name that is another group's ID is that ID.
+				errs = append(errs, keyError(path+".name", "%s is already used by billing_groups[%d]", twilio.MaskBillingGroupID(g.Name), j))
 			case g.Name != "":
 				errs = append(errs, keyError(path+".name", "%q is already used by billing_groups[%d]", g.Name, j))
 			default:
-				errs = append(errs, keyError(path+".id", "%q is already the name of billing_groups[%d] (both would get the same billing_group label; give one of them a different name)", g.ID, j))
+				errs = append(errs, keyError(path+".id", "%s is already the name of billing_groups[%d] (both would get the same billing_group label; give one of them a different name)", masked, j))
 			}
 		}
 		errs = g.Periods.check(path+".periods", errs)
@@ -394,6 +403,21 @@ func checkPlannedCategories(categories []string, path string, errs []error) []er
 		}
 	}
 	return errs
+}
+
+// checkName refuses a name holding a character twilio.UnsafeRune names (a
+// control such as ESC, a bidi control such as U+202E, a line separator). The
+// name becomes the billing_group label, and with it log lines, alert
+// notifications and the landing page; text from the API is cleaned, but a
+// name is the operator's own: changing it silently would export a label
+// that matches neither the file nor the alert routes written for it.
+func checkName(name string) error {
+	i := strings.IndexFunc(name, twilio.UnsafeRune)
+	if i < 0 {
+		return nil
+	}
+	r, _ := utf8.DecodeRuneInString(name[i:])
+	return fmt.Errorf("%+q holds %U at byte %d, a control or bidirectional formatting character that would reach the billing_group label, logs and the landing page; remove it", name, r, i)
 }
 
 // check validates b found at path, if set, appending one error per problem

@@ -89,16 +89,20 @@ func TestLoadBadFiles(t *testing.T) {
 		"api-url-plain-http.yml":         `config: twilio.api_url: "http://usage.example.com" uses plain http, which would send the bearer token in clear: use https (plain http is accepted only for loopback addresses such as 127.0.0.1)`,
 		// An operator who pastes the secret where its path belongs never
 		// sees it echoed (assertNoSecret below checks every message).
-		"client-secret-file-holds-secret.yml":   `config: twilio.client_secret_file: cannot read the file: no such file or directory (the value must be the path of a file holding the client secret)`,
-		"wrong-tag-client-secret-file.yml":      `config: line 4: twilio.client_secret_file: cannot decode a value as !!int`,
-		"missing-billing-groups.yml":            `config: billing_groups: at least one billing group is required`,
-		"empty-billing-groups.yml":              `config: billing_groups: at least one billing group is required`,
-		"missing-id.yml":                        `config: billing_groups[0].id: required (want commerce_billingprofile_ followed by letters and digits)`,
-		"bad-id.yml":                            `config: billing_groups[1].id: "commerce_billingprofile_x-1" is not a billing group ID (want commerce_billingprofile_ followed by letters and digits)`,
-		"duplicate-id.yml":                      `config: billing_groups[1].id: "commerce_billingprofile_ABC123" is already used by billing_groups[0]`,
+		"client-secret-file-holds-secret.yml": `config: twilio.client_secret_file: cannot read the file: no such file or directory (the value must be the path of a file holding the client secret)`,
+		"wrong-tag-client-secret-file.yml":    `config: line 4: twilio.client_secret_file: cannot decode a value as !!int`,
+		"missing-billing-groups.yml":          `config: billing_groups: at least one billing group is required`,
+		"empty-billing-groups.yml":            `config: billing_groups: at least one billing group is required`,
+		"missing-id.yml":                      `config: billing_groups[0].id: required (want commerce_billingprofile_ followed by letters and digits)`,
+		"bad-id.yml":                          `config: billing_groups[1].id: commerce_billingprofile_… is not a billing group ID: '-' at byte 25 is not a letter or digit (want commerce_billingprofile_ followed by letters and digits)`,
+		"name-unsafe-characters.yml": `config: billing_groups[0].name: "market\u202eing" holds U+202E at byte 6, a control or bidirectional formatting character that would reach the billing_group label, logs and the landing page; remove it
+config: billing_groups[1].name: "red\x1b[31m" holds U+001B at byte 3, a control or bidirectional formatting character that would reach the billing_group label, logs and the landing page; remove it
+config: billing_groups[2].name: "two\u2028lines" holds U+2028 at byte 3, a control or bidirectional formatting character that would reach the billing_group label, logs and the landing page; remove it
+config: billing_groups[3].name: "raw\u202ename" holds U+202E at byte 3, a control or bidirectional formatting character that would reach the billing_group label, logs and the landing page; remove it`,
+		"duplicate-id.yml":                      `config: billing_groups[1].id: commerce_billingprofile_…C123 is already used by billing_groups[0]`,
 		"duplicate-name.yml":                    `config: billing_groups[2].name: "marketing" is already used by billing_groups[0]`,
-		"name-is-another-id.yml":                `config: billing_groups[1].name: "commerce_billingprofile_A1" is already used by billing_groups[0]`,
-		"id-is-another-name.yml":                `config: billing_groups[1].id: "commerce_billingprofile_B2" is already the name of billing_groups[0] (both would get the same billing_group label; give one of them a different name)`,
+		"name-is-another-id.yml":                `config: billing_groups[1].name: commerce_billingprofile_… is already used by billing_groups[0]`,
+		"id-is-another-name.yml":                `config: billing_groups[1].id: commerce_billingprofile_… is already the name of billing_groups[0] (both would get the same billing_group label; give one of them a different name)`,
 		"budget-amount-negative.yml":            `config: billing_groups[0].budget.amount: must be a number greater than 0, got -5`,
 		"budget-amount-missing.yml":             `config: billing_groups[0].budget.amount: must be a number greater than 0, got 0`,
 		"budget-currency-lower-case.yml":        `config: billing_groups[0].budget.currency: "usd" is not a currency code (want 3 upper-case letters, e.g. USD)`,
@@ -125,7 +129,7 @@ config: line 8: unknown key "period" in billing_groups[0].budget`,
 config: twilio.client_id: required (set it in the file or in TWILIO_CLIENT_ID)
 config: twilio.request_encoding: "xml" is not one of auto, json, query, form
 config: twilio.page_size: must be between 1 and 1000, got 0
-config: billing_groups[1].id: "commerce_billingprofile_ABC123" is already used by billing_groups[0]`,
+config: billing_groups[1].id: commerce_billingprofile_…C123 is already used by billing_groups[0]`,
 	}
 
 	files, err := filepath.Glob(filepath.Join("testdata", "bad", "*.yml"))
@@ -478,8 +482,8 @@ func TestParseDecoding(t *testing.T) {
 		{"short secret garbles nothing", "twilio:\n  client_secret: c\n  clinet_id: 1\n", `config: line 3: unknown key "<secret>linet_id" in twilio`},
 		{"secret with a wrong tag", "twilio:\n  client_secret: !!float " + inlineSecret + "\n", `config: line 2: twilio.client_secret: cannot decode a value as !!float`},
 		{"same invalid id twice", strings.Replace(valid, "  - id: commerce_billingprofile_A1\n", "  - id: x\n  - id: x\n", 1),
-			"config: billing_groups[0].id: \"x\" is not a billing group ID (want commerce_billingprofile_ followed by letters and digits)\n" +
-				"config: billing_groups[1].id: \"x\" is not a billing group ID (want commerce_billingprofile_ followed by letters and digits)"},
+			"config: billing_groups[0].id: … is not a billing group ID: does not start with commerce_billingprofile_ (want commerce_billingprofile_ followed by letters and digits)\n" +
+				"config: billing_groups[1].id: … is not a billing group ID: does not start with commerce_billingprofile_ (want commerce_billingprofile_ followed by letters and digits)"},
 		{"plain http", strings.Replace(valid, "https://usage.example.com", "http://127.0.0.1:8080/", 1), ""},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
 
 // ReadSecretFile reads the client secret from path, as loading does for
@@ -38,10 +40,17 @@ func readError(err error) string {
 }
 
 // Warnings returns what is risky but valid in c, one sentence each, for the
-// caller to log at every (re)load: a client_secret_file that every user of
-// the machine may read, and a budget beside a category filter.
+// caller to log at every (re)load and --config.check to print: a
+// client_secret_file that every user of the machine may read, each billing
+// group without a name, whose ID (a credential) becomes its label, and a
+// budget beside a category filter.
 func (c *Config) Warnings() []string {
 	var ws []string
+	for i, g := range c.BillingGroups {
+		if g.Name == "" {
+			ws = append(ws, fmt.Sprintf("billing_groups[%d] has no name: its ID (%s) will be exported in full as the billing_group label, and shown in logs and on the landing page; Twilio calls the ID a secure credential, so set name to export a name instead", i, twilio.MaskBillingGroupID(g.ID)))
+		}
+	}
 	if f := c.Twilio.ClientSecretFile; f != "" {
 		if fi, err := os.Stat(f); err == nil && fi.Mode().Perm()&0o004 != 0 {
 			ws = append(ws, fmt.Sprintf("twilio.client_secret_file is readable by every user of this machine (mode %04o): restrict it, e.g. chmod 600 or 640", fi.Mode().Perm()))

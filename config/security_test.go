@@ -13,7 +13,7 @@ import (
 func TestPlainHTTPOnlyToLoopback(t *testing.T) {
 	parse := func(apiURL, tokenURL string) error {
 		_, err := Parse([]byte("twilio:\n  api_url: "+apiURL+"\n  token_url: "+tokenURL+
-			"\n  client_id: OQ1\n  client_secret: "+inlineSecret+"\nbilling_groups:\n  - id: commerce_billingprofile_A1\n"), nil)
+			"\n  client_id: OQ1\n  client_secret: "+inlineSecret+"\nbilling_groups:\n  - id: commerce_billingprofile_A1\n    name: a\n"), nil)
 		return err
 	}
 	for _, u := range []string{
@@ -62,7 +62,7 @@ func TestWarningsSecretFileReadableByOthers(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg, err := Parse([]byte("twilio:\n  api_url: https://usage.example.com\n  client_id: OQ1\n  client_secret_file: "+path+
-			"\nbilling_groups:\n  - id: commerce_billingprofile_A1\n"), nil)
+			"\nbilling_groups:\n  - id: commerce_billingprofile_A1\n    name: a\n"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,17 +84,22 @@ func TestWarningsBudgetBesideCategoryFilter(t *testing.T) {
   client_secret: not-shown
 billing_groups:
   - id: commerce_billingprofile_A1
+    name: g1
     budget: {amount: 100, currency: USD}
   - id: commerce_billingprofile_A2
+    name: g2
     budget: {amount: 100, currency: USD}
     product_categories: {}
   - id: commerce_billingprofile_A3
+    name: g3
     budget: {amount: 100, currency: USD}
     annual_budget: {amount: 1000, currency: USD}
     product_categories: {include: "^sms-"}
   - id: commerce_billingprofile_A4
+    name: g4
     product_categories: {exclude: "-inbound$"}
   - id: commerce_billingprofile_A5
+    name: g5
     annual_budget: {amount: 1000, currency: USD}
     product_categories: {exclude: "-inbound$"}
 `), nil)
@@ -106,5 +111,28 @@ billing_groups[2].annual_budget is compared with the spend of the categories bil
 billing_groups[4].annual_budget is compared with the spend of the categories billing_groups[4].product_categories keeps, not the group's whole spend: set it for those categories, or drop the filter to budget the whole group`
 	if got := strings.Join(cfg.Warnings(), "\n"); got != want {
 		t.Errorf("warnings:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestWarningsGroupWithoutName: a group without a name exports its ID, a
+// credential, as its label; --config.check, the start and each reload say
+// so, showing the ID masked. A group with a name gets no warning.
+func TestWarningsGroupWithoutName(t *testing.T) {
+	cfg, err := Parse([]byte(`twilio:
+  api_url: https://usage.example.com
+  client_id: OQ1
+  client_secret: s3cr3t-must-not-leak
+billing_groups:
+  - id: commerce_billingprofile_SECRETPART1234
+    name: marketing
+  - id: commerce_billingprofile_SECRETPART5678
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(cfg.Warnings(), "\n")
+	want := "billing_groups[1] has no name: its ID (commerce_billingprofile_…5678) will be exported in full as the billing_group label, and shown in logs and on the landing page; Twilio calls the ID a secure credential, so set name to export a name instead"
+	if got != want {
+		t.Errorf("warnings:\n got %s\nwant %s", got, want)
 	}
 }

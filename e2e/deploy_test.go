@@ -162,10 +162,20 @@ func TestDockerfileBuildsStaticNonRootLabelledImage(t *testing.T) {
 			t.Errorf("build stage lacks %q", want)
 		}
 	}
-	// The base is pinned by digest: a rebuild gets the same base until the
-	// pin is changed on purpose.
+	// Both bases are pinned by digest: a rebuild gets the same toolchain
+	// and base until a pin is changed on purpose. The build stage's Go is
+	// the one go.mod names: the official image sets GOTOOLCHAIN=local.
 	if want := regexp.MustCompile(`^FROM gcr\.io/distroless/static-debian12:nonroot@sha256:[0-9a-f]{64}$`); !want.MatchString(stages[1][0]) {
 		t.Errorf("runtime stage starts %q, want %s", stages[1][0], want)
+	}
+	buildFrom := regexp.MustCompile(`^FROM --platform=\$BUILDPLATFORM golang:([0-9.]+)@sha256:[0-9a-f]{64} AS build$`)
+	m := buildFrom.FindStringSubmatch(stages[0][0])
+	if m == nil {
+		t.Fatalf("build stage starts %q, want %s", stages[0][0], buildFrom)
+	}
+	goVersion := regexp.MustCompile(`(?m)^go ([0-9.]+)$`).FindSubmatch(readRepoFile(t, "go.mod"))
+	if goVersion == nil || m[1] != string(goVersion[1]) {
+		t.Errorf("build stage uses Go %s, go.mod says %s", m[1], goVersion)
 	}
 	for _, want := range []string{
 		`org.opencontainers.image.title="twilio_billing_exporter"`,
@@ -765,10 +775,10 @@ func TestHelmChartRendersSecureDeployment(t *testing.T) {
 			}
 			args := fmt.Sprint(dig(pod, "containers", 0, "args"))
 			env, _ := dig(pod, "containers", 0, "env").([]any)
-			// The Go runtime is told the container's memory limit.
-			memLimit := dig(env, 0, "valueFrom", "resourceFieldRef")
-			if dig(env, 0, "name") != "GOMEMLIMIT" || dig(memLimit, "resource") != "limits.memory" || dig(memLimit, "containerName") != "exporter" {
-				t.Errorf("env %v, want GOMEMLIMIT first, from the exporter container's limits.memory", env)
+			// The Go runtime is told 85% of the container's memory limit
+			// (TestHelmChartGoMemLimit covers the arithmetic).
+			if dig(env, 0, "name") != "GOMEMLIMIT" || dig(env, 0, "value") == nil {
+				t.Errorf("env %v, want GOMEMLIMIT first", env)
 			}
 			if tc.demo {
 				if args != "[--demo --web.listen-address=:10117]" || len(env) != 1 || dig(pod, "volumes") != nil {
@@ -823,6 +833,105 @@ func TestHelmChartRendersSecureDeployment(t *testing.T) {
 			}
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Errorf("the exporter rejects the rendered config: %v\n%s\nconfig:\n%s", err, out, cfg)
+			}
+		})
+	}
+}
+
+// TestHelmChartGoMemLimit: GOMEMLIMIT is goMemLimitPercent (85 by default)
+// of the container's memory limit, in bytes, whatever unit the limit is
+// written in; without a limit it is not set; a limit or a percentage the
+// chart cannot use fails the render with a message naming the value.
+func TestHelmChartGoMemLimit(t *testing.T) {
+	helm := tool(t, "HELM", "helm")
+	for _, tc := range []struct {
+		name string
+		set  []string
+		want string // GOMEMLIMIT's value; "" none
+		fail string
+	}{
+		{"default 128Mi", nil, "114085068", ""}, // 134217728 x 0.85
+		{"1152Mi", []string{"resources.limits.memory=1152Mi"}, "1026765619", ""},
+		{"1Gi", []string{"resources.limits.memory=1Gi"}, "912680550", ""},
+		{"decimal 1000M", []string{"resources.limits.memory=1000M"}, "850000000", ""},
+		{"plain bytes", []string{"resources.limits.memory=134217728"}, "114085068", ""},
+		{"90 percent", []string{"goMemLimitPercent=90"}, "120795955", ""},
+		{"no limit", []string{"resources.limits.memory=null"}, "", ""},
+		{"fractional limit", []string{"resources.limits.memory=1.5Gi"}, "", `resources.limits.memory "1.5Gi": want a whole number of bytes`},
+		{"percent over 100", []string{"goMemLimitPercent=120"}, "", "goMemLimitPercent 120: want a whole percentage of resources.limits.memory from 50 to 100"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"--set", "demo=true"}
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			docs, out, code := helmTemplateArgs(t, helm, args...)
+			if tc.fail != "" {
+				if code == 0 || !strings.Contains(out, tc.fail) {
+					t.Errorf("helm template: exit %d, want an error saying %q; got:\n%s", code, tc.fail, out)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("helm template: exit %d\n%s", code, out)
+			}
+			env, _ := dig(docs["Deployment/rel-twilio-billing-exporter"], "spec", "template", "spec", "containers", 0, "env").([]any)
+			got := ""
+			for _, e := range env {
+				if dig(e, "name") == "GOMEMLIMIT" {
+					got = fmt.Sprint(dig(e, "value"))
+				}
+			}
+			if got != tc.want {
+				t.Errorf("GOMEMLIMIT %q, want %q (env %v)", got, tc.want, env)
+			}
+		})
+	}
+}
+
+// TestHelmChartServiceMonitorFollowsTelemetryPath: the ServiceMonitor
+// scrapes the path the exporter serves metrics on, telemetryPath, which the
+// chart passes as --web.telemetry-path; setting the flag in extraArgs
+// instead, where the ServiceMonitor would not follow it, fails the render.
+func TestHelmChartServiceMonitorFollowsTelemetryPath(t *testing.T) {
+	helm := tool(t, "HELM", "helm")
+	const fullname = "rel-twilio-billing-exporter"
+	for _, tc := range []struct {
+		name, set, wantPath, wantArg, fail string
+	}{
+		{"default", "", "/metrics", "", ""},
+		{"another path", "telemetryPath=/exporter/metrics", "/exporter/metrics", "--web.telemetry-path=/exporter/metrics", ""},
+		{"the root", "telemetryPath=/", "/", "--web.telemetry-path=/", ""},
+		{"flag in extraArgs", "extraArgs[0]=--web.telemetry-path=/x", "", "", "extraArgs sets --web.telemetry-path: set telemetryPath instead"},
+		{"not a path", "telemetryPath=metrics", "", "", `telemetryPath "metrics": want a path starting with /`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"--set", "demo=true", "--set", "serviceMonitor.enabled=true"}
+			if tc.set != "" {
+				args = append(args, "--set", tc.set)
+			}
+			docs, out, code := helmTemplateArgs(t, helm, args...)
+			if tc.fail != "" {
+				if code == 0 || !strings.Contains(out, tc.fail) {
+					t.Errorf("helm template: exit %d, want an error saying %q; got:\n%s", code, tc.fail, out)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("helm template: exit %d\n%s", code, out)
+			}
+			if got := dig(docs["ServiceMonitor/"+fullname], "spec", "endpoints", 0, "path"); got != tc.wantPath {
+				t.Errorf("ServiceMonitor path %v, want %s", got, tc.wantPath)
+			}
+			args2, _ := dig(docs["Deployment/"+fullname], "spec", "template", "spec", "containers", 0, "args").([]any)
+			var flags []string
+			for _, a := range args2 {
+				if s := fmt.Sprint(a); strings.HasPrefix(s, "--web.telemetry-path") {
+					flags = append(flags, s)
+				}
+			}
+			if want := []string{tc.wantArg}; (tc.wantArg == "" && len(flags) != 0) || (tc.wantArg != "" && !slices.Equal(flags, want)) {
+				t.Errorf("exporter flags %v, want %q", flags, tc.wantArg)
 			}
 		})
 	}

@@ -87,9 +87,11 @@ func TestProbe(t *testing.T) {
 			"Result: no billing group probed; fix the credentials or twilio.token_url first",
 		}},
 		{name: "unknown billing group", extra: "  - id: commerce_billingprofile_NOSUCHGROUP\n", code: 1, want: []string{
-			"Billing group commerce_billingprofile_NOSUCHGROUP (commerce_billingprofile_NOSUCHGROUP)\n" +
-				"  request encoding: no answer: HTTP 404, Twilio error 20404: The requested resource /v2/Usage/BillingGroups/commerce_billingprofile_NOSUCHGROUP/Records was not found\n" +
-				"  this_month: first page: HTTP 404, Twilio error 20404: The requested resource /v2/Usage/BillingGroups/commerce_billingprofile_NOSUCHGROUP/Records was not found\n",
+			// Without a name the ID is the label; every other mention,
+			// even one the API echoes, is masked.
+			"Billing group commerce_billingprofile_NOSUCHGROUP (commerce_billingprofile_…ROUP)\n" +
+				"  request encoding: no answer: HTTP 404, Twilio error 20404: The requested resource /v2/Usage/BillingGroups/commerce_billingprofile_…ROUP/Records was not found\n" +
+				"  this_month: first page: HTTP 404, Twilio error 20404: The requested resource /v2/Usage/BillingGroups/commerce_billingprofile_…ROUP/Records was not found\n",
 			"Result: FAILED: 2 of 3 billing groups answered",
 		}},
 	} {

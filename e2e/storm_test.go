@@ -51,9 +51,10 @@ func stormScrape(client *http.Client, url string) stormAnswer {
 // scrapes, --web.max-requests=4. First while the cache is cold and the Usage
 // API holds every records request: exactly 4 scrapes wait for the refresh and
 // every other one is answered 503 at once; when the API answers, the 4 get
-// the data. Then 100 scrapers at once against the warm cache: every answer
-// is a whole gzip exposition with every group or a 503. The rejections are
-// all counted in twilio_exporter_scrapes_rejected_total and logged once.
+// the data. Then 100 clients at once against the warm cache, half scraping,
+// half opening the landing page: every answer is a whole gzip exposition
+// with every group, a whole landing page or a 503. The rejections are all
+// counted in twilio_exporter_scrapes_rejected_total and logged once.
 func TestScrapeStormIsBoundedByMaxRequests(t *testing.T) {
 	const limit, cold, warm, rounds = 4, 24, 100, 3
 	sim := usagesim.New(usagesim.Options{})
@@ -86,7 +87,7 @@ func TestScrapeStormIsBoundedByMaxRequests(t *testing.T) {
 	waitHTTP(t, base+"/-/ready", 15*time.Second)
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: warm}}
 	defer client.CloseIdleConnections()
-	const busy = "Too many scrapes at once: 4 are being served, the limit set by --web.max-requests. Try again later.\n"
+	const busy = "Too many requests at once: 4 scrapes and landing page requests are being served, the limit set by --web.max-requests. Try again later.\n"
 	complete := func(a stormAnswer) bool {
 		if a.err != nil || a.status != http.StatusOK {
 			return false
@@ -120,14 +121,38 @@ func TestScrapeStormIsBoundedByMaxRequests(t *testing.T) {
 		}
 	}
 
+	// The landing page shows every group, whole.
+	page := func(a stormAnswer) bool {
+		if a.err != nil || a.status != http.StatusOK || !strings.Contains(a.body, "</html>") {
+			return false
+		}
+		for _, g := range groups {
+			if !strings.Contains(a.body, ">"+g.Name+"<") {
+				return false
+			}
+		}
+		return true
+	}
+
+	// Half the warm storm scrapes, half opens the landing page: one limit
+	// bounds both.
 	var mu sync.Mutex
-	served := 0
+	served, pages := 0, 0
 	var wg sync.WaitGroup
-	for range warm {
+	for i := range warm {
+		path, whole := "/metrics", complete
+		if i%2 == 1 {
+			path, whole = "/", page
+		}
 		wg.Go(func() {
 			for range rounds {
-				a := stormScrape(client, base+"/metrics")
-				ok := complete(a)
+				a := stormScrape(client, base+path)
+				ok := whole(a)
+				if ok && path == "/" {
+					mu.Lock()
+					pages++
+					mu.Unlock()
+				}
 				mu.Lock()
 				switch {
 				case ok:
@@ -135,16 +160,16 @@ func TestScrapeStormIsBoundedByMaxRequests(t *testing.T) {
 				case a.err == nil && a.status == http.StatusServiceUnavailable && a.body == busy:
 					rejected++
 				default:
-					t.Errorf("warm storm: scrape answered %d (%v), neither a whole exposition nor 503:\n%.500s", a.status, a.err, a.body)
+					t.Errorf("warm storm: GET %s answered %d (%v), neither a whole answer nor 503:\n%.500s", path, a.status, a.err, a.body)
 				}
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	t.Logf("warm storm: %d scrapes served, %d rejected in all; exporter %s", served, rejected, vmHWM(p.cmd.Process.Pid))
-	if served == 0 {
-		t.Errorf("warm storm: no scrape served")
+	t.Logf("warm storm: %d requests served (%d landing pages), %d rejected in all; exporter %s", served, pages, rejected, vmHWM(p.cmd.Process.Pid))
+	if served == pages || pages == 0 {
+		t.Errorf("warm storm: %d requests served, %d of them landing pages: want both scrapes and pages served", served, pages)
 	}
 
 	a := stormScrape(client, base+"/metrics")

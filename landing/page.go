@@ -7,6 +7,7 @@ package landing
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
@@ -447,9 +448,49 @@ func styleHash(page string) string {
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
+// Renderer keeps the page rendered for the latest key, so that a page of a
+// thousand groups is rendered once per change, not once per request: the
+// caller's key says what the page shows (the cache's state, the reload
+// status, the minute that ages are counted in). One request renders at a
+// time; the others wait for it, each no longer than its context, and share
+// its bytes when their key is the one it rendered.
+type Renderer struct {
+	slot chan struct{} // holds a token while a request renders
+	key  any
+	body []byte
+}
+
+// NewRenderer returns a Renderer holding no page yet.
+func NewRenderer() *Renderer {
+	return &Renderer{slot: make(chan struct{}, 1)}
+}
+
+// Body returns the page for key, rendered from page() unless the page held
+// is for an equal key. key must be comparable. It fails with ctx's error if
+// ctx ends while another request renders.
+func (r *Renderer) Body(ctx context.Context, key any, page func() Page) ([]byte, error) {
+	select {
+	case r.slot <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-r.slot }()
+	if r.body != nil && r.key == key {
+		return r.body, nil
+	}
+	var b bytes.Buffer
+	if err := Render(&b, page()); err != nil {
+		return nil, err
+	}
+	r.key, r.body = key, b.Bytes()
+	return r.body, nil
+}
+
 // Handler serves the page at "/" (and nothing else: another path is 404),
-// built by page for each request. page must not block on refreshes.
-func Handler(page func() Page) http.Handler {
+// with the bytes body returns for the request. body must not block on
+// refreshes; when it fails with the request's context error, the answer is
+// 503, else 500.
+func Handler(body func(r *http.Request) ([]byte, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
@@ -460,8 +501,13 @@ func Handler(page func() Page) http.Handler {
 			http.Error(w, "This page answers GET and HEAD requests only.", http.StatusMethodNotAllowed)
 			return
 		}
-		var b bytes.Buffer
-		if err := Render(&b, page()); err != nil {
+		b, err := body(r)
+		switch {
+		case err != nil && r.Context().Err() != nil:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "The landing page is being rendered for another request; try again.", http.StatusServiceUnavailable)
+			return
+		case err != nil:
 			http.Error(w, "The landing page cannot be rendered: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -470,6 +516,6 @@ func Handler(page func() Page) http.Handler {
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-store")
-		_, _ = w.Write(b.Bytes())
+		_, _ = w.Write(b)
 	})
 }

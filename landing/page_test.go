@@ -2,6 +2,7 @@ package landing
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"math"
@@ -404,7 +405,10 @@ func TestForecast(t *testing.T) {
 }
 
 func TestHandler(t *testing.T) {
-	srv := httptest.NewServer(Handler(func() Page { return basePage(Group{Name: "a"}) }))
+	rend := NewRenderer()
+	srv := httptest.NewServer(Handler(func(r *http.Request) ([]byte, error) {
+		return rend.Body(r.Context(), 1, func() Page { return basePage(Group{Name: "a"}) })
+	}))
 	defer srv.Close()
 	for _, tc := range []struct {
 		method, path string
@@ -505,5 +509,61 @@ func TestBudgetMeterRegions(t *testing.T) {
 		if attr["value"] != tc.spent/10 {
 			t.Errorf("spent %v of 1000: meter value %v, want %v", tc.spent, attr["value"], tc.spent/10)
 		}
+	}
+}
+
+// TestRenderer: the page is rendered once per key and its bytes shared; a
+// new key renders again; a request whose context ends while another renders
+// gets its context's error, and the handler answers it 503.
+func TestRenderer(t *testing.T) {
+	rend := NewRenderer()
+	renders := 0
+	page := func(name string) func() Page {
+		return func() Page { renders++; return basePage(Group{Name: name}) }
+	}
+	first, err := rend.Body(context.Background(), 1, page("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if b, err := rend.Body(context.Background(), 1, page("a")); err != nil || !bytes.Equal(b, first) {
+			t.Fatalf("same key: %v, or other bytes", err)
+		}
+	}
+	if renders != 1 {
+		t.Errorf("11 requests of one key rendered %d times, want 1", renders)
+	}
+	b, err := rend.Body(context.Background(), 2, page("b"))
+	if err != nil || renders != 2 || !bytes.Contains(b, []byte(">b<")) {
+		t.Errorf("new key: %v, %d renders, want 2 and the new page", err, renders)
+	}
+
+	// A render in progress: the next request waits, and gives up when its
+	// context ends.
+	rendering, finish := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		_, err := rend.Body(context.Background(), 3, func() Page {
+			close(rendering)
+			<-finish
+			return basePage(Group{Name: "c"})
+		})
+		done <- err
+	}()
+	<-rendering
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	h := Handler(func(r *http.Request) ([]byte, error) { return rend.Body(r.Context(), 3, page("c")) })
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" {
+		t.Errorf("request whose context ended while another renders: %d %q, want 503 with Retry-After", rec.Code, rec.Body.String())
+	}
+	close(finish)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if renders != 2 {
+		t.Errorf("%d renders of the test's own pages, want 2", renders)
 	}
 }

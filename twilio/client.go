@@ -317,10 +317,11 @@ func ValidBillingGroupID(id string) bool {
 	return valid
 }
 
-// ValidateBillingGroupID returns an error naming id unless ValidBillingGroupID.
+// ValidateBillingGroupID returns CheckBillingGroupID's error, in the
+// package's words.
 func ValidateBillingGroupID(id string) error {
-	if !ValidBillingGroupID(id) {
-		return fmt.Errorf("twilio: invalid billing group ID %s: want "+BillingGroupIDFormat, quote(id))
+	if err := CheckBillingGroupID(id); err != nil {
+		return fmt.Errorf("twilio: %w", err)
 	}
 	return nil
 }
@@ -356,7 +357,13 @@ func (c *Client) prepare(id string, q Query) (Query, error) {
 // FetchRecords returns every usage record of billing group id matching q,
 // following pagination to the end. It returns either the complete result or
 // an error, never a partial result.
+// Errors show id masked (MaskBillingGroupID).
 func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, error) {
+	u, err := c.fetchRecords(ctx, id, q)
+	return u, maskID(err, id)
+}
+
+func (c *Client) fetchRecords(ctx context.Context, id string, q Query) (*Usage, error) {
 	q, err := c.prepare(id, q)
 	if err != nil {
 		return nil, err

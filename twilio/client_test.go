@@ -184,11 +184,11 @@ func TestPaginationLimits(t *testing.T) {
 		requests int
 	}{
 		{"repeating token", 0, func(n int) string { return []string{"", "a", "b", "a"}[n] },
-			"twilio: records for " + testID + ": page 3: meta.nextToken repeats the one page 1 returned; stopping to avoid an endless loop", 3},
+			"twilio: records for " + testMasked + ": page 3: meta.nextToken repeats the one page 1 returned; stopping to avoid an endless loop", 3},
 		{"token of the page itself", 0, func(int) string { return "same" },
-			"twilio: records for " + testID + ": page 2: meta.nextToken repeats the one page 1 returned; stopping to avoid an endless loop", 2},
+			"twilio: records for " + testMasked + ": page 2: meta.nextToken repeats the one page 1 returned; stopping to avoid an endless loop", 2},
 		{"max pages", 3, func(n int) string { return fmt.Sprint("t", n) },
-			"twilio: records for " + testID + ": more than 3 pages (MaxPages)", 3},
+			"twilio: records for " + testMasked + ": more than 3 pages (MaxPages)", 3},
 		{"exactly max pages", 3, func(n int) string { return map[int]string{1: "x", 2: "y"}[n] }, "<nil>", 3},
 	}
 	for _, tt := range tests {
@@ -211,7 +211,7 @@ func TestPaginationLimits(t *testing.T) {
 }
 
 func TestFetchErrorsNameThePage(t *testing.T) {
-	prefix := "twilio: records for " + testID + ": "
+	prefix := "twilio: records for " + testMasked + ": "
 	tests := []struct {
 		name  string
 		pages []string
@@ -255,7 +255,7 @@ func TestBodySizeLimit(t *testing.T) {
 		want  string
 	}{
 		{int64(len(body)), "<nil>"},
-		{int64(len(body)) - 1, fmt.Sprintf("twilio: records for %s: page 1: response body exceeds %d bytes (MaxBodyBytes)", testID, len(body)-1)},
+		{int64(len(body)) - 1, fmt.Sprintf("twilio: records for %s: page 1: response body exceeds %d bytes (MaxBodyBytes)", testMasked, len(body)-1)},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.limit), func(t *testing.T) {
@@ -272,16 +272,16 @@ func TestFetchRejectsBadInputBeforeRequests(t *testing.T) {
 	f := newFakeAPI(t)
 	c, _ := newTestClient(t, f, nil)
 	_, err := c.FetchRecords(t.Context(), "commerce_billingprofile_x/y", thisMonth)
-	assertErr(t, err, `twilio: invalid billing group ID "commerce_billingprofile_x/y": want commerce_billingprofile_ followed by letters and digits`)
+	assertErr(t, err, `twilio: commerce_billingprofile_… is not a billing group ID: '/' at byte 25 is not a letter or digit (want commerce_billingprofile_ followed by letters and digits)`)
 	_, err = c.FetchRecords(t.Context(), testID, Query{TimePeriod: ThisMonth, StartDate: "2025-01-01", EndDate: "2025-01-02"})
-	assertErr(t, err, "twilio: records for "+testID+": query: timePeriod cannot be combined with startDate/endDate")
+	assertErr(t, err, "twilio: records for "+testMasked+": query: timePeriod cannot be combined with startDate/endDate")
 	if tok, rec := f.counts(); tok+rec != 0 {
 		t.Errorf("%d token and %d records requests, want none", tok, rec)
 	}
 }
 
 func TestAPIErrors(t *testing.T) {
-	prefix := "twilio: records for " + testID + ": page 1: "
+	prefix := "twilio: records for " + testMasked + ": page 1: "
 	type class struct{ unauthorized, rateLimited, notFound, notEligible, exportNotFound bool }
 	tests := []struct {
 		name  string
@@ -384,7 +384,7 @@ func TestRetries(t *testing.T) {
 	}
 	unavailable := reply{status: 503, body: "Service Unavailable"}
 	ok := reply{body: pageJSON("2025-01-31", "", recordJSON("a", `"1"`, "1"))}
-	prefix := "twilio: records for " + testID + ": page 1: "
+	prefix := "twilio: records for " + testMasked + ": page 1: "
 	tests := []struct {
 		name        string
 		replies     []reply
@@ -513,7 +513,7 @@ func TestContextDeadlineStopsRetries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	_, err := c.FetchRecords(ctx, testID, thisMonth)
-	assertErr(t, err, "twilio: records for "+testID+": page 1: giving up after 1 attempt: the next retry would pass "+
+	assertErr(t, err, "twilio: records for "+testMasked+": page 1: giving up after 1 attempt: the next retry would pass "+
 		"the context deadline (context deadline exceeded): HTTP 429: code 20429: Too Many Requests")
 	if !errors.Is(err, context.DeadlineExceeded) || !IsRateLimited(err) {
 		t.Errorf("errors.Is deadline %v, rate limited %v; want both", errors.Is(err, context.DeadlineExceeded), IsRateLimited(err))
@@ -538,11 +538,12 @@ func TestCancelStopsPromptly(t *testing.T) {
 			c.MinBackoff = time.Hour
 			c.MaxBackoff = time.Hour
 		})
-		start := time.Now()
+		// Were the hour-long wait not cut short, the fetch would not
+		// return: no clock needed.
 		_, err := c.FetchRecords(ctx, testID, thisMonth)
-		assertErr(t, err, "twilio: records for "+testID+": page 1: giving up after 1 attempt: context canceled while waiting to retry: HTTP 503: busy")
-		if !errors.Is(err, context.Canceled) || time.Since(start) > 5*time.Second {
-			t.Errorf("err %v after %s", err, time.Since(start))
+		assertErr(t, err, "twilio: records for "+testMasked+": page 1: giving up after 1 attempt: context canceled while waiting to retry: HTTP 503: busy")
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err %v, want context.Canceled", err)
 		}
 	})
 	t.Run("after a failed attempt", func(t *testing.T) {
@@ -557,7 +558,7 @@ func TestCancelStopsPromptly(t *testing.T) {
 			}
 		})
 		_, err := c.FetchRecords(ctx, testID, thisMonth)
-		assertErr(t, err, "twilio: records for "+testID+": page 1: context canceled: HTTP 503: busy")
+		assertErr(t, err, "twilio: records for "+testMasked+": page 1: context canceled: HTTP 503: busy")
 		if !errors.Is(err, context.Canceled) || len(s.got()) != 0 {
 			t.Errorf("err %v, waits %v", err, s.got())
 		}
@@ -573,12 +574,13 @@ func TestCancelStopsPromptly(t *testing.T) {
 		// after a time that a slow token fetch could outlast.
 		ctx := NewTriggeredDeadline(t.Context())
 		go func() { <-arrived; ctx.Fire() }()
-		start := time.Now()
+		// The API answers only after the test ends (release): the fetch
+		// returns only if the deadline aborts the request.
 		_, err := c.FetchRecords(ctx, testID, thisMonth)
-		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
-			t.Errorf("err %v after %s, want a prompt deadline error", err, time.Since(start))
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err %v, want the deadline error", err)
 		}
-		if want := "twilio: records for " + testID + ": page 1: Post \""; !strings.HasPrefix(errText(err), want) {
+		if want := "twilio: records for " + testMasked + ": page 1: Post \""; !strings.HasPrefix(errText(err), want) {
 			t.Errorf("error %q does not start with %q", errText(err), want)
 		}
 	})
@@ -595,7 +597,7 @@ func TestUnauthorizedRefreshesTokenOnce(t *testing.T) {
 	}{
 		{"refresh then success", []reply{unauthorized, ok}, "<nil>", []string{"Bearer tok-1", "Bearer tok-2"}},
 		{"401 twice", []reply{unauthorized, unauthorized, ok},
-			"twilio: records for " + testID + ": page 1: HTTP 401: code 20003: Authenticate (more info: https://www.twilio.com/docs/errors/20003)",
+			"twilio: records for " + testMasked + ": page 1: HTTP 401: code 20003: Authenticate (more info: https://www.twilio.com/docs/errors/20003)",
 			[]string{"Bearer tok-1", "Bearer tok-2"}},
 		{"refresh does not use up an attempt", []reply{{status: 500}, unauthorized, ok}, "<nil>",
 			[]string{"Bearer tok-1", "Bearer tok-1", "Bearer tok-2"}},
@@ -700,7 +702,7 @@ func TestTokenRequest(t *testing.T) {
 }
 
 func TestTokenErrors(t *testing.T) {
-	prefix := "twilio: records for " + testID + ": page 1: "
+	prefix := "twilio: records for " + testMasked + ": page 1: "
 	tests := []struct {
 		name       string
 		reply      reply
@@ -774,7 +776,7 @@ func TestTokenEndpointUnreachable(t *testing.T) {
 	dead.Close()
 	c, s := newTestClient(t, f, func(c *Config) { c.TokenURL = dead.URL + "/token"; c.MaxAttempts = 2 })
 	_, err := c.FetchRecords(t.Context(), testID, thisMonth)
-	want := "twilio: records for " + testID + ": page 1: giving up after 2 attempts: get OAuth token: Post \"" + dead.URL + "/token\": "
+	want := "twilio: records for " + testMasked + ": page 1: giving up after 2 attempts: get OAuth token: Post \"" + dead.URL + "/token\": "
 	if !strings.HasPrefix(errText(err), want) {
 		t.Errorf("error %q does not start with %q", errText(err), want)
 	}

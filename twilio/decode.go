@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxQuoted bounds how much of a bad value is quoted in an error message.
@@ -419,10 +420,29 @@ func quote(s string) string {
 	return strconv.Quote(s)
 }
 
-// bounded returns raw JSON for an error message, shortened when long.
+// bounded returns raw JSON or a member name the API chose for an error
+// message: shortened when long, and with each UnsafeRune character and
+// invalid byte written as an escape (\u202e, \x1b), so that what the API
+// sends cannot reorder or recolour a log line or the landing page.
 func bounded(s string) string {
+	more := ""
 	if len(s) > maxQuoted {
-		return strings.ToValidUTF8(s[:maxQuoted], "") + "…"
+		s, more = strings.ToValidUTF8(s[:maxQuoted], ""), "…"
 	}
-	return s
+	if printableASCII(s) {
+		return s + more
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], string(utf8.RuneError)):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case UnsafeRune(r):
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String() + more
 }

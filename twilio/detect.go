@@ -83,7 +83,13 @@ var detectQuery = Query{TimePeriod: LastMonth, PageSize: 1}
 // not honoured; any other failure (credentials, an unknown group, the API
 // down after retries) ends detection with an error, as it says nothing about
 // encodings. It sends at most three requests (and their retries).
+// Errors show id masked (MaskBillingGroupID).
 func (c *Client) Detect(ctx context.Context, id string) (*Detection, error) {
+	d, err := c.detect(ctx, id)
+	return d, maskID(err, id)
+}
+
+func (c *Client) detect(ctx context.Context, id string) (*Detection, error) {
 	if err := ValidateBillingGroupID(id); err != nil {
 		return nil, err
 	}

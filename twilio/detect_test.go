@@ -97,7 +97,7 @@ func TestTokenAloneRefusedToo(t *testing.T) {
 	var learnt []Learned
 	c, _ := newTestClient(t, f, func(c *Config) { c.Learned = func(l Learned) { learnt = append(learnt, l) } })
 	_, err := c.FetchRecords(t.Context(), testID, thisMonth)
-	assertErr(t, err, "twilio: records for "+testID+": page 2: HTTP 400: code 20001: refused 2; sent again with the page token alone: HTTP 400: code 20001: refused 3")
+	assertErr(t, err, "twilio: records for "+testMasked+": page 2: HTTP 400: code 20001: refused 2; sent again with the page token alone: HTTP 400: code 20001: refused 3")
 	reqs := f.recordRequests()
 	if len(reqs) != 3 || reqs[1].Body != `{"timePeriod":"THIS_MONTH","aggregationPeriod":"MONTHLY","pageToken":"tok2"}` || reqs[2].Body != `{"pageToken":"tok2"}` {
 		t.Fatalf("requests %+v", reqs)
@@ -113,7 +113,7 @@ func TestTokenAloneRefusedToo(t *testing.T) {
 		return reply{status: 404, body: `{"code":20404,"message":"gone","status":404}`}
 	}
 	_, err = c.FetchRecords(t.Context(), testID, thisMonth)
-	assertErr(t, err, "twilio: records for "+testID+": page 2: HTTP 404: code 20404: gone")
+	assertErr(t, err, "twilio: records for "+testMasked+": page 2: HTTP 404: code 20404: gone")
 	if n := len(f.recordRequests()); n != 5 {
 		t.Errorf("%d requests in all, want 5", n)
 	}

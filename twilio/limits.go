@@ -48,26 +48,26 @@ func IsLoopbackHost(host string) bool {
 // replacement stands for each character cleanText removes.
 const replacement = '\uFFFD'
 
-// unsafeRune reports whether r has no business in a label value or a log
+// UnsafeRune reports whether r has no business in a label value or a log
 // line: a C0 or C1 control (NUL, BEL, ESC, CR, LF, DEL...), a bidirectional
 // control (U+202E RIGHT-TO-LEFT OVERRIDE and its kin, which reorder what a
 // dashboard or notification shows), or a line or paragraph separator.
-func unsafeRune(r rune) bool {
+func UnsafeRune(r rune) bool {
 	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r) ||
 		unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r)
 }
 
-// cleanText replaces each unsafe character of s, and each invalid UTF-8
+// cleanText replaces each UnsafeRune character of s, and each invalid UTF-8
 // byte, with U+FFFD. The same input always gives the same output, so records
 // that differ only in such characters end up in the same series.
 func cleanText(s string) string {
-	if printableASCII(s) || (strings.IndexFunc(s, unsafeRune) < 0 && utf8.ValidString(s)) {
+	if printableASCII(s) || (strings.IndexFunc(s, UnsafeRune) < 0 && utf8.ValidString(s)) {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range strings.ToValidUTF8(s, string(replacement)) {
-		if unsafeRune(r) {
+		if UnsafeRune(r) {
 			r = replacement
 		}
 		b.WriteRune(r)

@@ -3,6 +3,7 @@ package twilio
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -97,10 +98,10 @@ func TestRecordBudget(t *testing.T) {
 	// The same page over a budget of 4,999.
 	c, _ = newTestClient(t, f, func(c *Config) { c.PageSize = 100; c.MaxRecords = 4999 })
 	_, err = c.FetchRecords(context.Background(), testID, thisMonth)
-	assertErr(t, err, "twilio: records for "+testID+": page 1: more than 4999 records (MaxRecords, twilio.max_records); the page held 5000 records where 100 were asked for")
+	assertErr(t, err, "twilio: records for "+testMasked+": page 1: more than 4999 records (MaxRecords, twilio.max_records); the page held 5000 records where 100 were asked for")
 	// The probe's single pages keep the same budget.
 	_, err = c.FetchPage(context.Background(), testID, thisMonth, PageOptions{Encoding: EncodingJSON})
-	assertErr(t, err, "twilio: records for "+testID+": page 1: more than 4999 records (MaxRecords, twilio.max_records); the page held 5000 records where 100 were asked for")
+	assertErr(t, err, "twilio: records for "+testMasked+": page 1: more than 4999 records (MaxRecords, twilio.max_records); the page held 5000 records where 100 were asked for")
 
 	// Pages of the size asked for, adding up past the budget.
 	f = newFakeAPI(t)
@@ -109,7 +110,7 @@ func TestRecordBudget(t *testing.T) {
 	}
 	c, _ = newTestClient(t, f, func(c *Config) { c.PageSize = 10; c.MaxRecords = 25 })
 	_, err = c.FetchRecords(context.Background(), testID, thisMonth)
-	assertErr(t, err, "twilio: records for "+testID+": page 3: more than 25 records (MaxRecords, twilio.max_records)")
+	assertErr(t, err, "twilio: records for "+testMasked+": page 3: more than 25 records (MaxRecords, twilio.max_records)")
 	if _, n := f.counts(); n != 3 {
 		t.Errorf("%d records requests, want 3 (none after the budget ran out)", n)
 	}
@@ -129,7 +130,7 @@ func TestPageTokenLoopDetectedOnHashes(t *testing.T) {
 	}
 	c, _ := newTestClient(t, f, func(c *Config) { c.Encoding = EncodingJSON })
 	_, err := c.FetchRecords(context.Background(), testID, thisMonth)
-	assertErr(t, err, "twilio: records for "+testID+": page 4: meta.nextToken repeats the one page 2 returned; stopping to avoid an endless loop")
+	assertErr(t, err, "twilio: records for "+testMasked+": page 4: meta.nextToken repeats the one page 2 returned; stopping to avoid an endless loop")
 }
 
 // TestUpstreamTextRedactedThenBounded: an error body echoing the bearer token
@@ -240,7 +241,7 @@ func TestSecretSourceReadForEachToken(t *testing.T) {
 	c, _ = newTestClient(t, f, func(c *Config) {
 		c.SecretSource = func() (string, error) { return "", sourceErr }
 	})
-	assertErr(t, fetch(), "twilio: records for "+testID+": page 1: get OAuth token: read the client secret: the file is empty")
+	assertErr(t, fetch(), "twilio: records for "+testMasked+": page 1: get OAuth token: read the client secret: the file is empty")
 }
 
 // TestTransportErrorNamesNoPageToken: with request_encoding query the page
@@ -260,8 +261,78 @@ func TestTransportErrorNamesNoPageToken(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), token) || strings.Contains(err.Error(), "?") {
 		t.Fatalf("error %v: want a transport error without the query string", err)
 	}
-	assertErr(t, err, "twilio: records for "+testID+`: page 2: giving up after 4 attempts: Post "`+f.srv.URL+"/v2/Usage/BillingGroups/"+testID+`/Records": EOF`)
+	assertErr(t, err, "twilio: records for "+testMasked+`: page 2: giving up after 4 attempts: Post "`+f.srv.URL+"/v2/Usage/BillingGroups/"+testMasked+`/Records": EOF`)
 	if reqs := f.recordRequests(); len(reqs) < 2 || !strings.Contains(reqs[1].RawQuery, token) {
 		t.Errorf("the continuation did not send the token in the query string: %+v", reqs)
+	}
+}
+
+// TestAPITextEscapedInErrors: what a hostile API names or sends (a member
+// key, meta.key, an amount, a date) reaches a decode error, and so the log
+// and the landing page, with every control and bidi character escaped.
+func TestAPITextEscapedInErrors(t *testing.T) {
+	good := `{"usage":{"amount":"1"},"price":{"amount":1,"currency":"USD"}}`
+	for _, tc := range []struct{ body, want string }{
+		{`{"it\u202eems":{},"meta":{"key":"it\u202eems"}}`,
+			`response: it\u202eems: is a JSON object, want an array`},
+		{`{"a\u001b[2Jb":7,"meta":{"key":"a\u001b[2Jb"}}`,
+			`response: a\x1b[2Jb: is a JSON number, want an array`},
+		{"{\"x\u2066\u2028y\":\"s\",\"meta\":{\"key\":\"x\u2066\u2028y\"}}",
+			`response: x\u2066\u2028y: is a JSON string, want an array`},
+		{`{"records":[],"items":[],"meta":{"key":"items"}}`,
+			`response has two records arrays, "records" and "items" (named by meta.key)`},
+		{`{"meta":{"key":"ev\u202eil\u001b"}}`,
+			`response has no records array (neither "records" nor "ev\u202eil\x1b", named by meta.key)`},
+		{"{\"records\":[{\"usage\":{\"amount\":\"1\u202e2\"},\"price\":{\"amount\":1,\"currency\":\"USD\"}}]}",
+			`record 0: usage.amount: "1\u202e2" is not a number`},
+		{"{\"records\":[" + good + ",{\"usage\":{\"amount\":1},\"price\":{\"amount\":{\"\u202e\":1},\"currency\":\"USD\"}}]}",
+			`record 1: price.amount: {"\u202e":1} is not a number`},
+		{"{\"asOf\":\"2025-01-31\u202e\",\"records\":[]}",
+			`asOf: "2025-01-31\u202e" is not a YYYY-MM-DD date or RFC 3339 timestamp`},
+	} {
+		f := newFakeAPI(t)
+		body := tc.body
+		f.records = func(int, seenRequest) reply { return reply{body: body} }
+		c, _ := newTestClient(t, f, nil)
+		_, err := c.FetchRecords(context.Background(), testID, thisMonth)
+		if err == nil {
+			t.Errorf("%s: fetch succeeded", tc.body)
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasSuffix(msg, ": "+tc.want) {
+			t.Errorf("error %q\nwant it to end in %q", msg, tc.want)
+		}
+		if i := strings.IndexFunc(msg, UnsafeRune); i >= 0 {
+			t.Errorf("error %+q holds an unsafe character at byte %d", msg, i)
+		}
+	}
+}
+
+// TestBillingGroupIDMaskedInErrors: the ID is a credential. Whatever holds
+// it (the client's words, the URL of a failed request, an API message that
+// echoes it) shows it masked, and the *APIError is still there to inspect.
+func TestBillingGroupIDMaskedInErrors(t *testing.T) {
+	f := newFakeAPI(t)
+	f.records = func(int, seenRequest) reply {
+		return reply{status: http.StatusNotFound, body: `{"code":20404,"message":"Billing group ` + testID + ` not found","status":404}`}
+	}
+	c, _ := newTestClient(t, f, nil)
+	_, err := c.FetchRecords(context.Background(), testID, thisMonth)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusNotFound {
+		t.Fatalf("error %v: want an *APIError with HTTP 404", err)
+	}
+	assertErr(t, err, "twilio: records for "+testMasked+": page 1: HTTP 404: code 20404: Billing group "+testMasked+" not found")
+	if want := "Billing group " + testMasked + " not found"; ae.Message != want {
+		t.Errorf("APIError.Message %q, want %q", ae.Message, want)
+	}
+	_, err = c.FetchPage(context.Background(), testID, thisMonth, PageOptions{Encoding: EncodingJSON})
+	if err == nil || strings.Contains(err.Error(), testID) || !strings.Contains(err.Error(), testMasked) {
+		t.Errorf("FetchPage error %v: want the ID masked", err)
+	}
+	_, err = c.Detect(context.Background(), testID)
+	if err == nil || strings.Contains(err.Error(), testID) || !strings.Contains(err.Error(), testMasked) {
+		t.Errorf("Detect error %v: want the ID masked", err)
 	}
 }

@@ -21,6 +21,7 @@ func TestMain(m *testing.M) {
 
 const (
 	testID     = "commerce_billingprofile_ABC123"
+	testMasked = "commerce_billingprofile_…C123" // testID as errors show it
 	testClient = "OQtestclient"
 	testSecret = "s3cr3t-value-never-printed"
 )

@@ -57,7 +57,13 @@ type Page struct {
 // FetchPage fetches one page of billing group id's records, with the
 // client's retries but sent exactly as o says: no detection, no resending
 // of a refused continuation. An answer the API refused is an *APIError.
+// Errors show id masked (MaskBillingGroupID).
 func (c *Client) FetchPage(ctx context.Context, id string, q Query, o PageOptions) (*Page, error) {
+	p, err := c.fetchOnePage(ctx, id, q, o)
+	return p, maskID(err, id)
+}
+
+func (c *Client) fetchOnePage(ctx context.Context, id string, q Query, o PageOptions) (*Page, error) {
 	q, err := c.prepare(id, q)
 	if err != nil {
 		return nil, err

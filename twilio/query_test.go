@@ -81,27 +81,51 @@ func TestQueryJSONBody(t *testing.T) {
 	}
 }
 
+// TestValidateBillingGroupID: a bad ID is refused saying what is wrong,
+// and shown only masked: it may be a real ID with a typo, a credential.
 func TestValidateBillingGroupID(t *testing.T) {
-	const msg = ": want commerce_billingprofile_ followed by letters and digits"
+	const want = " (want commerce_billingprofile_ followed by letters and digits)"
 	tests := []struct {
 		id, want string
 	}{
 		{"commerce_billingprofile_ABC123", "<nil>"},
 		{"commerce_billingprofile_x", "<nil>"},
-		{"commerce_billingprofile_", `twilio: invalid billing group ID "commerce_billingprofile_"` + msg},
-		{"", `twilio: invalid billing group ID ""` + msg},
-		{"billingprofile_ABC", `twilio: invalid billing group ID "billingprofile_ABC"` + msg},
-		{"Commerce_billingprofile_ABC", `twilio: invalid billing group ID "Commerce_billingprofile_ABC"` + msg},
-		{"commerce_billingprofile_AB/../x", `twilio: invalid billing group ID "commerce_billingprofile_AB/../x"` + msg},
-		{"commerce_billingprofile_AB C", `twilio: invalid billing group ID "commerce_billingprofile_AB C"` + msg},
-		{"commerce_billingprofile_AB_C", `twilio: invalid billing group ID "commerce_billingprofile_AB_C"` + msg},
-		{"commerce_billingprofile_ÄB", `twilio: invalid billing group ID "commerce_billingprofile_ÄB"` + msg},
-		{"commerce_billingprofile_ABC\n", `twilio: invalid billing group ID "commerce_billingprofile_ABC\n"` + msg},
+		{"commerce_billingprofile_", `twilio: commerce_billingprofile_… is not a billing group ID: has nothing after commerce_billingprofile_` + want},
+		{"", `twilio: the billing group ID is empty` + want},
+		{"billingprofile_ABC", `twilio: … is not a billing group ID: does not start with commerce_billingprofile_` + want},
+		{"Commerce_billingprofile_ABC", `twilio: … is not a billing group ID: does not start with commerce_billingprofile_` + want},
+		{"commerce_billingprofile_AB/../x", `twilio: commerce_billingprofile_… is not a billing group ID: '/' at byte 26 is not a letter or digit` + want},
+		{"commerce_billingprofile_AB C", `twilio: commerce_billingprofile_… is not a billing group ID: ' ' at byte 26 is not a letter or digit` + want},
+		{"commerce_billingprofile_AB_C", `twilio: commerce_billingprofile_… is not a billing group ID: '_' at byte 26 is not a letter or digit` + want},
+		{"commerce_billingprofile_ÄB", `twilio: commerce_billingprofile_… is not a billing group ID: '\u00c4' at byte 24 is not a letter or digit` + want},
+		{"commerce_billingprofile_ABC\n", `twilio: commerce_billingprofile_… is not a billing group ID: '\n' at byte 27 is not a letter or digit` + want},
+		{"commerce_billingprofile_SECRETTAIL1234-", `twilio: commerce_billingprofile_… is not a billing group ID: '-' at byte 38 is not a letter or digit` + want},
+		{"commerce_billingprofile_SECRET\u202eTAIL1234", `twilio: commerce_billingprofile_…1234 is not a billing group ID: '\u202e' at byte 30 is not a letter or digit` + want},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
 			assertErr(t, ValidateBillingGroupID(tt.id), tt.want)
 		})
+	}
+}
+
+// TestMaskBillingGroupID: the prefix and the last four letters or digits,
+// never more than all but two of the rest; nothing of a tail that is not
+// letters and digits.
+func TestMaskBillingGroupID(t *testing.T) {
+	for _, tc := range []struct{ id, want string }{
+		{"commerce_billingprofile_ABC123", "commerce_billingprofile_…C123"},
+		{"commerce_billingprofile_01JABCDEFGHJKMNPQRSTVWXYZ9", "commerce_billingprofile_…XYZ9"},
+		{"commerce_billingprofile_ABCDE", "commerce_billingprofile_…"},
+		{"commerce_billingprofile_A1", "commerce_billingprofile_…"},
+		{"commerce_billingprofile_", "commerce_billingprofile_…"},
+		{"commerce_billingprofile_SECRETTAIL1234\x1b", "commerce_billingprofile_…"},
+		{"x", "…"},
+		{"", "…"},
+	} {
+		if got := MaskBillingGroupID(tc.id); got != tc.want {
+			t.Errorf("MaskBillingGroupID(%q) = %q, want %q", tc.id, got, tc.want)
+		}
 	}
 }
 

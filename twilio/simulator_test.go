@@ -34,6 +34,9 @@ const (
 	platformID  = "commerce_billingprofile_DEMO03PLATFORM"
 	unknownID   = "commerce_billingprofile_NOSUCHGROUP"
 
+	supportMasked = "commerce_billingprofile_…PORT" // supportID as errors show it
+	unknownMasked = "commerce_billingprofile_…ROUP"
+
 	simMinBackoff = 10 * time.Millisecond
 	simMaxBackoff = 2 * time.Second
 )
@@ -379,7 +382,7 @@ func TestSimulatorQueryParameters(t *testing.T) {
 func TestSimulatorClientValidation(t *testing.T) {
 	in := startSim(t)
 	c, _ := newSimClient(t, in, nil)
-	p := "twilio: records for " + supportID + ": query: "
+	p := "twilio: records for " + supportMasked + ": query: "
 	tests := []struct {
 		name string
 		id   string
@@ -387,7 +390,7 @@ func TestSimulatorClientValidation(t *testing.T) {
 		want string
 	}{
 		{"bad billing group ID", "commerce_billingprofile_bad-id", twilio.Query{TimePeriod: twilio.ThisMonth},
-			`twilio: invalid billing group ID "commerce_billingprofile_bad-id": want commerce_billingprofile_ followed by letters and digits`},
+			`twilio: commerce_billingprofile_… is not a billing group ID: '-' at byte 27 is not a letter or digit (want commerce_billingprofile_ followed by letters and digits)`},
 		{"no period", supportID, twilio.Query{}, p + "set timePeriod, or startDate and endDate"},
 		{"period and dates", supportID, twilio.Query{TimePeriod: twilio.ThisMonth, StartDate: "2026-03-01", EndDate: "2026-03-02"},
 			p + "timePeriod cannot be combined with startDate/endDate"},
@@ -490,7 +493,7 @@ func TestSimulatorFaults(t *testing.T) {
 	if pages < 3 {
 		t.Fatalf("%s has %d records: too few to paginate", supportID, len(want))
 	}
-	p := "twilio: records for " + supportID + ": "
+	p := "twilio: records for " + supportMasked + ": "
 	const moreInfo = " (more info: https://www.twilio.com/docs/errors/"
 	tests := []struct {
 		name   string
@@ -556,7 +559,7 @@ func TestSimulatorFaults(t *testing.T) {
 			name:       "Slow beyond the context deadline",
 			faults:     []usagesim.Fault{{Kind: usagesim.Slow, Delay: time.Minute}},
 			expire:     true,
-			wantErr:    p + `page 1: Post "{URL}/v2/Usage/BillingGroups/` + supportID + `/Records": context deadline exceeded`,
+			wantErr:    p + `page 1: Post "{URL}/v2/Usage/BillingGroups/` + supportMasked + `/Records": context deadline exceeded`,
 			wantCtxErr: true, wantToken: 1, wantRecs: 1, wantFaults: 1,
 		},
 		{
@@ -643,8 +646,8 @@ func TestSimulatorFaults(t *testing.T) {
 			name:    "unknown billing group",
 			group:   unknownID,
 			wantAPI: &twilio.APIError{StatusCode: 404, Code: 20404},
-			wantErr: "twilio: records for " + unknownID + ": page 1: HTTP 404: code 20404: The requested resource /v2/Usage/BillingGroups/" +
-				unknownID + "/Records was not found" + moreInfo + "20404)",
+			wantErr: "twilio: records for " + unknownMasked + ": page 1: HTTP 404: code 20404: The requested resource /v2/Usage/BillingGroups/" +
+				unknownMasked + "/Records was not found" + moreInfo + "20404)",
 			class: notFound, wantToken: 1, wantRecs: 1,
 		},
 		{
@@ -777,7 +780,7 @@ func TestSimulatorTruncatedJSON(t *testing.T) {
 	in.Server.ResetStats()
 	in.Server.InjectFault(usagesim.Fault{Kind: usagesim.TruncatedJSON, Page: 2})
 	u, err := c.FetchRecords(t.Context(), supportID, q)
-	want := "twilio: records for " + supportID + ": page 2: response is truncated JSON (ends after " +
+	want := "twilio: records for " + supportMasked + ": page 2: response is truncated JSON (ends after " +
 		strconv.FormatInt(clean[1]/2, 10) + " bytes)"
 	if got := errText(err); got != want {
 		t.Errorf("error:\n got: %s\nwant: %s", got, want)
@@ -825,7 +828,7 @@ func TestSimulatorBrokenGroupAmongHealthy(t *testing.T) {
 	total := 0
 	for i, g := range groups {
 		if g.ID == supportID {
-			want := "twilio: records for " + supportID + ": page 1: giving up after 2 attempts: HTTP 500: code 20500: " +
+			want := "twilio: records for " + supportMasked + ": page 1: giving up after 2 attempts: HTTP 500: code 20500: " +
 				"Internal Server Error (more info: https://www.twilio.com/docs/errors/20500)"
 			if got := errText(errs[i]); got != want {
 				t.Errorf("%s error:\n got: %s\nwant: %s", g.Name, got, want)

@@ -153,7 +153,7 @@ func TestTransportExplicitEncodingSkipsDetection(t *testing.T) {
 	in.Server.ResetStats()
 	c, _ = newSimClient(t, in, func(c *twilio.Config) { c.Encoding = twilio.EncodingJSON })
 	_, err = c.FetchRecords(t.Context(), supportID, twilio.Query{TimePeriod: twilio.ThisMonth})
-	wantErr := "twilio: records for " + supportID + ": page 1: HTTP 400: code 20001: Either timePeriod or both startDate and endDate are required"
+	wantErr := "twilio: records for " + supportMasked + ": page 1: HTTP 400: code 20001: Either timePeriod or both startDate and endDate are required"
 	if errText(err) != wantErr {
 		t.Errorf("json against a query-only API:\n got %s\nwant %s", errText(err), wantErr)
 	}
@@ -170,7 +170,7 @@ func TestTransportDetectionRetriedAfterFailure(t *testing.T) {
 	})
 	in.Server.InjectFault(usagesim.Fault{Kind: usagesim.ServerError, Times: 1})
 	_, err := c.FetchRecords(t.Context(), supportID, twilio.Query{TimePeriod: twilio.ThisMonth})
-	wantErr := "twilio: records for " + supportID + ": detect request encoding: json: giving up after 1 attempt: HTTP 503: code 20503: Service Unavailable (more info: https://www.twilio.com/docs/errors/20503)"
+	wantErr := "twilio: records for " + supportMasked + ": detect request encoding: json: giving up after 1 attempt: HTTP 503: code 20503: Service Unavailable (more info: https://www.twilio.com/docs/errors/20503)"
 	if errText(err) != wantErr {
 		t.Fatalf("got %s\nwant %s", errText(err), wantErr)
 	}
@@ -198,7 +198,7 @@ func TestTransportPageTokenParam(t *testing.T) {
 
 	c, _ := newSimClient(t, in, nil)
 	_, err := c.FetchRecords(t.Context(), supportID, q)
-	wantErr := "twilio: records for " + supportID + ": page 2: meta.nextToken repeats the one page 1 returned; stopping to avoid an endless loop"
+	wantErr := "twilio: records for " + supportMasked + ": page 2: meta.nextToken repeats the one page 1 returned; stopping to avoid an endless loop"
 	if errText(err) != wantErr {
 		t.Errorf("default name:\n got %s\nwant %s", errText(err), wantErr)
 	}
@@ -281,7 +281,7 @@ func TestFetchPageSendsAsAsked(t *testing.T) {
 	}
 	in.Server.ResetStats()
 	_, err = c.FetchPage(t.Context(), supportID, q, twilio.PageOptions{Token: first.NextToken})
-	wantErr := "twilio: records for " + supportID + ": HTTP 400: code 20001: Invalid request: a page token must be sent alone, it carries the query's parameters"
+	wantErr := "twilio: records for " + supportMasked + ": HTTP 400: code 20001: Invalid request: a page token must be sent alone, it carries the query's parameters"
 	if errText(err) != wantErr {
 		t.Fatalf("got %s\nwant %s", errText(err), wantErr)
 	}
@@ -309,7 +309,7 @@ func TestTransportQueryOnlyWithDefaultPeriod(t *testing.T) {
 	q := twilio.Query{TimePeriod: twilio.ThisMonth, PageSize: 7}
 	c, _ := newSimClient(t, in, func(c *twilio.Config) { c.Encoding = twilio.EncodingJSON })
 	_, err := c.FetchRecords(t.Context(), supportID, q)
-	wantErr := "twilio: records for " + supportID + ": page 2: meta.nextToken repeats the one page 1 returned; stopping to avoid an endless loop"
+	wantErr := "twilio: records for " + supportMasked + ": page 2: meta.nextToken repeats the one page 1 returned; stopping to avoid an endless loop"
 	if errText(err) != wantErr {
 		t.Errorf("json:\n got %s\nwant %s", errText(err), wantErr)
 	}

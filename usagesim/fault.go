@@ -175,15 +175,14 @@ func (s *Server) takeFaults(token bool, group string, page int) (time.Duration, 
 	return delay, answer
 }
 
-// sleep waits d or until ctx is done; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits d (Options.After) or until ctx is done; it reports whether d
+// passed.
+func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-s.opts.After(d):
 		return true
 	case <-ctx.Done():
 		return false

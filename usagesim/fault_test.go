@@ -3,7 +3,7 @@ package usagesim
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -249,48 +249,93 @@ func TestFaultScoping(t *testing.T) {
 	}
 }
 
+// handTimer is an Options.After fired by hand: it reports each delay asked
+// for on asked, and fires when the test sends on fire.
+type handTimer struct {
+	asked chan time.Duration
+	fire  chan time.Time
+}
+
+func newHandTimer() *handTimer {
+	return &handTimer{asked: make(chan time.Duration, 8), fire: make(chan time.Time)}
+}
+
+func (h *handTimer) after(d time.Duration) <-chan time.Time {
+	h.asked <- d
+	return h.fire
+}
+
+// sendAsync sends req from another goroutine; the answer (or error) arrives
+// on the channel returned.
+func sendAsync(h *harness, req *http.Request) <-chan answer {
+	out := make(chan answer, 1)
+	go func() {
+		resp, err := h.ts.Client().Do(req)
+		if err != nil {
+			out <- answer{body: err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		out <- answer{status: resp.StatusCode, body: string(b)}
+	}()
+	return out
+}
+
+// TestSlowFault drives the Slow fault's wait by hand (Options.After): the
+// request asks for the fault's delay, is answered only once it has passed,
+// and a client that leaves ends the wait.
 func TestSlowFault(t *testing.T) {
+	recordsReq := func(h *harness, tok string) *http.Request {
+		req := h.request(http.MethodPost, recordsPath(groupA), "application/json", `{"timePeriod":"THIS_MONTH"}`)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		return req
+	}
 	t.Run("delays the real answer", func(t *testing.T) {
-		h := newHarness(t, Options{})
+		timer := newHandTimer()
+		h := newHarness(t, Options{After: timer.after})
 		tok := h.token()
-		q := map[string]any{"timePeriod": "THIS_MONTH"}
-		healthy := h.post(groupA, tok, q)
+		healthy := h.do(recordsReq(h, tok))
 		h.s.InjectFault(Fault{Kind: Slow, Delay: 150 * time.Millisecond, Times: 1})
-		start := time.Now()
-		a := h.post(groupA, tok, q)
-		if d := time.Since(start); d < 150*time.Millisecond || a.body != healthy.body {
-			t.Errorf("answered in %v with %.100s, want after 150ms the healthy answer", d, a.body)
+		answered := sendAsync(h, recordsReq(h, tok))
+		if d := <-timer.asked; d != 150*time.Millisecond {
+			t.Errorf("the fault waits %v, want 150ms", d)
+		}
+		timer.fire <- time.Time{} // the delay passes; the request was held until now
+		if a := <-answered; a.status != http.StatusOK || a.body != healthy.body {
+			t.Errorf("answered %d %.100s, want the healthy answer", a.status, a.body)
 		}
 	})
 	t.Run("combines with another fault", func(t *testing.T) {
-		h := newHarness(t, Options{})
+		timer := newHandTimer()
+		h := newHarness(t, Options{After: timer.after})
 		tok := h.token()
 		h.s.InjectFault(Fault{Kind: Slow, Delay: 50 * time.Millisecond, Times: 1})
 		h.s.InjectFault(Fault{Kind: RateLimit, Times: 1})
-		start := time.Now()
-		a := h.post(groupA, tok, map[string]any{"timePeriod": "THIS_MONTH"})
-		if d := time.Since(start); d < 50*time.Millisecond || a.status != 429 {
-			t.Errorf("answered %d in %v, want 429 after 50ms", a.status, d)
+		answered := sendAsync(h, recordsReq(h, tok))
+		if d := <-timer.asked; d != 50*time.Millisecond {
+			t.Errorf("the fault waits %v, want 50ms", d)
+		}
+		timer.fire <- time.Time{}
+		if a := <-answered; a.status != http.StatusTooManyRequests {
+			t.Errorf("answered %d, want 429 after the delay", a.status)
 		}
 	})
 	t.Run("honours cancellation", func(t *testing.T) {
-		h := newHarness(t, Options{})
+		timer := newHandTimer() // never fired
+		h := newHarness(t, Options{After: timer.after})
 		tok := h.token()
 		h.s.InjectFault(Fault{Kind: Slow, Delay: time.Minute})
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		defer cancel()
-		req := h.request(http.MethodPost, recordsPath(groupA), "application/json", `{"timePeriod":"THIS_MONTH"}`)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		_, err := h.ts.Client().Do(req.WithContext(ctx))
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("error %v, want the client deadline", err)
+		ctx, cancel := context.WithCancel(context.Background())
+		answered := sendAsync(h, recordsReq(h, tok).WithContext(ctx))
+		<-timer.asked
+		cancel() // the client leaves while the fault waits
+		if a := <-answered; !strings.Contains(a.body, context.Canceled.Error()) {
+			t.Errorf("answered %d %q, want the client's cancellation", a.status, a.body)
 		}
-		// httptest's Close waits for the handler: it must have stopped sleeping.
-		start := time.Now()
+		// httptest's Close waits for the handler: it returns only if the
+		// slow handler stopped waiting when the client left.
 		h.ts.Close()
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("server took %v to close; the slow handler ignored cancellation", d)
-		}
 	})
 }
 

@@ -31,6 +31,10 @@ type Options struct {
 	// Now is the clock that dates all data and token expiry; default time.Now.
 	// Dates are UTC.
 	Now func() time.Time
+	// After is how a Slow fault waits its Delay: the channel receives once
+	// the delay has passed; default time.After. Tests pass one they fire
+	// by hand.
+	After func(d time.Duration) <-chan time.Time
 	// Shapes are the ways answers differ from the docs' example.
 	Shapes Shapes
 	// Params says where the records endpoint reads its parameters from;
@@ -132,6 +136,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.After == nil {
+		opts.After = time.After
 	}
 	if err := opts.Shapes.validate(); err != nil {
 		panic("usagesim: " + err.Error())
@@ -389,7 +396,7 @@ func (s *Server) serveRecords(w http.ResponseWriter, r *http.Request, groupID st
 		page = pageHint(params)
 	}
 	delay, f := s.takeFaults(false, groupID, page)
-	if !sleep(r.Context(), delay) {
+	if !s.sleep(r.Context(), delay) {
 		// The client left or the server is closing: drop the connection
 		// rather than send an empty success.
 		panic(http.ErrAbortHandler)

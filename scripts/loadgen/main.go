@@ -80,6 +80,7 @@ func run() error {
 	periods := flag.Bool("periods", false, "fetch yesterday, last month and this year too (four periods, as by default), not month to date alone")
 	storm := flag.String("storm", "", "comma-separated concurrent scraper counts: measure RSS, latency and errors at each (see storm.go)")
 	floor := flag.Bool("floor", false, "compare cached scrapes with a trivial client_golang server serving the same samples, with and without gzip")
+	stormPath := flag.String("storm-path", "/metrics", "the path -storm requests: /metrics, or / for the landing page")
 	maxRequests := flag.Int("max-requests", -1, "the exporter's --web.max-requests; -1 keeps its default")
 	serveFloor := flag.String("serve-floor", "", "internal: serve the samples of this exposition file with client_golang on -listen")
 	listen := flag.String("listen", "", "internal: listen address of -serve-floor")
@@ -182,7 +183,16 @@ func run() error {
 	what := fmt.Sprintf("%d groups x %d records (%d pages of %d), %d series per scrape, %d bytes of text, --cache.ttl=%s",
 		*groups, len(records)**widen, pages, *pageSize**widen, series, len(body), *ttl)
 	if *storm != "" {
-		return runStorm(metricsURL, cmd.Process.Pid, what, *storm, *duration)
+		stormURL := "http://" + addr + *stormPath
+		if *stormPath != "/metrics" {
+			// Idle is after one request of the stormed path, as after
+			// one scrape.
+			if _, err := scrape(client, stormURL); err != nil {
+				return err
+			}
+			what += ", storming " + *stormPath
+		}
+		return runStorm(stormURL, cmd.Process.Pid, what, *storm, *duration)
 	}
 	if *floor {
 		return runFloor(metricsURL, cmd.Process.Pid, body, dir, what, *clients, *duration)

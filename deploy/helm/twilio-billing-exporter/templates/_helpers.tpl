@@ -88,3 +88,45 @@ pointing at the mounted Secret. */}}
 {{- $_ := set $cfg "twilio" $twilio }}
 {{- toYaml $cfg }}
 {{- end }}
+
+{{/*
+GOMEMLIMIT in bytes: goMemLimitPercent of resources.limits.memory, or ""
+without a memory limit. The Go runtime limits only the heap it manages;
+goroutine stacks, the binary and the kernel's buffers count against the
+container's limit too, so a GOMEMLIMIT of the whole limit lets the pod be
+OOM-killed before the garbage collector reacts.
+*/}}
+{{- define "twilio-billing-exporter.goMemLimit" -}}
+{{- $limit := dig "limits" "memory" "" .Values.resources -}}
+{{- if $limit -}}
+{{- $q := kindIs "float64" $limit | ternary (int64 $limit | toString) (toString $limit) -}}
+{{- $pct := int .Values.goMemLimitPercent -}}
+{{- if or (lt $pct 50) (gt $pct 100) -}}
+{{- fail (printf "goMemLimitPercent %v: want a whole percentage of resources.limits.memory from 50 to 100 (85 leaves room for what the Go runtime does not manage)" .Values.goMemLimitPercent) -}}
+{{- end -}}
+{{- $units := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 -}}
+{{- if not (regexMatch "^[0-9]+(k|M|G|T|Ki|Mi|Gi|Ti)?$" $q) -}}
+{{- fail (printf "resources.limits.memory %q: want a whole number of bytes, optionally with k, M, G, T, Ki, Mi, Gi or Ti (such as 128Mi), from which GOMEMLIMIT is set" $q) -}}
+{{- end -}}
+{{- $n := regexFind "^[0-9]+" $q -}}
+{{- $unit := trimPrefix $n $q -}}
+{{- div (mul (int64 $n) (get $units $unit) $pct) 100 -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+The metrics path: telemetryPath, which the exporter's flag and the
+ServiceMonitor both follow. Set in extraArgs too, the two could disagree.
+*/}}
+{{- define "twilio-billing-exporter.telemetryPath" -}}
+{{- range .Values.extraArgs }}
+{{- if hasPrefix "--web.telemetry-path" (toString .) }}
+{{- fail "extraArgs sets --web.telemetry-path: set telemetryPath instead, which the ServiceMonitor's path follows" }}
+{{- end }}
+{{- end }}
+{{- $p := required "telemetryPath is required (the metrics path, e.g. /metrics)" .Values.telemetryPath | toString }}
+{{- if not (regexMatch "^/[A-Za-z0-9/._~-]*$" $p) }}
+{{- fail (printf "telemetryPath %q: want a path starting with / made of letters, digits and / - . _ ~" $p) }}
+{{- end }}
+{{- $p }}
+{{- end }}
