@@ -84,7 +84,9 @@ func TestScrapeStormIsBoundedByMaxRequests(t *testing.T) {
 	addr := freeAddr(t)
 	p := start(t, exporterBinary(t), "--config.file="+cfgFile, "--web.listen-address="+addr, fmt.Sprintf("--web.max-requests=%d", limit))
 	base := "http://" + addr
-	waitHTTP(t, base+"/-/ready", 15*time.Second)
+	// Healthy, not ready: readiness waits for the first refresh, which the
+	// gate holds until the storm has begun.
+	waitHTTP(t, base+"/-/healthy", 15*time.Second)
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: warm}}
 	defer client.CloseIdleConnections()
 	const busy = "Too many requests at once: 4 scrapes and landing page requests are being served, the limit set by --web.max-requests. Try again later.\n"
