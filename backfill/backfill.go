@@ -580,6 +580,10 @@ func (r *runner) write(ctx context.Context, dir string, m *month) ([]string, err
 	return dirs, nil
 }
 
+// blockFileWriter writes one block's files; a test swaps in Prometheus'
+// head-based writer to compare the blocks.
+var blockFileWriter = writeTSDBBlock
+
 // writeBlock writes days i0 to i1 (exclusive) of set, the first of which
 // starts at first, as one block into dir and returns its path.
 func (r *runner) writeBlock(dir string, set *seriesSet, first time.Time, i0, i1 int) (string, error) {
@@ -600,7 +604,7 @@ func (r *runner) writeBlock(dir string, set *seriesSet, first time.Time, i0, i1 
 			series = append(series, blockSeries{lbls: ser.lbls, days: days})
 		}
 	}
-	path, samples, err := writeTSDBBlock(dir, series, int(day/r.o.Interval), r.o.Interval.Milliseconds())
+	path, samples, err := blockFileWriter(dir, series, int(day/r.o.Interval), r.o.Interval.Milliseconds())
 	if err != nil {
 		return "", fmt.Errorf("write block: %w", err)
 	}
