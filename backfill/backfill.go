@@ -10,8 +10,12 @@
 // month's day totals are added up with the collector's rules
 // (collector.BackfillTotals) and written as blocks of at most 8 days while
 // the next month is fetched; the year to date is the exact running totals of
-// the year's months before plus the month to date. So memory is bounded by
-// the number of series, whatever the length of the range.
+// the year's months before plus the month to date. Blocks are written in the
+// TSDB block format with Prometheus' index and chunk writers, a series at a
+// time, as its compactor does, without a TSDB head (whose package would pull
+// Prometheus' server dependencies, cloud SDKs among them, into the
+// exporter). So memory is bounded by one month's series and their day
+// values, whatever the length of the range.
 // Blocks are written into a staging directory inside the output directory and
 // moved into place only when every month has been fetched and written: an
 // error or an interrupt leaves the output directory as it was.
@@ -553,8 +557,9 @@ func (r *runner) build(m *month) *seriesSet {
 	return s
 }
 
-// blockDays is the most days one block covers, as before the block writer
-// stopped using a TSDB head; memory is bounded by the series of a month.
+// blockDays is the most days one block covers: blocks as Prometheus' own
+// level-1 compactions would lay them out at most, never across a month, and
+// the same blocks as the backfill wrote with a TSDB head.
 const blockDays = 8
 
 // write writes month m as blocks of at most blockDays days into dir and
