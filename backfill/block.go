@@ -94,6 +94,12 @@ func writeTSDBBlock(dir string, series []blockSeries, perDay int, step int64) (s
 	if err := writeSynced(filepath.Join(tmp, "meta.json"), b); err != nil {
 		return "", 0, err
 	}
+	if meta.Stats.NumSamples == 0 {
+		return "", 0, fmt.Errorf("block from %d has no samples", meta.MinTime)
+	}
+	if err := syncDir(tmp); err != nil {
+		return "", 0, err
+	}
 	if err := os.Rename(tmp, final); err != nil {
 		return "", 0, fmt.Errorf("block directory: %w", err)
 	}
@@ -213,4 +219,18 @@ func writeSynced(path string, b []byte) error {
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return f.Close()
+}
+
+// syncDir syncs the directory dir, so that the files created in it survive
+// a crash once it is renamed into place.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync block directory: %w", err)
+	}
+	if err := d.Sync(); err != nil {
+		_ = d.Close()
+		return fmt.Errorf("sync block directory: %w", err)
+	}
+	return d.Close()
 }
