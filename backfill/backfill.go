@@ -10,8 +10,12 @@
 // month's day totals are added up with the collector's rules
 // (collector.BackfillTotals) and written as blocks of at most 8 days while
 // the next month is fetched; the year to date is the exact running totals of
-// the year's months before plus the month to date. So memory is bounded by
-// the number of series, whatever the length of the range.
+// the year's months before plus the month to date. Blocks are written in the
+// TSDB block format with Prometheus' index and chunk writers, a series at a
+// time, as its compactor does, without a TSDB head (whose package would pull
+// Prometheus' server dependencies, cloud SDKs among them, into the
+// exporter). So memory is bounded by one month's series and their day
+// values, whatever the length of the range.
 // Blocks are written into a staging directory inside the output directory and
 // moved into place only when every month has been fetched and written: an
 // error or an interrupt leaves the output directory as it was.
@@ -21,8 +25,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -36,8 +38,6 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/storage"
-	"github.com/prometheus/prometheus/tsdb"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
@@ -557,12 +557,9 @@ func (r *runner) build(m *month) *seriesSet {
 	return s
 }
 
-// maxPending bounds the samples an appender holds before it commits.
-const maxPending = 100_000
-
-// blockDays is the most days one block covers. The block writer holds a
-// block's samples in memory until it writes them, so this bounds memory:
-// series x blockDays x samples a day.
+// blockDays is the most days one block covers: blocks as Prometheus' own
+// level-1 compactions would lay them out at most, never across a month, and
+// the same blocks as the backfill wrote with a TSDB head.
 const blockDays = 8
 
 // write writes month m as blocks of at most blockDays days into dir and
@@ -571,8 +568,11 @@ func (r *runner) write(ctx context.Context, dir string, m *month) ([]string, err
 	set := r.build(m)
 	var dirs []string
 	for i0 := 0; i0 < set.days; i0 += blockDays {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		i1 := min(i0+blockDays, set.days)
-		d, err := r.writeBlock(ctx, dir, set, m.first.Add(time.Duration(i0)*day), i0, i1)
+		d, err := r.writeBlock(dir, set, m.first.Add(time.Duration(i0)*day), i0, i1)
 		if err != nil {
 			return nil, err
 		}
@@ -585,65 +585,36 @@ func (r *runner) write(ctx context.Context, dir string, m *month) ([]string, err
 	return dirs, nil
 }
 
+// blockFileWriter writes one block's files; a test swaps in Prometheus'
+// head-based writer to compare the blocks.
+var blockFileWriter = writeTSDBBlock
+
 // writeBlock writes days i0 to i1 (exclusive) of set, the first of which
 // starts at first, as one block into dir and returns its path.
-func (r *runner) writeBlock(ctx context.Context, dir string, set *seriesSet, first time.Time, i0, i1 int) (string, error) {
+func (r *runner) writeBlock(dir string, set *seriesSet, first time.Time, i0, i1 int) (string, error) {
 	mint := first.UnixMilli()
-	window := int64(i1-i0) * day.Milliseconds()
-	// Series are appended one after the other, each over the whole window,
-	// so the head must accept samples a whole window older than the newest:
-	// it allows half its chunk range, hence twice the window (as promtool's
-	// backfill does).
-	w, err := tsdb.NewBlockWriter(slog.New(slog.NewTextHandler(io.Discard, nil)), dir, 2*window)
-	if err != nil {
-		return "", fmt.Errorf("block writer: %w", err)
-	}
-	defer w.Close()
-	app := w.Appender(ctx)
-	step := r.o.Interval.Milliseconds()
-	perDay := int(day / r.o.Interval)
-	pending, samples := 0, 0
 	if r.seriesSeen == nil {
 		r.seriesSeen = map[string]struct{}{}
 	}
+	var series []blockSeries
 	for _, ser := range set.order {
-		var ref storage.SeriesRef
+		var days []blockDay
 		for i := i0; i < i1; i++ {
-			v := ser.vals[i]
-			if math.IsNaN(v) {
-				continue
+			if v := ser.vals[i]; !math.IsNaN(v) {
+				days = append(days, blockDay{t0: mint + int64(i-i0)*day.Milliseconds(), v: v})
 			}
+		}
+		if len(days) > 0 {
 			r.seriesSeen[ser.lbls.String()] = struct{}{}
-			t0 := mint + int64(i-i0)*day.Milliseconds()
-			for k := range perDay {
-				ref, err = app.Append(ref, ser.lbls, t0+int64(k)*step, v)
-				if err != nil {
-					_ = app.Rollback()
-					return "", fmt.Errorf("append %s: %w", ser.lbls, err)
-				}
-			}
-			pending += perDay
-			samples += perDay
-		}
-		if pending >= maxPending {
-			if err := app.Commit(); err != nil {
-				return "", fmt.Errorf("commit: %w", err)
-			}
-			if err := ctx.Err(); err != nil {
-				return "", err
-			}
-			app, pending = w.Appender(ctx), 0
+			series = append(series, blockSeries{lbls: ser.lbls, days: days})
 		}
 	}
-	if err := app.Commit(); err != nil {
-		return "", fmt.Errorf("commit: %w", err)
-	}
-	id, err := w.Flush(ctx)
+	path, samples, err := blockFileWriter(dir, series, int(day/r.o.Interval), r.o.Interval.Milliseconds())
 	if err != nil {
 		return "", fmt.Errorf("write block: %w", err)
 	}
-	r.samples += samples
-	return filepath.Join(dir, id.String()), nil
+	r.samples += int(samples)
+	return path, nil
 }
 
 // dirSize is the total size of the files under dir.

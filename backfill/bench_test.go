@@ -26,6 +26,9 @@ import (
 func BenchmarkBackfill(b *testing.B) {
 	// A small case, to compare memory across changes quickly.
 	b.Run("months=1/groups=2/categories=200", func(b *testing.B) { benchmarkBackfill(b, 1, 2, 200, 0) })
+	// 100 groups for one month: the backfill's memory follows one month's
+	// series, so this is the peak of 100 groups over any range.
+	b.Run("months=1/groups=100/categories=200", func(b *testing.B) { benchmarkBackfill(b, 1, 100, 200, 250*time.Millisecond) })
 	for _, months := range []int{3, 12} {
 		b.Run(fmt.Sprintf("months=%d/groups=10/categories=200", months), func(b *testing.B) {
 			benchmarkBackfill(b, months, 10, 200, 250*time.Millisecond)

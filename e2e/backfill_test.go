@@ -83,6 +83,22 @@ billing_groups:
 		t.Errorf("backfill printed the client secret:\n%s", stderr)
 	}
 
+	// promtool reads every block without error.
+	promtool := tool(t, "PROMTOOL", "promtool")
+	blocks, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) < 3 {
+		t.Fatalf("backfill wrote %d blocks, want one per 8 days", len(blocks))
+	}
+	for _, b := range blocks {
+		res, err := exec.Command(promtool, "tsdb", "analyze", out, b.Name()).CombinedOutput()
+		if err != nil || !strings.Contains(string(res), "Block ID: "+b.Name()) || !strings.Contains(string(res), "twilio_billing_group_cost") {
+			t.Errorf("promtool tsdb analyze %s: %v\n%s", b.Name(), err, res)
+		}
+	}
+
 	// Import: the blocks go into an empty data directory as they are.
 	data := filepath.Join(dir, "data")
 	if err := os.Rename(out, data); err != nil {
