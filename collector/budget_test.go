@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 )
 
@@ -104,4 +106,42 @@ func TestPlannedCategories(t *testing.T) {
 twilio_billing_group_planned_category_info{billing_group="marketing",product_category="lookups"} 1
 twilio_billing_group_planned_category_info{billing_group="marketing",product_category="whatsapp-outbound"} 1
 `, "twilio_billing_group_planned_category_info")
+}
+
+// TestGroupInfo: every configured group has one twilio_billing_group_info
+// series, value 1, whether or not it sets owner labels, so that the alerts'
+// join keeps every group; a label one group sets is empty (absent to
+// Prometheus) on the other's series.
+func TestGroupInfo(t *testing.T) {
+	a := groupA
+	a.Labels = map[string]string{"team": "growth", "cost_center": "4711"}
+	h := newHarness(t, []Group{a, groupB})
+	h.fake.set(idA, usageA("2026-11-26"), nil)
+	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	got := h.exposition(t, "twilio_billing_group_info")
+	want := `# HELP twilio_billing_group_info Owner labels of the billing group (billing_groups[].labels), for joins in alerts and dashboards; always 1, one series per configured group.
+# TYPE twilio_billing_group_info gauge
+twilio_billing_group_info{billing_group="commerce_billingprofile_BBB222",cost_center="",team=""} 1
+twilio_billing_group_info{billing_group="marketing",cost_center="4711",team="growth"} 1
+`
+	if got != want {
+		t.Fatalf("exposition:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// exposition is the text format of family name as the exporter serves it
+// (through an Exposer, as /metrics does).
+func (h *harness) exposition(t *testing.T, name string) string {
+	t.Helper()
+	enc := NewExposer(h.cache).Get(context.Background(), expfmt.NewFormat(expfmt.TypeTextPlain), false)
+	if enc.Err != nil {
+		t.Fatal(enc.Err)
+	}
+	for _, seg := range enc.Families {
+		if seg.Name == name {
+			return string(seg.Data)
+		}
+	}
+	t.Fatalf("no family %s served", name)
+	return ""
 }

@@ -45,6 +45,9 @@ type Group struct {
 	// PlannedCategories are product categories the group starts to use on
 	// purpose, exported for the new-category alerts to leave alone.
 	PlannedCategories []string
+	// Labels are the group's owner labels (team, owner, ...), exported on
+	// twilio_billing_group_info; none of the exporter's own label names.
+	Labels map[string]string
 }
 
 // budgets names, by Period, the budget that the period's cost is compared
