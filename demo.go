@@ -29,6 +29,14 @@ const (
 	demoAnnualBudgetFactor = 0.8
 )
 
+// demoLabels are the demo groups' owner labels (billing_groups[].labels),
+// by group name: two teams, one group with none, as a real organization
+// rolls them out.
+var demoLabels = map[string]string{
+	"marketing": "{team: growth, owner: ana}",
+	"support":   "{team: customer-care, cost_center: \"4711\"}",
+}
+
 // demo is the simulated Usage API that --demo runs on loopback, and the
 // configuration that points the exporter at it.
 type demo struct {
@@ -62,6 +70,9 @@ func startDemo(now func() time.Time) (*demo, error) {
 		inst.URL, inst.TokenURL, opts.ClientID, opts.ClientSecret)
 	for i, g := range groups {
 		fmt.Fprintf(&b, "  - id: %s\n    name: %s\n", g.ID, g.Name)
+		if l, ok := demoLabels[g.Name]; ok {
+			fmt.Fprintf(&b, "    labels: %s\n", l)
+		}
 		lastMonth := total(sim, g.ID, "LAST_MONTH")
 		factor := []float64{0.8, 1.5}
 		if i < len(factor) && lastMonth > 0 {

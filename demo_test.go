@@ -50,6 +50,17 @@ func TestDemoShowsWhatItSays(t *testing.T) {
 				return sum, seen
 			}
 
+			// Owner labels: two teams, and a group without any.
+			if got := byName["marketing"].Labels; got["team"] != "growth" || got["owner"] != "ana" {
+				t.Errorf("marketing labels %v, want team growth, owner ana", got)
+			}
+			if got := byName["support"].Labels; got["team"] != "customer-care" || got["cost_center"] != "4711" {
+				t.Errorf("support labels %v, want team customer-care, cost_center 4711", got)
+			}
+			if got := byName["platform"].Labels; got != nil {
+				t.Errorf("platform labels %v, want none", got)
+			}
+
 			// Platform: year to date extrapolated over the year, as the
 			// annual forecast alert computes it, above the annual budget.
 			ab := byName["platform"].AnnualBudget
