@@ -61,6 +61,14 @@ func TestDemoShowsWhatItSays(t *testing.T) {
 				t.Errorf("platform labels %v, want none", got)
 			}
 
+			// Support's own budget alert thresholds; the others' defaults.
+			if got := byName["support"].AlertThresholds(); got != (config.BudgetAlertThresholds{Nearly: 0.6, Warning: 0.8, Critical: 1.2}) {
+				t.Errorf("support thresholds %+v, want 0.6, 0.8, 1.2", got)
+			}
+			if got := byName["marketing"].AlertThresholds(); got != config.DefaultBudgetAlertThresholds {
+				t.Errorf("marketing thresholds %+v, want the defaults", got)
+			}
+
 			// Platform: year to date extrapolated over the year, as the
 			// annual forecast alert computes it, above the annual budget.
 			ab := byName["platform"].AnnualBudget

@@ -155,6 +155,10 @@ func collectorGroups(cfg *config.Config, monthTTL time.Duration) []collector.Gro
 			g.TTL[p] = ttls[p.String()]
 		}
 		g.Budget, g.AnnualBudget = collectorBudget(bg.Budget), collectorBudget(bg.AnnualBudget)
+		if bg.Budget != nil {
+			th := bg.AlertThresholds()
+			g.Thresholds = &collector.Thresholds{Nearly: th.Nearly, Warning: th.Warning, Critical: th.Critical}
+		}
 		if f := bg.ProductCategories; f != nil {
 			if f.Include != nil {
 				g.Include = f.Include.Regexp

@@ -145,3 +145,20 @@ func (h *harness) exposition(t *testing.T, name string) string {
 	t.Fatalf("no family %s served", name)
 	return ""
 }
+
+// TestBudgetAlertThresholds: a group with a budget exports the shares at
+// which its budget alerts fire, one series per level; a group without a
+// budget exports none.
+func TestBudgetAlertThresholds(t *testing.T) {
+	a := groupA
+	a.Thresholds = &Thresholds{Nearly: 0.7, Warning: 0.9, Critical: 1.2}
+	h := newHarness(t, []Group{a, groupB})
+	h.fake.set(idA, usageA("2026-11-26"), nil)
+	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	h.scrape(t, time.Minute, `# HELP twilio_billing_group_budget_alert_threshold_ratio Share of the monthly budget at which a budget alert fires for the billing group (billing_groups[].budget_alert_thresholds, or the defaults), by level: nearly (TwilioBillingBudgetNearlyExhausted), warning and critical (TwilioBillingBudgetExceeded).
+# TYPE twilio_billing_group_budget_alert_threshold_ratio gauge
+twilio_billing_group_budget_alert_threshold_ratio{billing_group="marketing",level="critical"} 1.2
+twilio_billing_group_budget_alert_threshold_ratio{billing_group="marketing",level="nearly"} 0.7
+twilio_billing_group_budget_alert_threshold_ratio{billing_group="marketing",level="warning"} 0.9
+`, "twilio_billing_group_budget_alert_threshold_ratio")
+}

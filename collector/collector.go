@@ -60,6 +60,9 @@ var (
 	descBudget = prometheus.NewDesc("twilio_billing_group_budget",
 		"Monthly budget configured for the billing group.",
 		[]string{"billing_group", "currency"}, nil)
+	descThreshold = prometheus.NewDesc("twilio_billing_group_budget_alert_threshold_ratio",
+		"Share of the monthly budget at which a budget alert fires for the billing group (billing_groups[].budget_alert_thresholds, or the defaults), by level: nearly (TwilioBillingBudgetNearlyExhausted), warning and critical (TwilioBillingBudgetExceeded).",
+		[]string{"billing_group", "level"}, nil)
 	descAnnualBudget = prometheus.NewDesc("twilio_billing_group_annual_budget",
 		"Annual budget configured for the billing group, for the calendar year (UTC).",
 		[]string{"billing_group", "currency"}, nil)
@@ -138,7 +141,7 @@ func describeAll(ch chan<- *prometheus.Desc) {
 			ch <- desc
 		}
 	}
-	for _, desc := range []*prometheus.Desc{descProductInfo, descBudget, descAnnualBudget, descPlannedCategory, descGroupInfo, descLastSuccess, descRecords, descRefreshDuration} {
+	for _, desc := range []*prometheus.Desc{descProductInfo, descBudget, descThreshold, descAnnualBudget, descPlannedCategory, descGroupInfo, descLastSuccess, descRecords, descRefreshDuration} {
 		ch <- desc
 	}
 }
@@ -219,6 +222,11 @@ func collect(st State, only *prometheus.Desc, ch chan<- prometheus.Metric) {
 		label := gs.Group.Label
 		if b := gs.Group.Budget; b != nil {
 			gauge(descBudget, b.Amount, label, b.Currency)
+		}
+		if th := gs.Group.Thresholds; th != nil && gs.Group.Budget != nil {
+			gauge(descThreshold, th.Nearly, label, "nearly")
+			gauge(descThreshold, th.Warning, label, "warning")
+			gauge(descThreshold, th.Critical, label, "critical")
 		}
 		if b := gs.Group.AnnualBudget; b != nil {
 			gauge(descAnnualBudget, b.Amount, label, b.Currency)

@@ -127,6 +127,10 @@ type BillingGroup struct {
 	// them, and TwilioBillingCategorySpendAnomaly judges them against their
 	// own days instead.
 	PlannedCategories []string `yaml:"planned_categories,omitempty"`
+	// BudgetAlertThresholds are the shares of Budget at which the budget
+	// alerts fire for this group; DefaultBudgetAlertThresholds where unset.
+	// Only with a Budget.
+	BudgetAlertThresholds *BudgetAlertThresholds `yaml:"budget_alert_thresholds,omitempty"`
 	// Labels are the group's owner labels (team, owner, cost_center, ...),
 	// exported once on twilio_billing_group_info and copied from there into
 	// the alerts (see RoutedLabelNames) and dashboards.
@@ -237,6 +241,61 @@ func (c *Config) filteredBudgetWarnings() []string {
 		}
 	}
 	return ws
+}
+
+// BudgetAlertThresholds are the shares of a monthly budget (1 is the whole
+// budget) at which the budget alerts fire, exported as
+// twilio_billing_group_budget_alert_threshold_ratio for the rules to read.
+type BudgetAlertThresholds struct {
+	// Nearly is where TwilioBillingBudgetNearlyExhausted may fire (when
+	// ahead of the calendar), below Warning.
+	Nearly float64 `yaml:"nearly"`
+	// Warning is where TwilioBillingBudgetExceeded fires as a warning.
+	Warning float64 `yaml:"warning"`
+	// Critical is where it fires as critical (pages), above Warning.
+	Critical float64 `yaml:"critical"`
+}
+
+// DefaultBudgetAlertThresholds are the thresholds of a group that sets none;
+// a group that sets them sets all three.
+var DefaultBudgetAlertThresholds = BudgetAlertThresholds{Nearly: 0.9, Warning: 1, Critical: 1.5}
+
+// AlertThresholds returns the group's budget alert thresholds: its own,
+// defaults where it sets none.
+func (g BillingGroup) AlertThresholds() BudgetAlertThresholds {
+	if g.BudgetAlertThresholds == nil {
+		return DefaultBudgetAlertThresholds
+	}
+	return *g.BudgetAlertThresholds
+}
+
+// check validates t found at path, if set, appending one error per problem
+// to errs; budget says whether the group has a monthly budget.
+func (t *BudgetAlertThresholds) check(path string, budget bool, errs []error) []error {
+	if t == nil {
+		return errs
+	}
+	if !budget {
+		return append(errs, keyError(path, "needs a monthly budget (set budget in the same group, or remove this key)"))
+	}
+	ok := true
+	for _, v := range []struct {
+		key string
+		val float64
+	}{{"nearly", t.Nearly}, {"warning", t.Warning}, {"critical", t.Critical}} {
+		if v.val == 0 {
+			errs = append(errs, keyError(path+"."+v.key, "required (a share of the budget, 1 is the whole budget; default %v)", map[string]float64{
+				"nearly": DefaultBudgetAlertThresholds.Nearly, "warning": DefaultBudgetAlertThresholds.Warning, "critical": DefaultBudgetAlertThresholds.Critical}[v.key]))
+			ok = false
+		} else if !(v.val > 0) || math.IsInf(v.val, 0) || v.val > 100 {
+			errs = append(errs, keyError(path+"."+v.key, "must be a share of the budget greater than 0 and at most 100 (1 is the whole budget), got %v", v.val))
+			ok = false
+		}
+	}
+	if ok && !(t.Nearly < t.Warning && t.Warning < t.Critical) {
+		errs = append(errs, keyError(path, "want nearly < warning < critical, got %v, %v, %v", t.Nearly, t.Warning, t.Critical))
+	}
+	return errs
 }
 
 // Label returns the billing_group label value: Name, or ID if Name is empty.
@@ -458,6 +517,7 @@ func checkBillingGroups(groups []BillingGroup, errs []error) []error {
 		errs = g.Periods.check(path+".periods", errs)
 		errs = g.Budget.check(path+".budget", errs)
 		errs = g.AnnualBudget.check(path+".annual_budget", errs)
+		errs = g.BudgetAlertThresholds.check(path+".budget_alert_thresholds", g.Budget != nil, errs)
 		errs = checkPlannedCategories(g.PlannedCategories, path+".planned_categories", errs)
 		errs = checkLabels(g.Labels, path+".labels", errs)
 	}

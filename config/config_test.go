@@ -477,6 +477,17 @@ func TestParseDecoding(t *testing.T) {
 		{"owner label clashes with the exporter's", valid + "    labels: {billing_group: x}\n",
 			"config: billing_groups[0].labels.billing_group: \"billing_group\" is a label the exporter, Prometheus or the alerts already set (choose another name, e.g. team or owner)"},
 		{"owner labels not a mapping", valid + "    labels: [team]\n", "config: line 7: billing_groups[0].labels: want a mapping, got a list"},
+		{"budget alert thresholds", valid + "    budget: {amount: 1, currency: USD}\n    budget_alert_thresholds: {nearly: 0.7, warning: 0.9, critical: 1.2}\n", ""},
+		{"budget alert thresholds without a budget", valid + "    budget_alert_thresholds: {nearly: 0.7, warning: 0.9, critical: 1.2}\n",
+			"config: billing_groups[0].budget_alert_thresholds: needs a monthly budget (set budget in the same group, or remove this key)"},
+		{"budget alert thresholds out of order", valid + "    budget: {amount: 1, currency: USD}\n    budget_alert_thresholds: {nearly: 1.1, warning: 1, critical: 1.5}\n",
+			"config: billing_groups[0].budget_alert_thresholds: want nearly < warning < critical, got 1.1, 1, 1.5"},
+		{"bad budget alert thresholds", valid + "    budget: {amount: 1, currency: USD}\n    budget_alert_thresholds: {nearly: -1, critical: .inf}\n",
+			"config: billing_groups[0].budget_alert_thresholds.nearly: must be a share of the budget greater than 0 and at most 100 (1 is the whole budget), got -1\n" +
+				"config: billing_groups[0].budget_alert_thresholds.warning: required (a share of the budget, 1 is the whole budget; default 1)\n" +
+				"config: billing_groups[0].budget_alert_thresholds.critical: must be a share of the budget greater than 0 and at most 100 (1 is the whole budget), got +Inf"},
+		{"unknown budget alert threshold", valid + "    budget: {amount: 1, currency: USD}\n    budget_alert_thresholds: {nearly: 0.8, warning: 1, critical: 1.5, page: 2}\n",
+			`config: line 8: unknown key "page" in billing_groups[0].budget_alert_thresholds`},
 		{"bad planned categories", valid + "    planned_categories: [whatsapp-outbound, \"\", \"sms outbound\", whatsapp-outbound]\n",
 			"config: billing_groups[0].planned_categories[1]: must name a product category as the product_category label shows it, e.g. sms-outbound\n" +
 				"config: billing_groups[0].planned_categories[2]: \"sms outbound\" is not a product category (no spaces: as the product_category label shows it, e.g. sms-outbound)\n" +

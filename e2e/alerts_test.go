@@ -22,7 +22,7 @@ const (
 // unit tests cover.
 var wantAlerts = []string{
 	"TwilioBillingBudgetExceeded", "TwilioBillingBudgetNearlyExhausted", "TwilioBillingForecastOverBudget",
-	"TwilioBillingAnnualForecastOverBudget", "TwilioBillingDailySpendSpike", "TwilioBillingYesterdaySpendSpike",
+	"TwilioBillingAnnualForecastOverBudget", "TwilioBillingAnnualBudgetExceeded", "TwilioBillingDailySpendSpike", "TwilioBillingYesterdaySpendSpike",
 	"TwilioBillingCategorySpendAnomaly", "TwilioBillingNewCategorySpend", "TwilioBillingBudgetCurrencyMismatch", "TwilioBillingGroupRefreshFailing", "TwilioBillingDataStale",
 	"TwilioBillingGroupAbsent", "TwilioBillingExporterDown", "TwilioBillingExporterAbsent",
 }

@@ -610,7 +610,7 @@ func TestDashboardQueriesAndRulesAgainstPrometheus(t *testing.T) {
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		states := ruleStates(t, prom)
-		ready := len(states) == 21
+		ready := len(states) == 22
 		for _, r := range states {
 			ready = ready && r.LastEvaluation.After(dataSince.Add(time.Second))
 		}
