@@ -29,6 +29,21 @@ const (
 	demoAnnualBudgetFactor = 0.8
 )
 
+// demoLabels are the demo groups' owner labels (billing_groups[].labels),
+// by group name: two teams, one group with none, as a real organization
+// rolls them out.
+var demoLabels = map[string]string{
+	"marketing": "{team: growth, owner: ana}",
+	"support":   "{team: customer-care, cost_center: \"4711\"}",
+}
+
+// demoThresholdsGroup warns earlier than the default budget alert
+// thresholds say, with demoThresholds, as a group on a tight budget would.
+const (
+	demoThresholdsGroup = "support"
+	demoThresholds      = "{nearly: 0.6, warning: 0.8, critical: 1.2}"
+)
+
 // demo is the simulated Usage API that --demo runs on loopback, and the
 // configuration that points the exporter at it.
 type demo struct {
@@ -62,10 +77,16 @@ func startDemo(now func() time.Time) (*demo, error) {
 		inst.URL, inst.TokenURL, opts.ClientID, opts.ClientSecret)
 	for i, g := range groups {
 		fmt.Fprintf(&b, "  - id: %s\n    name: %s\n", g.ID, g.Name)
+		if l, ok := demoLabels[g.Name]; ok {
+			fmt.Fprintf(&b, "    labels: %s\n", l)
+		}
 		lastMonth := total(sim, g.ID, "LAST_MONTH")
 		factor := []float64{0.8, 1.5}
 		if i < len(factor) && lastMonth > 0 {
 			fmt.Fprintf(&b, "    budget: {amount: %g, currency: %s}\n", math.Round(lastMonth*factor[i]), g.Currency)
+			if g.Name == demoThresholdsGroup {
+				fmt.Fprintf(&b, "    budget_alert_thresholds: %s\n", demoThresholds)
+			}
 		}
 		if g.Name == demoAnnualBudgetGroup {
 			fmt.Fprintf(&b, "    annual_budget: {amount: %g, currency: %s}\n", math.Round(yearForecast(sim, g.ID, t)*demoAnnualBudgetFactor), g.Currency)

@@ -50,6 +50,25 @@ func TestDemoShowsWhatItSays(t *testing.T) {
 				return sum, seen
 			}
 
+			// Owner labels: two teams, and a group without any.
+			if got := byName["marketing"].Labels; got["team"] != "growth" || got["owner"] != "ana" {
+				t.Errorf("marketing labels %v, want team growth, owner ana", got)
+			}
+			if got := byName["support"].Labels; got["team"] != "customer-care" || got["cost_center"] != "4711" {
+				t.Errorf("support labels %v, want team customer-care, cost_center 4711", got)
+			}
+			if got := byName["platform"].Labels; got != nil {
+				t.Errorf("platform labels %v, want none", got)
+			}
+
+			// Support's own budget alert thresholds; the others' defaults.
+			if got := byName["support"].AlertThresholds(); got != (config.BudgetAlertThresholds{Nearly: 0.6, Warning: 0.8, Critical: 1.2}) {
+				t.Errorf("support thresholds %+v, want 0.6, 0.8, 1.2", got)
+			}
+			if got := byName["marketing"].AlertThresholds(); got != config.DefaultBudgetAlertThresholds {
+				t.Errorf("marketing thresholds %+v, want the defaults", got)
+			}
+
 			// Platform: year to date extrapolated over the year, as the
 			// annual forecast alert computes it, above the annual budget.
 			ab := byName["platform"].AnnualBudget

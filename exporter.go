@@ -151,13 +151,17 @@ func collectorBudget(b *config.Budget) *collector.Budget {
 func collectorGroups(cfg *config.Config, monthTTL time.Duration) []collector.Group {
 	groups := make([]collector.Group, 0, len(cfg.BillingGroups))
 	for _, bg := range cfg.BillingGroups {
-		g := collector.Group{ID: bg.ID, Label: bg.Label(), MaxSeries: cfg.Twilio.MaxSeries, PlannedCategories: bg.PlannedCategories}
+		g := collector.Group{ID: bg.ID, Label: bg.Label(), MaxSeries: cfg.Twilio.MaxSeries, PlannedCategories: bg.PlannedCategories, Labels: bg.Labels}
 		g.TTL[collector.ThisMonth] = monthTTL
 		ttls := cfg.PeriodTTLs(bg)
 		for p := collector.ThisMonth + 1; p < collector.NumPeriods; p++ {
 			g.TTL[p] = ttls[p.String()]
 		}
 		g.Budget, g.AnnualBudget = collectorBudget(bg.Budget), collectorBudget(bg.AnnualBudget)
+		if bg.Budget != nil {
+			th := bg.AlertThresholds()
+			g.Thresholds = &collector.Thresholds{Nearly: th.Nearly, Warning: th.Warning, Critical: th.Critical}
+		}
 		if f := bg.ProductCategories; f != nil {
 			if f.Include != nil {
 				g.Include = f.Include.Regexp

@@ -67,6 +67,7 @@ func (e *exporter) landingPage(o options, t time.Time, st collector.State, reloa
 			Yesterday:  landingOptionalPeriod(gs.Periods[collector.Yesterday]),
 			LastMonth:  landingOptionalPeriod(gs.Periods[collector.LastMonth]),
 			YearToDate: landingOptionalPeriod(gs.Periods[collector.ThisYear]),
+			Labels:     gs.Group.Labels,
 		}
 		if b := gs.Group.Budget; b != nil {
 			g.Budget = &landing.Money{Amount: b.Amount, Currency: b.Currency}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 )
 
@@ -104,4 +106,62 @@ func TestPlannedCategories(t *testing.T) {
 twilio_billing_group_planned_category_info{billing_group="marketing",product_category="lookups"} 1
 twilio_billing_group_planned_category_info{billing_group="marketing",product_category="whatsapp-outbound"} 1
 `, "twilio_billing_group_planned_category_info")
+}
+
+// TestGroupInfo: every configured group has one twilio_billing_group_info
+// series, value 1, whether or not it sets owner labels, so that the alerts'
+// join keeps every group; a label one group sets is empty (absent to
+// Prometheus) on the other's series.
+func TestGroupInfo(t *testing.T) {
+	a := groupA
+	a.Labels = map[string]string{"team": "growth", "cost_center": "4711"}
+	h := newHarness(t, []Group{a, groupB})
+	h.fake.set(idA, usageA("2026-11-26"), nil)
+	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	got := h.exposition(t, "twilio_billing_group_info")
+	want := `# HELP twilio_billing_group_info Owner labels of the billing group (billing_groups[].labels), for joins in alerts and dashboards; always 1, one series per configured group.
+# TYPE twilio_billing_group_info gauge
+twilio_billing_group_info{billing_group="commerce_billingprofile_BBB222",cost_center="",team=""} 1
+twilio_billing_group_info{billing_group="marketing",cost_center="4711",team="growth"} 1
+`
+	if got != want {
+		t.Fatalf("exposition:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// exposition is the text format of family name as the exporter serves it
+// (through an Exposer, as /metrics does).
+func (h *harness) exposition(t *testing.T, name string) string {
+	t.Helper()
+	enc, err := NewExposer(h.cache).Get(context.Background(), expfmt.NewFormat(expfmt.TypeTextPlain), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc.Err != nil {
+		t.Fatal(enc.Err)
+	}
+	for _, seg := range enc.Families {
+		if seg.Name == name {
+			return string(seg.Data)
+		}
+	}
+	t.Fatalf("no family %s served", name)
+	return ""
+}
+
+// TestBudgetAlertThresholds: a group with a budget exports the shares at
+// which its budget alerts fire, one series per level; a group without a
+// budget exports none.
+func TestBudgetAlertThresholds(t *testing.T) {
+	a := groupA
+	a.Thresholds = &Thresholds{Nearly: 0.7, Warning: 0.9, Critical: 1.2}
+	h := newHarness(t, []Group{a, groupB})
+	h.fake.set(idA, usageA("2026-11-26"), nil)
+	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	h.scrape(t, time.Minute, `# HELP twilio_billing_group_budget_alert_threshold_ratio Share of the monthly budget at which a budget alert fires for the billing group (billing_groups[].budget_alert_thresholds, or the defaults), by level: nearly (TwilioBillingBudgetNearlyExhausted), warning and critical (TwilioBillingBudgetExceeded).
+# TYPE twilio_billing_group_budget_alert_threshold_ratio gauge
+twilio_billing_group_budget_alert_threshold_ratio{billing_group="marketing",level="critical"} 1.2
+twilio_billing_group_budget_alert_threshold_ratio{billing_group="marketing",level="nearly"} 0.7
+twilio_billing_group_budget_alert_threshold_ratio{billing_group="marketing",level="warning"} 0.9
+`, "twilio_billing_group_budget_alert_threshold_ratio")
 }

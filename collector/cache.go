@@ -27,6 +27,12 @@ type Budget struct {
 	Currency string
 }
 
+// Thresholds are the shares of a monthly budget (1 is the whole budget) at
+// which the budget alerts fire, by alert level.
+type Thresholds struct {
+	Nearly, Warning, Critical float64
+}
+
 // Group is one configured billing group as the cache and collector see it.
 type Group struct {
 	ID           string         // Twilio billing group ID (commerce_billingprofile_...)
@@ -45,6 +51,12 @@ type Group struct {
 	// PlannedCategories are product categories the group starts to use on
 	// purpose, exported for the new-category alerts to leave alone.
 	PlannedCategories []string
+	// Thresholds are the shares of Budget at which the budget alerts fire,
+	// exported beside it; nil without a Budget.
+	Thresholds *Thresholds
+	// Labels are the group's owner labels (team, owner, ...), exported on
+	// twilio_billing_group_info; none of the exporter's own label names.
+	Labels map[string]string
 }
 
 // budgets names, by Period, the budget that the period's cost is compared

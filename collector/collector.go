@@ -4,6 +4,7 @@ package collector
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,12 +60,19 @@ var (
 	descBudget = prometheus.NewDesc("twilio_billing_group_budget",
 		"Monthly budget configured for the billing group.",
 		[]string{"billing_group", "currency"}, nil)
+	descThreshold = prometheus.NewDesc("twilio_billing_group_budget_alert_threshold_ratio",
+		"Share of the monthly budget at which a budget alert fires for the billing group (billing_groups[].budget_alert_thresholds, or the defaults), by level: nearly (TwilioBillingBudgetNearlyExhausted), warning and critical (TwilioBillingBudgetExceeded).",
+		[]string{"billing_group", "level"}, nil)
 	descAnnualBudget = prometheus.NewDesc("twilio_billing_group_annual_budget",
 		"Annual budget configured for the billing group, for the calendar year (UTC).",
 		[]string{"billing_group", "currency"}, nil)
 	descPlannedCategory = prometheus.NewDesc("twilio_billing_group_planned_category_info",
 		"A product category the billing group starts to use on purpose (billing_groups[].planned_categories); always 1.",
 		[]string{"billing_group", "product_category"}, nil)
+	// descGroupInfo stands for the twilio_billing_group_info family in
+	// Describe and in collect's family filter; the metrics themselves carry
+	// groupInfoDesc's labels, which follow the configuration.
+	descGroupInfo   = groupInfoDesc(nil)
 	descLastSuccess = prometheus.NewDesc("twilio_billing_group_last_success_timestamp_seconds",
 		"When the latest successful refresh of the billing group finished, as a Unix timestamp.",
 		labelGroup, nil)
@@ -75,6 +83,30 @@ var (
 		"Wall time of the latest finished refresh of the billing group, all pages and retries.",
 		labelGroup, nil)
 )
+
+// groupInfoDesc is the descriptor of twilio_billing_group_info with the owner
+// label names given (sorted, none of the exporter's own): every group's
+// series has them all, empty (absent to Prometheus) where the group does not
+// set one, so that a family has one label set.
+func groupInfoDesc(names []string) *prometheus.Desc {
+	return prometheus.NewDesc("twilio_billing_group_info",
+		"Owner labels of the billing group (billing_groups[].labels), for joins in alerts and dashboards; always 1, one series per configured group.",
+		append([]string{"billing_group"}, names...), nil)
+}
+
+// ownerLabelNames are the owner label names any of groups sets, sorted.
+func ownerLabelNames(groups []GroupState) []string {
+	var names []string
+	for i := range groups {
+		for n := range groups[i].Group.Labels {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
 
 // newPeriodDescs builds the descriptors of an optional period p, whose metric
 // names start with twilio_billing_group_<p>_; what, start and end describe
@@ -109,7 +141,7 @@ func describeAll(ch chan<- *prometheus.Desc) {
 			ch <- desc
 		}
 	}
-	for _, desc := range []*prometheus.Desc{descProductInfo, descBudget, descAnnualBudget, descPlannedCategory, descLastSuccess, descRecords, descRefreshDuration} {
+	for _, desc := range []*prometheus.Desc{descProductInfo, descBudget, descThreshold, descAnnualBudget, descPlannedCategory, descGroupInfo, descLastSuccess, descRecords, descRefreshDuration} {
 		ch <- desc
 	}
 }
@@ -127,7 +159,10 @@ func New(ctx context.Context, cache *Cache) *Collector {
 	return &Collector{ctx: ctx, cache: cache}
 }
 
-// Describe sends every descriptor the collector may use.
+// Describe sends every descriptor the collector may use. The owner labels of
+// twilio_billing_group_info follow the configuration, so with owner labels
+// set that family's metrics carry another descriptor than the one described:
+// register the Collector with a registry that is not pedantic.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) { describeAll(ch) }
 
 // Collect sends the metrics of every configured billing group.
@@ -170,11 +205,28 @@ func collect(st State, only *prometheus.Desc, ch chan<- prometheus.Metric) {
 		}
 		return s
 	}
+	if wanted(descGroupInfo) {
+		names := ownerLabelNames(st.Groups)
+		desc := groupInfoDesc(names)
+		for i := range st.Groups {
+			g := &st.Groups[i].Group
+			values := []string{g.Label}
+			for _, n := range names {
+				values = append(values, g.Labels[n])
+			}
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, 1, values...)
+		}
+	}
 	for i := range st.Groups {
 		gs := &st.Groups[i]
 		label := gs.Group.Label
 		if b := gs.Group.Budget; b != nil {
 			gauge(descBudget, b.Amount, label, b.Currency)
+		}
+		if th := gs.Group.Thresholds; th != nil && gs.Group.Budget != nil {
+			gauge(descThreshold, th.Nearly, label, "nearly")
+			gauge(descThreshold, th.Warning, label, "warning")
+			gauge(descThreshold, th.Critical, label, "critical")
 		}
 		if b := gs.Group.AnnualBudget; b != nil {
 			gauge(descAnnualBudget, b.Amount, label, b.Currency)

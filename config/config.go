@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -126,6 +127,97 @@ type BillingGroup struct {
 	// them, and TwilioBillingCategorySpendAnomaly judges them against their
 	// own days instead.
 	PlannedCategories []string `yaml:"planned_categories,omitempty"`
+	// BudgetAlertThresholds are the shares of Budget at which the budget
+	// alerts fire for this group; DefaultBudgetAlertThresholds where unset.
+	// Only with a Budget.
+	BudgetAlertThresholds *BudgetAlertThresholds `yaml:"budget_alert_thresholds,omitempty"`
+	// Labels are the group's owner labels (team, owner, cost_center, ...),
+	// exported once on twilio_billing_group_info and copied from there into
+	// the alerts (see RoutedLabelNames) and dashboards.
+	Labels map[string]string `yaml:"labels,omitempty"`
+}
+
+// RoutedLabelNames are the owner label names the shipped alert rules copy
+// from twilio_billing_group_info into every alert, for Alertmanager to route
+// by. PromQL copies only labels it names (group_left(...)), so the rules
+// name these; another name is exported and shown by the dashboards, and is
+// routed once it is added to the rules' joins (see Warnings).
+var RoutedLabelNames = []string{"team", "owner", "cost_center"}
+
+// reservedLabelNames are the labels the exporter's series, Prometheus's
+// target labels and the shipped rules' alerts already carry: an owner label
+// of the same name would be renamed (exported_job) or overwrite them.
+var reservedLabelNames = map[string]bool{
+	"billing_group": true, "product_category": true, "currency": true, "unit": true, "product": true,
+	"job": true, "instance": true, "pod": true, "namespace": true,
+	"alertname": true, "severity": true, "period": true, "budget": true, "baseline": true,
+}
+
+// labelName is the shape of a Prometheus label name the exporter accepts
+// (the classic character set: every tool and query language takes it).
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// maxLabelValue bounds an owner label value, in bytes.
+const maxLabelValue = 128
+
+// checkLabels validates a group's owner labels found at path, appending one
+// error per problem to errs, in name order.
+func checkLabels(labels map[string]string, path string, errs []error) []error {
+	names := make([]string, 0, len(labels))
+	for n := range labels {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v := labels[n]
+		key := path + "." + n
+		switch {
+		case !labelName.MatchString(n):
+			errs = append(errs, keyError(key, "%q is not a label name (want letters, digits and _, not starting with a digit, e.g. cost_center)", n))
+			continue
+		case strings.HasPrefix(n, "__"):
+			errs = append(errs, keyError(key, "label names starting with __ are reserved for Prometheus"))
+			continue
+		case reservedLabelNames[n]:
+			errs = append(errs, keyError(key, "%q is a label the exporter, Prometheus or the alerts already set (choose another name, e.g. team or owner)", n))
+			continue
+		}
+		switch {
+		case strings.TrimSpace(v) == "":
+			errs = append(errs, keyError(key, "must not be empty (leave the label out instead)"))
+		case !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl):
+			errs = append(errs, keyError(key, "%q must be printable text (no control characters or line breaks)", v))
+		case strings.TrimSpace(v) != v:
+			errs = append(errs, keyError(key, "%q must not start or end with spaces", v))
+		case len(v) > maxLabelValue:
+			errs = append(errs, keyError(key, "is %d bytes long, at most %d allowed", len(v), maxLabelValue))
+		}
+	}
+	return errs
+}
+
+// unroutedLabelWarnings names each owner label name that the shipped alert
+// rules do not copy into alerts (RoutedLabelNames), once.
+func (c *Config) unroutedLabelWarnings() []string {
+	seen := map[string]bool{}
+	for _, n := range RoutedLabelNames {
+		seen[n] = true
+	}
+	var names []string
+	for _, g := range c.BillingGroups {
+		for n := range g.Labels {
+			if !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+	}
+	sort.Strings(names)
+	var ws []string
+	for _, n := range names {
+		ws = append(ws, fmt.Sprintf("billing group label %q is exported on twilio_billing_group_info, but the shipped alert rules copy only %s into alerts: add it to their group_left (...) lists to route alerts by it", n, strings.Join(RoutedLabelNames, ", ")))
+	}
+	return ws
 }
 
 // filteredBudgetWarnings names each budget of a group whose
@@ -149,6 +241,61 @@ func (c *Config) filteredBudgetWarnings() []string {
 		}
 	}
 	return ws
+}
+
+// BudgetAlertThresholds are the shares of a monthly budget (1 is the whole
+// budget) at which the budget alerts fire, exported as
+// twilio_billing_group_budget_alert_threshold_ratio for the rules to read.
+type BudgetAlertThresholds struct {
+	// Nearly is where TwilioBillingBudgetNearlyExhausted may fire (when
+	// ahead of the calendar), below Warning.
+	Nearly float64 `yaml:"nearly"`
+	// Warning is where TwilioBillingBudgetExceeded fires as a warning.
+	Warning float64 `yaml:"warning"`
+	// Critical is where it fires as critical (pages), above Warning.
+	Critical float64 `yaml:"critical"`
+}
+
+// DefaultBudgetAlertThresholds are the thresholds of a group that sets none;
+// a group that sets them sets all three.
+var DefaultBudgetAlertThresholds = BudgetAlertThresholds{Nearly: 0.9, Warning: 1, Critical: 1.5}
+
+// AlertThresholds returns the group's budget alert thresholds: its own,
+// defaults where it sets none.
+func (g BillingGroup) AlertThresholds() BudgetAlertThresholds {
+	if g.BudgetAlertThresholds == nil {
+		return DefaultBudgetAlertThresholds
+	}
+	return *g.BudgetAlertThresholds
+}
+
+// check validates t found at path, if set, appending one error per problem
+// to errs; budget says whether the group has a monthly budget.
+func (t *BudgetAlertThresholds) check(path string, budget bool, errs []error) []error {
+	if t == nil {
+		return errs
+	}
+	if !budget {
+		return append(errs, keyError(path, "needs a monthly budget (set budget in the same group, or remove this key)"))
+	}
+	ok := true
+	for _, v := range []struct {
+		key string
+		val float64
+	}{{"nearly", t.Nearly}, {"warning", t.Warning}, {"critical", t.Critical}} {
+		if v.val == 0 {
+			errs = append(errs, keyError(path+"."+v.key, "required (a share of the budget, 1 is the whole budget; default %v)", map[string]float64{
+				"nearly": DefaultBudgetAlertThresholds.Nearly, "warning": DefaultBudgetAlertThresholds.Warning, "critical": DefaultBudgetAlertThresholds.Critical}[v.key]))
+			ok = false
+		} else if !(v.val > 0) || math.IsInf(v.val, 0) || v.val > 100 {
+			errs = append(errs, keyError(path+"."+v.key, "must be a share of the budget greater than 0 and at most 100 (1 is the whole budget), got %v", v.val))
+			ok = false
+		}
+	}
+	if ok && !(t.Nearly < t.Warning && t.Warning < t.Critical) {
+		errs = append(errs, keyError(path, "want nearly < warning < critical, got %v, %v, %v", t.Nearly, t.Warning, t.Critical))
+	}
+	return errs
 }
 
 // Label returns the billing_group label value: Name, or ID if Name is empty.
@@ -378,7 +525,9 @@ func checkBillingGroups(groups []BillingGroup, errs []error) []error {
 		errs = g.Periods.check(path+".periods", errs)
 		errs = g.Budget.check(path+".budget", errs)
 		errs = g.AnnualBudget.check(path+".annual_budget", errs)
+		errs = g.BudgetAlertThresholds.check(path+".budget_alert_thresholds", g.Budget != nil, errs)
 		errs = checkPlannedCategories(g.PlannedCategories, path+".planned_categories", errs)
+		errs = checkLabels(g.Labels, path+".labels", errs)
 	}
 	return errs
 }

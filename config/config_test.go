@@ -49,7 +49,7 @@ func TestLoadBadFiles(t *testing.T) {
 		"invalid-yaml.yml":               `config: invalid YAML: line 5: did not find expected ',' or ']'`,
 		"unknown-key.yml":                `config: line 4: unknown key "clinet_id" in twilio`,
 		"unknown-key-top-level.yml":      `config: line 7: unknown key "twillio" at the top level`,
-		"unknown-key-billing-group.yml":  `config: line 8: unknown key "labels" in billing_groups[1]`,
+		"unknown-key-billing-group.yml":  `config: line 8: unknown key "lables" in billing_groups[1]`,
 		"unknown-key-budget.yml":         `config: line 8: unknown key "period" in billing_groups[1].budget`,
 		"duplicate-key.yml":              `config: line 5: duplicate key "client_id" in twilio (first set at line 3)`,
 		"wrong-type-page-size.yml":       `config: line 5: twilio.page_size: want an integer, got "abc"`,
@@ -469,6 +469,29 @@ func TestParseDecoding(t *testing.T) {
 		{"infinite budget", valid + "    budget: {amount: .inf, currency: USD}\n", "config: billing_groups[0].budget.amount: must be a number greater than 0, got +Inf"},
 		{"NaN budget", valid + "    budget: {amount: .nan, currency: USD}\n", "config: billing_groups[0].budget.amount: must be a number greater than 0, got NaN"},
 		{"planned categories", valid + "    planned_categories: [whatsapp-outbound, lookups]\n", ""},
+		{"owner labels", valid + "    labels: {team: payments, owner: Alice Ng, cost_center: \"4711\"}\n", ""},
+		{"bad owner labels", valid + "    labels: {1team: a, __x: b, job: c, team: \"\", owner: \" alice\", cost_center: \"a\\nb\", squad: " + strings.Repeat("x", 129) + "}\n",
+			"config: billing_groups[0].labels.1team: \"1team\" is not a label name (want letters, digits and _, not starting with a digit, e.g. cost_center)\n" +
+				"config: billing_groups[0].labels.__x: label names starting with __ are reserved for Prometheus\n" +
+				"config: billing_groups[0].labels.cost_center: \"a\\nb\" must be printable text (no control characters or line breaks)\n" +
+				"config: billing_groups[0].labels.job: \"job\" is a label the exporter, Prometheus or the alerts already set (choose another name, e.g. team or owner)\n" +
+				"config: billing_groups[0].labels.owner: \" alice\" must not start or end with spaces\n" +
+				"config: billing_groups[0].labels.squad: is 129 bytes long, at most 128 allowed\n" +
+				"config: billing_groups[0].labels.team: must not be empty (leave the label out instead)"},
+		{"owner label clashes with the exporter's", valid + "    labels: {billing_group: x}\n",
+			"config: billing_groups[0].labels.billing_group: \"billing_group\" is a label the exporter, Prometheus or the alerts already set (choose another name, e.g. team or owner)"},
+		{"owner labels not a mapping", valid + "    labels: [team]\n", "config: line 7: billing_groups[0].labels: want a mapping, got a list"},
+		{"budget alert thresholds", valid + "    budget: {amount: 1, currency: USD}\n    budget_alert_thresholds: {nearly: 0.7, warning: 0.9, critical: 1.2}\n", ""},
+		{"budget alert thresholds without a budget", valid + "    budget_alert_thresholds: {nearly: 0.7, warning: 0.9, critical: 1.2}\n",
+			"config: billing_groups[0].budget_alert_thresholds: needs a monthly budget (set budget in the same group, or remove this key)"},
+		{"budget alert thresholds out of order", valid + "    budget: {amount: 1, currency: USD}\n    budget_alert_thresholds: {nearly: 1.1, warning: 1, critical: 1.5}\n",
+			"config: billing_groups[0].budget_alert_thresholds: want nearly < warning < critical, got 1.1, 1, 1.5"},
+		{"bad budget alert thresholds", valid + "    budget: {amount: 1, currency: USD}\n    budget_alert_thresholds: {nearly: -1, critical: .inf}\n",
+			"config: billing_groups[0].budget_alert_thresholds.nearly: must be a share of the budget greater than 0 and at most 100 (1 is the whole budget), got -1\n" +
+				"config: billing_groups[0].budget_alert_thresholds.warning: required (a share of the budget, 1 is the whole budget; default 1)\n" +
+				"config: billing_groups[0].budget_alert_thresholds.critical: must be a share of the budget greater than 0 and at most 100 (1 is the whole budget), got +Inf"},
+		{"unknown budget alert threshold", valid + "    budget: {amount: 1, currency: USD}\n    budget_alert_thresholds: {nearly: 0.8, warning: 1, critical: 1.5, page: 2}\n",
+			`config: line 8: unknown key "page" in billing_groups[0].budget_alert_thresholds`},
 		{"bad planned categories", valid + "    planned_categories: [whatsapp-outbound, \"\", \"sms outbound\", whatsapp-outbound]\n",
 			"config: billing_groups[0].planned_categories[1]: must name a product category as the product_category label shows it, e.g. sms-outbound\n" +
 				"config: billing_groups[0].planned_categories[2]: \"sms outbound\" is not a product category (no spaces: as the product_category label shows it, e.g. sms-outbound)\n" +

@@ -42,8 +42,9 @@ func readError(err error) string {
 // Warnings returns what is risky but valid in c, one sentence each, for the
 // caller to log at every (re)load and --config.check to print: a
 // client_secret_file that every user of the machine may read, each billing
-// group without a name, whose ID (a credential) becomes its label, and a
-// budget beside a category filter.
+// group without a name, whose ID (a credential) becomes its label, a budget
+// beside a category filter, and an owner label the shipped alert rules do
+// not route by.
 func (c *Config) Warnings() []string {
 	var ws []string
 	for i, g := range c.BillingGroups {
@@ -56,5 +57,6 @@ func (c *Config) Warnings() []string {
 			ws = append(ws, fmt.Sprintf("twilio.client_secret_file is readable by every user of this machine (mode %04o): restrict it, e.g. chmod 600 or 640", fi.Mode().Perm()))
 		}
 	}
-	return append(ws, c.filteredBudgetWarnings()...)
+	ws = append(ws, c.filteredBudgetWarnings()...)
+	return append(ws, c.unroutedLabelWarnings()...)
 }

@@ -136,3 +136,29 @@ billing_groups:
 		t.Errorf("warnings:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestWarningsUnroutedOwnerLabel: an owner label the shipped alert rules do
+// not copy into alerts gets one warning, however many groups set it; the
+// routed ones (team, owner, cost_center) get none.
+func TestWarningsUnroutedOwnerLabel(t *testing.T) {
+	cfg, err := Parse([]byte(`twilio:
+  api_url: https://usage.example.com
+  client_id: OQ1
+  client_secret: not-shown
+billing_groups:
+  - id: commerce_billingprofile_A1
+    name: a1
+    labels: {team: payments, owner: alice, cost_center: "4711", squad: blue}
+  - id: commerce_billingprofile_A2
+    name: a2
+    labels: {squad: red, tribe: core}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `billing group label "squad" is exported on twilio_billing_group_info, but the shipped alert rules copy only team, owner, cost_center into alerts: add it to their group_left (...) lists to route alerts by it
+billing group label "tribe" is exported on twilio_billing_group_info, but the shipped alert rules copy only team, owner, cost_center into alerts: add it to their group_left (...) lists to route alerts by it`
+	if got := strings.Join(cfg.Warnings(), "\n"); got != want {
+		t.Errorf("warnings:\n%s\nwant:\n%s", got, want)
+	}
+}

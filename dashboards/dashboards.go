@@ -77,7 +77,7 @@ func Spend() (dashboard.Dashboard, error) {
 	b := base("Twilio spend overview", SpendUID,
 		"Month-to-date Twilio spend per billing group from twilio_billing_exporter: budgets, forecast, daily spend, yesterday and last month, the year, and categories. "+
 			"Usage API figures are estimates; the invoice after month end is authoritative. Months are UTC.")
-	b = variables(b, "billing_group", "currency", "product_category")
+	b = variables(b, "team", "billing_group", "currency", "product_category")
 	return assemble(b, spendThisMonth(), spendYesterdayAndLastMonth(), spendThisYear(), spendTrends(), spendCategories())
 }
 
@@ -264,6 +264,16 @@ func spendTrends() row {
 			ShowUnfilled(true).
 			ReduceOptions(lastValue()).
 			WithTarget(instant("A", fmt.Sprintf("topk by (currency) (10, sum by (product_category, currency) (%s))", dedup(costSelector, "")), "{{product_category}} ({{currency}})"))),
+		withCurrencyUnits(place(bargauge.NewPanelBuilder(), "Month-to-date spend by team",
+			"Estimated spend this month to date per owner team (the team label of billing_groups[].labels) and currency, over the selected billing groups and product categories: showback. "+
+				"Groups without a team add up under \"(no team)\", so the bars sum to the month-to-date spend.",
+			9, 12).
+			Unit("none").Decimals(2).Min(0).
+			DisplayMode(common.BarGaugeDisplayModeGradient).
+			Orientation(common.VizOrientationHorizontal).
+			ShowUnfilled(true).
+			ReduceOptions(lastValue()).
+			WithTarget(instant("A", spendByTeam(), "{{team}} ({{currency}})"))),
 	}}
 }
 

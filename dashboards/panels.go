@@ -4,6 +4,7 @@ package dashboards
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
@@ -243,6 +244,8 @@ func variables(b *dashboard.DashboardBuilder, filters ...string) *dashboard.Dash
 	b = b.WithVariable(labelValues("job", "Job", "The scrape job(s) of the exporter.",
 		`label_values(twilio_exporter_build_info, job)`, true))
 	defs := map[string][3]string{
+		"team": {"Team", "Owner teams to show (the team label of billing_groups[].labels, from twilio_billing_group_info); All includes groups without one.",
+			`label_values(twilio_billing_group_info{job=~"$job"}, team)`},
 		"billing_group": {"Billing group", "Billing groups to show (the exporter's configured group names).",
 			`label_values(twilio_billing_group_up{job=~"$job"}, billing_group)`},
 		"currency": {"Currency", "Currencies to show. Amounts in different currencies are never added together.",
@@ -250,9 +253,18 @@ func variables(b *dashboard.DashboardBuilder, filters ...string) *dashboard.Dash
 		"product_category": {"Product category", "Twilio product categories to show.",
 			`label_values(twilio_billing_group_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency"}, product_category)`},
 	}
+	team := slices.Contains(filters, "team")
 	for _, f := range filters {
 		d := defs[f]
-		b = b.WithVariable(labelValues(f, d[0], d[1], d[2], true))
+		v := labelValues(f, d[0], d[1], d[2], true)
+		if f == "billing_group" && team {
+			// The groups of the selected teams. All is their list, not
+			// ".*" (which would ignore the team), refreshed with the time
+			// range.
+			q := `label_values(twilio_billing_group_info{job=~"$job", team=~"$team"}, billing_group)`
+			v = labelValues(f, d[0], "Billing groups to show (the exporter's configured group names), of the selected teams.", q, true).AllValue("")
+		}
+		b = b.WithVariable(v)
 	}
 	return b
 }

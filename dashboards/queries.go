@@ -35,6 +35,21 @@ func dedup(selector, at string) string {
 	return fmt.Sprintf("max without (instance, pod) (%s%s)", selector, offset(at))
 }
 
+// spendByTeam is month-to-date cost by owner team and currency: each
+// group's cost joined with the team of its twilio_billing_group_info (one of
+// a rollout's two pods: topk, never a many-to-many match), groups without a
+// team under "(no team)".
+func spendByTeam() string {
+	return fmt.Sprintf(`label_replace(
+  sum by (team, currency) (
+    sum by (billing_group, currency) (%s)
+      * on (billing_group) group_left (team)
+    topk by (billing_group) (1, twilio_billing_group_info{%s})
+  ),
+  "team", "(no team)", "team", ""
+)`, dedup(costSelector, ""), groupMatch)
+}
+
 // offset renders a PromQL offset modifier, or nothing for "now".
 func offset(d string) string {
 	if d == "" {

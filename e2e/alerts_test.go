@@ -22,7 +22,7 @@ const (
 // unit tests cover.
 var wantAlerts = []string{
 	"TwilioBillingBudgetExceeded", "TwilioBillingBudgetNearlyExhausted", "TwilioBillingForecastOverBudget",
-	"TwilioBillingAnnualForecastOverBudget", "TwilioBillingDailySpendSpike", "TwilioBillingYesterdaySpendSpike",
+	"TwilioBillingAnnualForecastOverBudget", "TwilioBillingAnnualBudgetExceeded", "TwilioBillingDailySpendSpike", "TwilioBillingYesterdaySpendSpike",
 	"TwilioBillingCategorySpendAnomaly", "TwilioBillingNewCategorySpend", "TwilioBillingBudgetCurrencyMismatch", "TwilioBillingGroupRefreshFailing", "TwilioBillingDataStale",
 	"TwilioBillingGroupAbsent", "TwilioBillingExporterDown", "TwilioBillingExporterAbsent",
 }
@@ -136,6 +136,19 @@ func TestAlertRulesFollowConventions(t *testing.T) {
 	}
 	for _, g := range rules.Groups {
 		for _, r := range g.Rules {
+			// The owners rule is the one side of the alerts' join on
+			// billing_group: it must hold one series per group whatever
+			// else its series carry, and the alerts copy only the owner
+			// labels from it, so its by (billing_group) drops nothing an
+			// alert keeps.
+			if r.Record == ownersRule {
+				continue
+			}
+			// Every alert about a billing group routes by its owner.
+			if r.Alert != "" && r.Alert != "TwilioBillingExporterDown" && r.Alert != "TwilioBillingExporterAbsent" &&
+				!strings.HasSuffix(strings.TrimSpace(r.Expr), ")\n* on (billing_group) group_left (team, owner, cost_center)\n"+ownersRule) {
+				t.Errorf("alert %s: want its whole expression joined with %s: (...) * on (billing_group) group_left (team, owner, cost_center) %[2]s", r.Alert, ownersRule)
+			}
 			if expr, err := p.ParseExpr(r.Expr); err == nil {
 				checkAggregations(t, "rule "+r.Alert+r.Record, expr)
 			}
@@ -194,6 +207,9 @@ func checkDashboardURL(t *testing.T, where, u string) {
 		}
 	}
 }
+
+// ownersRule records each billing group's owner labels for the alerts to join.
+const ownersRule = "billing_group:twilio_billing_group_info:owners"
 
 // checkAggregations requires every aggregation in a rule to name the labels
 // it drops (without), never the ones it keeps (by): a fixed by drops labels

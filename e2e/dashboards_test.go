@@ -154,7 +154,7 @@ func substitute(expr string, vars map[string]string) (string, error) {
 // matchAll substitutes every variable with what Grafana sends for "All" (and
 // plausible built-in intervals): enough for parsing and name checks.
 var matchAll = map[string]string{
-	"job": ".*", "billing_group": ".*", "currency": ".*", "product_category": ".*",
+	"job": ".*", "team": ".*", "billing_group": ".*", "currency": ".*", "product_category": ".*",
 	"__rate_interval": "1m", "__interval": "15s", "__range": "1h",
 }
 
@@ -523,7 +523,7 @@ func promQueryRange(t *testing.T, base, query string, start, end time.Time, step
 // demoValues are the variable values of the demo, as Grafana sends a
 // multi-value selection to Prometheus.
 var demoValues = map[string]string{
-	"job": "twilio_billing", "billing_group": "marketing|support|platform", "currency": "USD|EUR|GBP",
+	"job": "twilio_billing", "team": ".*", "billing_group": "marketing|support|platform", "currency": "USD|EUR|GBP",
 	"product_category": ".*", "__rate_interval": "1m", "__interval": "5s", "__range": "1h",
 }
 
@@ -610,7 +610,7 @@ func TestDashboardQueriesAndRulesAgainstPrometheus(t *testing.T) {
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		states := ruleStates(t, prom)
-		ready := len(states) == 20
+		ready := len(states) == 22
 		for _, r := range states {
 			ready = ready && r.LastEvaluation.After(dataSince.Add(time.Second))
 		}

@@ -55,6 +55,8 @@ type Group struct {
 	YearToDate *Period
 	// Budget and AnnualBudget are nil when not configured.
 	Budget, AnnualBudget *Money
+	// Labels are the group's owner labels (billing_groups[].labels).
+	Labels map[string]string
 }
 
 // Period is the cache's state of one group and period.
@@ -165,6 +167,8 @@ func (s stamp) Date() string { return s.Time.UTC().Format(time.DateOnly) }
 
 type groupView struct {
 	Name string
+	// Owners are the owner labels, "name: value", by name.
+	Owners string
 	// Status is "up", "failing" or "pending": the month's refresh.
 	Status      string
 	Error       string
@@ -237,6 +241,12 @@ func (p Page) stamp(t time.Time) stamp {
 
 func (p Page) groupView(g Group) groupView {
 	gv := groupView{Name: g.Name, LastSuccess: p.stamp(g.Month.LastSuccess), Error: g.Month.Error}
+	owners := make([]string, 0, len(g.Labels))
+	for n, v := range g.Labels {
+		owners = append(owners, n+": "+v)
+	}
+	slices.Sort(owners)
+	gv.Owners = strings.Join(owners, ", ")
 	switch {
 	case !g.Month.Attempted:
 		gv.Status = "pending"

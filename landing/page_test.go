@@ -567,3 +567,17 @@ func TestRenderer(t *testing.T) {
 		t.Errorf("%d renders of the test's own pages, want 2", renders)
 	}
 }
+
+// TestOwnerLabels: a group's owner labels show under its name, by name, as
+// text; a group without them shows no owners line.
+func TestOwnerLabels(t *testing.T) {
+	owned := Group{Name: "payments", Labels: map[string]string{"team": "payments", "owner": "<b>alice</b>"}, Month: Period{Attempted: true, Up: true, Figures: month(usd("sms", 1))}}
+	plain := Group{Name: "plain", Month: Period{Attempted: true, Up: true, Figures: month(usd("sms", 1))}}
+	doc := render(t, basePage(owned, plain))
+	if got, want := pagetest.Field(t, pagetest.Group(t, doc, "payments"), "owners"), "owner: <b>alice</b>, team: payments"; got != want {
+		t.Errorf("owners = %q, want %q", got, want)
+	}
+	if n := pagetest.FindAll(pagetest.Group(t, doc, "plain"), pagetest.WithAttr("data-field", "owners")); len(n) != 0 {
+		t.Errorf("a group without owner labels has an owners line: %v", n)
+	}
+}
