@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -549,6 +550,22 @@ func (r *runner) build(m *month) *seriesSet {
 			if b := g.AnnualBudget; b != nil {
 				s.set(i, b.Amount, prefix+"annual_budget", "billing_group", g.Label, "currency", b.Currency)
 			}
+			if th := g.Thresholds; th != nil && g.Budget != nil {
+				s.set(i, th.Nearly, prefix+"budget_alert_threshold_ratio", "billing_group", g.Label, "level", "nearly")
+				s.set(i, th.Warning, prefix+"budget_alert_threshold_ratio", "billing_group", g.Label, "level", "warning")
+				s.set(i, th.Critical, prefix+"budget_alert_threshold_ratio", "billing_group", g.Label, "level", "critical")
+			}
+			for _, c := range g.PlannedCategories {
+				s.set(i, 1, prefix+"planned_category_info", "billing_group", g.Label, "product_category", c)
+			}
+			// The owner labels, as the exporter serves them; a name another
+			// group sets and this one does not is absent, as an empty
+			// value is in Prometheus.
+			info := []string{prefix + "info", "billing_group", g.Label}
+			for _, n := range slices.Sorted(maps.Keys(g.Labels)) {
+				info = append(info, n, g.Labels[n])
+			}
+			s.set(i, 1, info...)
 		}
 		for p := range products {
 			s.set(i, 1, prefix+"product_info", "product_category", p.Category, "product", p.Name)

@@ -29,6 +29,9 @@ func TestBlocksHoldWhatTheExporterWouldHaveServed(t *testing.T) {
 	sg, cg := testGroups()
 	cg[0].Budget = &collector.Budget{Amount: 1234, Currency: "USD"}
 	cg[1].AnnualBudget = &collector.Budget{Amount: 45678, Currency: "EUR"}
+	cg[0].Thresholds = &collector.Thresholds{Nearly: 0.8, Warning: 1, Critical: 1.2}
+	cg[0].Labels = map[string]string{"team": "payments", "owner": "alice"}
+	cg[1].PlannedCategories = []string{"verify-sms"}
 	sim := usagesim.New(usagesim.Options{Groups: sg, Now: func() time.Time { return testNow }})
 	o := testOptions(t, simClient(t, sim, 7), cg, t.TempDir())
 	if _, err := Run(context.Background(), o); err != nil {
@@ -119,6 +122,18 @@ func truthAt(t *testing.T, sim *usagesim.Server, sg []usagesim.Group, cg []colle
 		if b := g.AnnualBudget; b != nil {
 			want[fmt.Sprintf(`%sannual_budget{billing_group=%q, currency=%q%s}`, p, g.Label, b.Currency, extra)] = b.Amount
 		}
+		if th := g.Thresholds; th != nil && g.Budget != nil {
+			for level, v := range map[string]float64{"nearly": th.Nearly, "warning": th.Warning, "critical": th.Critical} {
+				want[fmt.Sprintf(`%sbudget_alert_threshold_ratio{billing_group=%q%s, level=%q}`, p, g.Label, extra, level)] = v
+			}
+		}
+		for _, c := range g.PlannedCategories {
+			want[fmt.Sprintf(`%splanned_category_info{billing_group=%q%s, product_category=%q}`, p, g.Label, extra, c)] = 1
+		}
+		// Every group has an info series, with its owner labels.
+		info := labels.NewBuilder(labels.FromMap(g.Labels)).Set("billing_group", g.Label).
+			Set("instance", "exporter:10117").Set("job", "twilio_billing").Labels()
+		want[p+"info"+info.String()] = 1
 	}
 	maps.Copy(want, sums.Floats())
 	return want
