@@ -547,8 +547,10 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, pr pageRequest) (
 	// An API that echoes the bearer token must not put it in an error or a
 	// log line: nothing derived from the body holds it after redactBytes,
 	// which comes before any cut.
+	// A body read only up to the limit may end inside the token, which
+	// redactBytes then redacts as far as it goes.
 	if !success {
-		body = redactBytes(body, tok.AccessToken)
+		body = redactBytes(body, tok.AccessToken, int64(len(body)) > limit)
 		if int64(len(body)) > limit {
 			body = body[:limit]
 		}
@@ -557,7 +559,7 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, pr pageRequest) (
 	if int64(len(body)) > limit {
 		return nil, tok, fmt.Errorf("response body exceeds %d bytes (MaxBodyBytes)", limit)
 	}
-	return redactBytes(body, tok.AccessToken), tok, nil
+	return redactBytes(body, tok.AccessToken, false), tok, nil
 }
 
 // newRequest builds the Records POST, placing the parameters as pr's

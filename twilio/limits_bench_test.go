@@ -32,14 +32,14 @@ func BenchmarkPageHardening(b *testing.B) {
 		}
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
-			_ = redactBytes(body, token)
+			_ = redactBytes(body, token, false)
 			cleanRecords(p.records)
 		}
 	})
 	b.Run("hardened", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
-			p, err := decodePage(redactBytes(body, token))
+			p, err := decodePage(redactBytes(body, token, false))
 			if err != nil {
 				b.Fatal(err)
 			}

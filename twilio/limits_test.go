@@ -336,3 +336,108 @@ func TestBillingGroupIDMaskedInErrors(t *testing.T) {
 		t.Errorf("Detect error %v: want the ID masked", err)
 	}
 }
+
+// TestRedactionCannotBeBypassed: a hostile endpoint that echoes the bearer
+// token or the client secret JSON-escaped, or pads its answer so that the
+// read limit cuts through the credential, still gets none of it into an
+// error: not the whole, not a readable start, not an escaped start.
+func TestRedactionCannotBeBypassed(t *testing.T) {
+	escaped := func(s string) string {
+		var b strings.Builder
+		for _, r := range s {
+			fmt.Fprintf(&b, `\u%04X`, r)
+		}
+		return b.String()
+	}
+	// padTo returns prefix, blanks and text, so long that a reader of n
+	// bytes stops after keep bytes of text.
+	padTo := func(n int, prefix, text string, keep int) string {
+		return prefix + strings.Repeat(" ", n-len(prefix)-keep) + text
+	}
+	readLimit := maxErrorBodyBytes + 1
+	for _, tc := range []struct {
+		name string
+		body string
+	}{
+		{"first character escaped", `{"code":20003,"message":"bad bearer \u0074ok-1"}`},
+		{"every character escaped", `{"code":20003,"message":"bad bearer ` + escaped("tok-1") + `"}`},
+		{"escaped in a body that is no JSON", `bad bearer ` + escaped("tok-1")},
+		{"cut after its start", padTo(readLimit, `{"code":20003,"message":"`, `tok-1"}`, 4)},
+		{"cut inside an escape", padTo(readLimit, `{"code":20003,"message":"`, `tok`+escaped("-1")+`"}`, 5)},
+		{"escaped and cut", padTo(readLimit, `{"code":20003,"message":"`, escaped("tok-1")+`"}`, 15)},
+	} {
+		t.Run("records/"+tc.name, func(t *testing.T) {
+			f := newFakeAPI(t)
+			f.records = func(int, seenRequest) reply {
+				return reply{status: http.StatusBadRequest, body: tc.body}
+			}
+			c, _ := newTestClient(t, f, func(c *Config) { c.MaxAttempts = 1 })
+			_, err := c.FetchRecords(context.Background(), testID, thisMonth)
+			text := errText(err)
+			for _, leak := range []string{"tok", `\u0074`} {
+				if strings.Contains(strings.ToLower(text), strings.ToLower(leak)) {
+					t.Errorf("error holds %q of the token:\n%q", leak, text)
+				}
+			}
+			if !strings.Contains(text, "HTTP 400") {
+				t.Errorf("error %q does not say HTTP 400", text)
+			}
+		})
+	}
+
+	start := testSecret[:4]
+	tokenLimit := maxTokenErrorBody
+	for _, tc := range []struct {
+		name, contentType, body string
+	}{
+		{"escaped in a JSON description", "application/json", `{"error":"invalid_client","error_description":"bad ` + escaped(testSecret) + `"}`},
+		{"escaped in text", "text/plain", "bad secret " + escaped(testSecret)},
+		{"cut after its start", "text/plain", padTo(tokenLimit, "bad secret", testSecret, len(testSecret)-2)},
+		{"escaped and cut", "text/plain", padTo(tokenLimit, "bad secret", escaped(testSecret), 6*4+3)},
+	} {
+		for _, status := range []int{http.StatusInternalServerError, http.StatusUnauthorized} {
+			t.Run(fmt.Sprintf("token/%s/%d", tc.name, status), func(t *testing.T) {
+				f := newFakeAPI(t)
+				f.tokenReply = func(int) reply {
+					return reply{status: status, header: map[string]string{"Content-Type": tc.contentType}, body: tc.body}
+				}
+				c, _ := newTestClient(t, f, func(c *Config) { c.MaxAttempts = 1 })
+				_, err := c.FetchRecords(context.Background(), testID, thisMonth)
+				text := errText(err)
+				if strings.Contains(text, start) || strings.Contains(strings.ToLower(text), strings.ToLower(escaped(start[:1]))) {
+					t.Errorf("error holds the start of the secret:\n%q", text)
+				}
+				if !strings.Contains(text, "token endpoint") {
+					t.Errorf("error %q does not name the token endpoint", text)
+				}
+			})
+		}
+	}
+}
+
+// TestRedactBytesForms: each JSON form of each character is recognised,
+// hex digits in either case, and a start at the end only when the text was
+// cut there.
+func TestRedactBytesForms(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		cut  bool
+		want string
+	}{
+		{`a s3/x b`, false, `a [redacted] b`},
+		{`a s3\/x b`, false, `a [redacted] b`},
+		{`a \u0073\u0033\u002F\u0078 b`, false, `a [redacted] b`},
+		{`a \u0073\u0033\u002f\u0078 b`, false, `a [redacted] b`},
+		{`a s3\u002 b`, false, `a s3\u002 b`},
+		{`a s3/`, false, `a s3/`},
+		{`a s3/`, true, `a [redacted]`},
+		{`a s3\u00`, true, `a [redacted]`},
+		{`a s3\`, true, `a [redacted]`},
+		{`a s\u0033/x s3/x`, false, `a [redacted] [redacted]`},
+		{`s4/x`, true, `s4/x`},
+	} {
+		if got := string(redactBytes([]byte(tc.in), "s3/x", tc.cut)); got != tc.want {
+			t.Errorf("redactBytes(%q, cut=%v) = %q, want %q", tc.in, tc.cut, got, tc.want)
+		}
+	}
+}

@@ -91,6 +91,11 @@ func (tc *tokenCache) invalidate(ctx context.Context, tok *oauth2.Token) error {
 	return nil
 }
 
+// maxTokenErrorBody is how much of a token endpoint answer the oauth2
+// package reads: a body of that length may have been cut inside an echoed
+// secret.
+const maxTokenErrorBody = 1 << 20
+
 // classify turns a token endpoint rejection of the credentials into an
 // *AuthError and any other HTTP failure into a *tokenHTTPError; transport
 // errors pass through unchanged.
@@ -108,11 +113,11 @@ func (tc *tokenCache) classify(err error) error {
 	// The secret is redacted from the whole text before it is cut to a
 	// snippet: cut first, a secret echoed across the cut would keep its
 	// first characters.
-	code := snippet(redactBytes([]byte(re.ErrorCode), tc.sent))
+	code := snippet(redactBytes([]byte(re.ErrorCode), tc.sent, false))
 	if !rejected {
 		msg := code
 		if msg == "" {
-			msg = snippet(redactBytes(re.Body, tc.sent))
+			msg = snippet(redactBytes(re.Body, tc.sent, len(re.Body) >= maxTokenErrorBody))
 		}
 		if msg == "" {
 			msg = http.StatusText(status)
@@ -121,7 +126,7 @@ func (tc *tokenCache) classify(err error) error {
 	}
 	reason := code
 	if re.ErrorDescription != "" {
-		reason = strings.TrimSpace(reason + " " + snippet(redactBytes([]byte(re.ErrorDescription), tc.sent)))
+		reason = strings.TrimSpace(reason + " " + snippet(redactBytes([]byte(re.ErrorDescription), tc.sent, false)))
 	}
 	return &AuthError{ClientID: tc.conf.ClientID, StatusCode: status, Reason: reason, Err: err}
 }
