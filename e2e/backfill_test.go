@@ -59,6 +59,7 @@ billing_groups:
   - id: %s
     name: alpha
     budget: {amount: 2500, currency: USD}
+    labels: {team: payments}
   - id: %s
     name: beta
     annual_budget: {amount: 40000, currency: EUR}
@@ -174,8 +175,8 @@ func containsAny(s string, subs []string) bool {
 // checkBackfilledInstant compares what Prometheus answers at `at` with what
 // the live exporter would have served then, from the simulator's daily
 // records added up exactly, as the exporter adds them: month to date through that day,
-// yesterday, last month, this year to that day, the period bounds and the
-// budgets.
+// yesterday, last month, this year to that day, the period bounds, the
+// budgets, the alert thresholds and the owner labels.
 func checkBackfilledInstant(t *testing.T, prom string, sim *usagesim.Server, at time.Time) {
 	t.Helper()
 	d := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
@@ -211,6 +212,11 @@ func checkBackfilledInstant(t *testing.T, prom string, sim *usagesim.Server, at 
 	maps.Copy(want, sums.Floats())
 	want[`twilio_billing_group_budget{billing_group="alpha", currency="USD", instance="exporter:10117", job="twilio_billing"}`] = 2500
 	want[`twilio_billing_group_annual_budget{billing_group="beta", currency="EUR", instance="exporter:10117", job="twilio_billing"}`] = 40000
+	for level, v := range map[string]float64{"nearly": 0.9, "warning": 1, "critical": 1.5} { // the defaults
+		want[`twilio_billing_group_budget_alert_threshold_ratio{billing_group="alpha", instance="exporter:10117", job="twilio_billing", level="`+level+`"}`] = v
+	}
+	want[`twilio_billing_group_info{billing_group="alpha", instance="exporter:10117", job="twilio_billing", team="payments"}`] = 1
+	want[`twilio_billing_group_info{billing_group="beta", instance="exporter:10117", job="twilio_billing"}`] = 1
 
 	got := map[string]float64{}
 	for _, s := range promQueryAt(t, prom, `{__name__=~"twilio_billing_group_.*", __name__!="twilio_billing_group_product_info"}`, at) {
