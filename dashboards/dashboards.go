@@ -255,26 +255,25 @@ func spendTrends() row {
 			WithTarget(query("A", dailySpendLabelled("billing_group, currency"), "{{billing_group}} {{basis}} ({{currency}})")).
 			WithTarget(query("B", fmt.Sprintf("avg_over_time(\n  (\n    %s\n  )[7d:1h]\n)\nor\n(\n  %s\n)",
 				indent(dailySpend("billing_group, currency"), 4), indent(dailySpend("billing_group, currency"), 2)), "{{billing_group}} 7-day average ({{currency}})")),
-		withCurrencyUnits(place(bargauge.NewPanelBuilder(), "Top 10 product categories by spend",
-			"The ten product categories with the highest month-to-date spend in each currency, over the selected billing groups.",
-			9, 12).
-			Unit("none").Decimals(2).Min(0).
-			DisplayMode(common.BarGaugeDisplayModeGradient).
-			Orientation(common.VizOrientationHorizontal).
-			ShowUnfilled(true).
-			ReduceOptions(lastValue()).
+		withCurrencyUnits(moneyBars("Top 10 product categories by spend",
+			"The ten product categories with the highest month-to-date spend in each currency, over the selected billing groups.").
 			WithTarget(instant("A", fmt.Sprintf("topk by (currency) (10, sum by (product_category, currency) (%s))", dedup(costSelector, "")), "{{product_category}} ({{currency}})"))),
-		withCurrencyUnits(place(bargauge.NewPanelBuilder(), "Month-to-date spend by team",
+		withCurrencyUnits(moneyBars("Month-to-date spend by team",
 			"Estimated spend this month to date per owner team (the team label of billing_groups[].labels) and currency, over the selected billing groups and product categories: showback. "+
-				"Groups without a team add up under \"(no team)\", so the bars sum to the month-to-date spend.",
-			9, 12).
-			Unit("none").Decimals(2).Min(0).
-			DisplayMode(common.BarGaugeDisplayModeGradient).
-			Orientation(common.VizOrientationHorizontal).
-			ShowUnfilled(true).
-			ReduceOptions(lastValue()).
+				"Groups without a team add up under \"(no team)\", so the bars sum to the month-to-date spend.").
 			WithTarget(instant("A", spendByTeam(), "{{team}} ({{currency}})"))),
 	}}
+}
+
+// moneyBars is a half-width panel of horizontal bars, one an amount of
+// money, for a breakdown of the month to date.
+func moneyBars(title, description string) *bargauge.PanelBuilder {
+	return place(bargauge.NewPanelBuilder(), title, description, 9, 12).
+		Unit("none").Decimals(2).Min(0).
+		DisplayMode(common.BarGaugeDisplayModeGradient).
+		Orientation(common.VizOrientationHorizontal).
+		ShowUnfilled(true).
+		ReduceOptions(lastValue())
 }
 
 // spendCategories breaks the month down by billing group, category and
