@@ -213,7 +213,7 @@ func (p *probe) pageToken(ctx context.Context, c *twilio.Client, id string, f *f
 			fmt.Fprintf(p.out, "  page token parameter: not checked: %s\n", describeErr(err))
 			return false
 		}
-		o.TokenAlone = true
+		o.Continuation.TokenAlone = true
 		alone, aloneErr := c.FetchPage(ctx, id, q, o)
 		if aloneErr == nil && advanced(first, alone) {
 			f.param, f.alone = name, true

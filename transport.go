@@ -61,19 +61,20 @@ func (t *transportInfo) Collect(ch chan<- prometheus.Metric) {
 }
 
 // logLearned logs what a client learnt about the API's transport: once per
-// client for the encoding, once for continuations sending the token alone.
+// client for the encoding found (each time none is found), once for each
+// change in how continuations are sent.
 func logLearned(logger log.Logger) func(twilio.Learned) {
 	return func(l twilio.Learned) {
-		logger := log.With(logger, "billing_group_id", l.BillingGroup)
+		logger := log.With(logger, "billing_group_id", twilio.MaskBillingGroupID(l.BillingGroup))
 		switch d := l.Detection; {
 		case d != nil && d.Honoured:
 			level.Info(logger).Log("msg", "Learnt where the Usage API reads request parameters",
 				"request_encoding", d.Encoding, "answers", trials(d))
 		case d != nil:
-			level.Warn(logger).Log("msg", "The Usage API honoured the request parameters in no encoding; sending them as JSON. Run --twilio.probe and set twilio.request_encoding",
+			level.Warn(logger).Log("msg", "The Usage API honoured the request parameters in no encoding; this group sends them as JSON and detects again later. Run --twilio.probe and set twilio.request_encoding",
 				"answers", trials(d))
-		case l.TokenAlone:
-			level.Info(logger).Log("msg", "The Usage API refused a continuation that repeated the query's parameters; continuations send the page token alone from now on",
+		case l.Continuation != nil:
+			level.Info(logger).Log("msg", "The Usage API refused how continuations were sent; they are sent with "+l.Continuation.String()+" from now on",
 				"refusal", l.Refusal)
 		}
 	}

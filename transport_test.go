@@ -131,7 +131,9 @@ func TestTokenAloneLogged(t *testing.T) {
 			t.Fatalf("%s is not up:\n%s", g, grepTwilio(body))
 		}
 	}
-	msg := `msg="The Usage API refused a continuation that repeated the query's parameters; continuations send the page token alone from now on" refusal="HTTP 400: code 20001: Invalid request: a page token must be sent alone, it carries the query's parameters"`
+	refusal := "HTTP 400: code 20001: Invalid request: a page token must be sent alone, it carries the query's parameters"
+	msg := `msg="The Usage API refused how continuations were sent; they are sent with the page token alone, the token also in the query string from now on" refusal="` +
+		refusal + `; sent again with the query's parameters repeated, the token only where the encoding puts parameters: ` + refusal + `"`
 	if n := strings.Count(ex.logs.String(), msg); n != 1 {
 		t.Errorf("logged %d times, want once:\n%s", n, ex.logs.String())
 	}
@@ -141,7 +143,7 @@ func TestTokenAloneLogged(t *testing.T) {
 // warn level with each answer, and names what to do.
 func TestLogNoneHonoured(t *testing.T) {
 	var buf bytes.Buffer
-	logLearned(log.NewLogfmtLogger(&buf))(twilio.Learned{BillingGroup: "commerce_billingprofile_A1", Detection: &twilio.Detection{
+	logLearned(log.NewLogfmtLogger(&buf))(twilio.Learned{BillingGroup: "commerce_billingprofile_ABCDEF123", Detection: &twilio.Detection{
 		Encoding: twilio.EncodingJSON,
 		Trials: []twilio.EncodingTrial{
 			{Encoding: twilio.EncodingJSON, Status: 200, Detail: "meta.pageSize 50"},
@@ -149,7 +151,7 @@ func TestLogNoneHonoured(t *testing.T) {
 			{Encoding: twilio.EncodingForm, Status: 415, Detail: "HTTP 415"},
 		},
 	}})
-	want := `level=warn billing_group_id=commerce_billingprofile_A1 msg="The Usage API honoured the request parameters in no encoding; sending them as JSON. Run --twilio.probe and set twilio.request_encoding" answers="json: meta.pageSize 50; query: meta.pageSize 50; form: HTTP 415"` + "\n"
+	want := `level=warn billing_group_id=commerce_billingprofile_…F123 msg="The Usage API honoured the request parameters in no encoding; this group sends them as JSON and detects again later. Run --twilio.probe and set twilio.request_encoding" answers="json: meta.pageSize 50; query: meta.pageSize 50; form: HTTP 415"` + "\n"
 	if buf.String() != want {
 		t.Errorf("logged\n%s\nwant\n%s", buf.String(), want)
 	}

@@ -550,9 +550,11 @@ func (rt *rolloverTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 
 // TestFaultMonthRolloverMidRefresh: a refresh that starts at 23:59:50 UTC on
 // the last day of the month and whose later pages are served after midnight
-// (so they hold the new month's data) mixes two months: it is refused (up 0,
-// the log says which record ended outside the month) and nothing of it is
-// served; the next refresh serves exactly the new month's data.
+// (so they hold the new month's data, with a new asOf) is read again from
+// the first page, all of it December's: it is refused as the period the
+// refresh started in (up 0, the log says which record lies outside the
+// month) and nothing of it is served; the next refresh serves exactly the
+// new month's data.
 func TestFaultMonthRolloverMidRefresh(t *testing.T) {
 	clk := testsupport.NewClock(time.Date(2026, 11, 30, 23, 59, 50, 0, time.UTC))
 	sim := usagesim.New(usagesim.Options{Now: clk.Now})
@@ -591,7 +593,7 @@ func TestFaultMonthRolloverMidRefresh(t *testing.T) {
 	if d := dataSeries(got, g.Label); len(d) != 0 {
 		t.Fatalf("a refresh that started in November was served in December:%s", diffSeries(d, nil))
 	}
-	if l := logs.String(); !strings.Contains(l, `err="collector: this_month: page 2 record 0 (\"sms-outbound\" \"Canada-Outbound-SMS\", segments EUR, 2026-12-01 to 2026-12-01) lies outside the period (2026-11-01 to 2026-11-30): the API answered for another period"`) {
+	if l := logs.String(); !strings.Contains(l, `err="collector: this_month: page 1 record 0 (\"link-shortening\" \"Link-Shortening-Clicks\", requests EUR, 2026-12-01 to 2026-12-01) lies outside the period (2026-11-01 to 2026-11-30): the API answered for another period"`) {
 		t.Fatalf("the log does not say why the refresh was refused:\n%s", l)
 	}
 

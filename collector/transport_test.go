@@ -81,7 +81,17 @@ func TestTransportVariants(t *testing.T) {
 		{"form-only", func(o *usagesim.Options) { o.Params = usagesim.ParamsFormOnly }, nil, 3, twilio.EncodingForm},
 		{"page token named otherwise", func(o *usagesim.Options) { o.PageTokenParam = "nextPageToken" },
 			func(c *twilio.Config) { c.PageTokenParam = "nextPageToken" }, 1, twilio.EncodingJSON},
-		{"continuation carries the token alone", func(o *usagesim.Options) { o.TokenAlone = true }, nil, 1 + 1, twilio.EncodingJSON},
+		// Refused with the query repeated, with and without the token's
+		// copy in the query string.
+		{"continuation carries the token alone", func(o *usagesim.Options) { o.TokenAlone = true }, nil, 1 + 2, twilio.EncodingJSON},
+		// Twilio's SDKs send the token in the query string: an API that
+		// reads it there alone gets it from every continuation.
+		{"page token read from the query string only", func(o *usagesim.Options) { o.TokenInQuery = true }, nil, 1, twilio.EncodingJSON},
+		{"json-only, page token read from the query string only", func(o *usagesim.Options) {
+			o.Params = usagesim.ParamsJSONOnly
+			o.TokenInQuery = true
+		}, nil, 1, twilio.EncodingJSON},
+		{"no query string beside a body", func(o *usagesim.Options) { o.RefuseQueryWithBody = true }, nil, 1 + 1, twilio.EncodingJSON},
 		{"query-only, token alone", func(o *usagesim.Options) {
 			o.Params = usagesim.ParamsQueryOnly
 			o.TokenAlone = true

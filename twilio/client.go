@@ -373,6 +373,55 @@ func (c *Client) fetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
 	}
 	target := recordsURL(c.apiURL, id)
+	usage, err := c.paginate(ctx, id, target, q, enc)
+	var moved *asOfMovedError
+	if !errors.As(err, &moved) {
+		return usage, err
+	}
+	// The data was updated while the pages were read: page tokens are
+	// offsets, so the pages read so far may skip or repeat rows of the new
+	// data. Read it again from the first page, once.
+	usage, err = c.paginate(ctx, id, target, q, enc)
+	var again *asOfMovedError
+	if errors.As(err, &again) {
+		return nil, fmt.Errorf("twilio: records for %s: the data changed while it was paged, twice: asOf went from %s to %s, and after starting again from the first page from %s to %s; this period is refused until the data stays the same over one pagination",
+			id, moved.first, moved.page, again.first, again.page)
+	}
+	if err != nil {
+		return nil, err
+	}
+	usage.Restarted = true
+	return usage, nil
+}
+
+// asOfMovedError says a page of a pagination carried another asOf than its
+// first page.
+type asOfMovedError struct {
+	first, page string // the asOf values as the pages sent them
+	n           int    // the page that differed
+}
+
+func (e *asOfMovedError) Error() string {
+	return fmt.Sprintf("page %d has asOf %s, page 1 had %s", e.n, e.page, e.first)
+}
+
+// describeAsOf names an asOf for messages.
+func describeAsOf(t time.Time) string {
+	switch {
+	case t.IsZero():
+		return "(none)"
+	case t.Equal(t.Truncate(24 * time.Hour)):
+		return t.Format(DateLayout)
+	default:
+		return t.Format(time.RFC3339)
+	}
+}
+
+// paginate reads every page of q, from the first, and returns them as one
+// Usage only if every page carried the asOf of the first: the records of one
+// state of the data. A page with another asOf ends it with an
+// *asOfMovedError.
+func (c *Client) paginate(ctx context.Context, id string, target *url.URL, q Query, enc Encoding) (*Usage, error) {
 	usage := &Usage{Records: []Record{}}
 	seen := map[tokenKey]int{} // hash of nextToken -> page that returned it
 	pageToken := ""
@@ -387,6 +436,11 @@ func (c *Client) fetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 		if err != nil {
 			return nil, fmt.Errorf("twilio: records for %s: page %d: %w", id, n, err)
 		}
+		if n == 1 {
+			usage.AsOf = p.asOf
+		} else if !p.asOf.Equal(usage.AsOf) {
+			return nil, &asOfMovedError{first: describeAsOf(usage.AsOf), page: describeAsOf(p.asOf), n: n}
+		}
 		if err := checkRecordBudget(len(usage.Records), len(p.records), q.PageSize, c.maxRecords, n); err != nil {
 			return nil, fmt.Errorf("twilio: records for %s: %w", id, err)
 		}
@@ -396,9 +450,6 @@ func (c *Client) fetchRecords(ctx context.Context, id string, q Query) (*Usage, 
 		}
 		usage.Records = append(usage.Records, p.records...)
 		usage.Pages = n
-		if p.asOf.After(usage.AsOf) {
-			usage.AsOf = p.asOf
-		}
 		if p.nextToken == "" {
 			return usage, nil
 		}
@@ -563,14 +614,13 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, pr pageRequest) (
 }
 
 // newRequest builds the Records POST, placing the parameters as pr's
-// encoding says. A continuation sent with the token alone carries no other
-// parameter.
+// encoding says, and a continuation's page token as pr.cont says.
 func (c *Client) newRequest(ctx context.Context, target *url.URL, pr pageRequest) (*http.Request, error) {
 	u := *target
 	var body []byte
 	contentType := ""
 	q := pr.q
-	if pr.alone && pr.token != "" {
+	if pr.cont.TokenAlone && pr.token != "" {
 		q = Query{}
 	}
 	switch pr.enc {
@@ -586,6 +636,11 @@ func (c *Client) newRequest(ctx context.Context, target *url.URL, pr pageRequest
 		}
 		body = b
 		contentType = "application/json"
+	}
+	if pr.token != "" && pr.enc != EncodingQuery && !pr.cont.TokenNotInQuery {
+		// Where Twilio's SDKs send it: an API may read the token from
+		// the query string only, whatever carries the other parameters.
+		u.RawQuery = url.Values{pr.tokenParam: {pr.token}}.Encode()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {

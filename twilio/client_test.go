@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -91,7 +92,7 @@ func TestRequestEncoding(t *testing.T) {
 		{EncodingJSON, "application/json", [2]string{
 			`{"startDate":"2025-01-01","endDate":"2025-01-31","productCategory":"sms \u0026 mms","aggregationPeriod":"DAILY","pageSize":2}`,
 			`{"startDate":"2025-01-01","endDate":"2025-01-31","productCategory":"sms \u0026 mms","aggregationPeriod":"DAILY","pageSize":2,"pageToken":"p2/+="}`,
-		}, [2]string{"", ""}},
+		}, [2]string{"", "pageToken=p2%2F%2B%3D"}}, // the token in the query string too, where Twilio's SDKs send it
 		{EncodingQuery, "", [2]string{"", ""}, [2]string{
 			"aggregationPeriod=DAILY&endDate=2025-01-31&pageSize=2&productCategory=sms+%26+mms&startDate=2025-01-01",
 			"aggregationPeriod=DAILY&endDate=2025-01-31&pageSize=2&pageToken=p2%2F%2B%3D&productCategory=sms+%26+mms&startDate=2025-01-01",
@@ -99,7 +100,7 @@ func TestRequestEncoding(t *testing.T) {
 		{EncodingForm, "application/x-www-form-urlencoded", [2]string{
 			"aggregationPeriod=DAILY&endDate=2025-01-31&pageSize=2&productCategory=sms+%26+mms&startDate=2025-01-01",
 			"aggregationPeriod=DAILY&endDate=2025-01-31&pageSize=2&pageToken=p2%2F%2B%3D&productCategory=sms+%26+mms&startDate=2025-01-01",
-		}, [2]string{"", ""}},
+		}, [2]string{"", "pageToken=p2%2F%2B%3D"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.encoding), func(t *testing.T) {
@@ -136,10 +137,10 @@ func TestRequestEncoding(t *testing.T) {
 func TestPagination(t *testing.T) {
 	f := newFakeAPI(t)
 	pages := map[string]reply{
-		"":   {body: pageJSON("2025-01-30", "t2", recordJSON("a", `"1"`, "1.5"), recordJSON("b", `"2"`, "2.5"))},
+		"":   {body: pageJSON("2025-01-31", "t2", recordJSON("a", `"1"`, "1.5"), recordJSON("b", `"2"`, "2.5"))},
 		"t2": {body: pageJSON("2025-01-31", "t3", recordJSON("c", `"3"`, "3.5"))},
 		"t3": {body: pageJSON("2025-01-31", "t4")},
-		"t4": {body: pageJSON("2025-01-29", "", recordJSON("d", "4", `"4.5"`))},
+		"t4": {body: pageJSON("2025-01-31", "", recordJSON("d", "4", `"4.5"`))},
 	}
 	var tokens []string
 	f.records = func(_ int, r seenRequest) reply {
@@ -167,11 +168,67 @@ func TestPagination(t *testing.T) {
 	if !slices.Equal(tokens, []string{"", "t2", "t3", "t4"}) {
 		t.Errorf("page tokens sent %q", tokens)
 	}
-	if u.Pages != 4 || !u.AsOf.Equal(date("2025-01-31")) {
-		t.Errorf("pages %d asOf %s, want 4 and the latest, 2025-01-31", u.Pages, u.AsOf)
+	if u.Pages != 4 || !u.AsOf.Equal(date("2025-01-31")) || u.Restarted {
+		t.Errorf("pages %d asOf %s restarted %v, want 4 and 2025-01-31, not restarted", u.Pages, u.AsOf, u.Restarted)
 	}
 	if tok, _ := f.counts(); tok != 1 {
 		t.Errorf("token calls %d, want 1", tok)
+	}
+}
+
+// A page whose asOf differs from the first page's is of another state of
+// the data: the pagination starts again from the first page, once, and a
+// second change refuses the fetch naming every date.
+func TestPaginationAsOfMoves(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		asOfs  []string // by request: each page's asOf, in the order sent
+		err    string
+		tokens []string
+	}{
+		{"same asOf", []string{"2025-01-31", "2025-01-31"}, "", []string{"", "t2"}},
+		{"moves once", []string{"2025-01-30", "2025-01-31", "2025-01-31", "2025-01-31"}, "", []string{"", "t2", "", "t2"}},
+		{"moves twice", []string{"2025-01-30", "2025-01-31", "2025-01-31", "2025-02-01"},
+			"twilio: records for " + testMasked + ": the data changed while it was paged, twice: asOf went from 2025-01-30 to 2025-01-31, and after starting again from the first page from 2025-01-31 to 2025-02-01; this period is refused until the data stays the same over one pagination",
+			[]string{"", "t2", "", "t2"}},
+		{"a page without asOf", []string{"2025-01-31", "", "2025-01-31", ""},
+			"twilio: records for " + testMasked + ": the data changed while it was paged, twice: asOf went from 2025-01-31 to (none), and after starting again from the first page from 2025-01-31 to (none)",
+			nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAPI(t)
+			var tokens []string
+			f.records = func(n int, r seenRequest) reply {
+				v, _ := url.ParseQuery(r.RawQuery)
+				tok := v.Get("pageToken")
+				tokens = append(tokens, tok)
+				asOf := tc.asOfs[min(n, len(tc.asOfs))-1]
+				page := func(next string, recs ...string) reply {
+					if asOf == "" {
+						return reply{body: `{"records":[` + strings.Join(recs, ",") + `],"meta":{"nextToken":` + strconv.Quote(next) + `}}`}
+					}
+					return reply{body: pageJSON(asOf, next, recs...)}
+				}
+				if tok == "" {
+					return page("t2", recordJSON("a", `"1"`, "1.5"))
+				}
+				return page("", recordJSON("b", `"2"`, "2.5"))
+			}
+			c, _ := newTestClient(t, f, func(c *Config) { c.Encoding = EncodingQuery })
+			u, err := c.FetchRecords(t.Context(), testID, thisMonth)
+			if tc.err != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
+					t.Fatalf("error %v\nwant %s", err, tc.err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			} else if len(u.Records) != 2 || u.Pages != 2 || !u.AsOf.Equal(date("2025-01-31")) || u.Restarted != (len(tokens) == 4) {
+				t.Errorf("%d records in %d pages, asOf %s, restarted %v", len(u.Records), u.Pages, u.AsOf, u.Restarted)
+			}
+			if tc.tokens != nil && !slices.Equal(tokens, tc.tokens) {
+				t.Errorf("page tokens sent %q, want %q", tokens, tc.tokens)
+			}
+		})
 	}
 }
 

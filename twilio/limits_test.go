@@ -331,6 +331,20 @@ func TestBillingGroupIDMaskedInErrors(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), testID) || !strings.Contains(err.Error(), testMasked) {
 		t.Errorf("FetchPage error %v: want the ID masked", err)
 	}
+	// A 404 refuses the period, not the encoding: detection tells nothing
+	// and says why, the ID masked.
+	d, err := c.Detect(context.Background(), testID)
+	if err != nil || len(d.Trials) != 3 {
+		t.Fatalf("Detect: %+v, %v: want three trials that could not tell", d, err)
+	}
+	for _, tr := range d.Trials {
+		if tr.Status != http.StatusNotFound || strings.Contains(tr.Detail, testID) || !strings.Contains(tr.Detail, testMasked) {
+			t.Errorf("Detect trial %+v: want the 404 with the ID masked", tr)
+		}
+	}
+	f.records = func(int, seenRequest) reply {
+		return reply{status: 403, body: `{"code":20403,"message":"Billing group ` + testID + ` is not yours"}`}
+	}
 	_, err = c.Detect(context.Background(), testID)
 	if err == nil || strings.Contains(err.Error(), testID) || !strings.Contains(err.Error(), testMasked) {
 		t.Errorf("Detect error %v: want the ID masked", err)

@@ -43,8 +43,9 @@ type PageOptions struct {
 	TokenParam string
 	// Token is the page token of a continuation; empty for a first page.
 	Token string
-	// TokenAlone sends the token without the query's parameters.
-	TokenAlone bool
+	// Continuation says how a continuation is sent; the zero value is the
+	// client's default, not what it has learnt.
+	Continuation Continuation
 }
 
 // Page is one decoded Records page.
@@ -79,7 +80,7 @@ func (c *Client) fetchOnePage(ctx context.Context, id string, q Query, o PageOpt
 		o.TokenParam = c.tokenParam
 	}
 	body, err := c.fetchPage(ctx, recordsURL(c.apiURL, id), pageRequest{
-		q: q, enc: o.Encoding, tokenParam: o.TokenParam, token: o.Token, alone: o.TokenAlone,
+		q: q, enc: o.Encoding, tokenParam: o.TokenParam, token: o.Token, cont: o.Continuation,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)

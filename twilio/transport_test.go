@@ -119,7 +119,7 @@ func TestTransportAutoDetectsEncoding(t *testing.T) {
 			if tr := trials[detection-1]; tr.Encoding != tc.want || tr.Status != 200 || tr.Detail != "meta.pageSize 1" {
 				t.Errorf("last trial %+v, want %s answered with meta.pageSize 1", tr, tc.want)
 			}
-			if ls := l.all(); len(ls) != 1 || ls[0].Detection != got.Detection || ls[0].TokenAlone {
+			if ls := l.all(); len(ls) != 1 || ls[0].Detection != got.Detection || ls[0].Continuation != nil {
 				t.Errorf("Learned was told %+v, want the detection once", ls)
 			}
 
@@ -216,17 +216,28 @@ func TestTransportPageTokenParam(t *testing.T) {
 	}
 }
 
-// A continuation refused because it repeats the query is sent again with
-// the token alone, once; from then on continuations send the token alone.
+// A continuation refused because it repeats the query is sent again the
+// next ways until the token alone works, once; from then on continuations
+// send the token alone.
 func TestTransportTokenAlone(t *testing.T) {
 	in := startSimWith(t, func(o *usagesim.Options) { o.TokenAlone = true })
 	want, asOf := expected(t, in, supportID, "THIS_MONTH")
-	for _, enc := range []twilio.Encoding{twilio.EncodingJSON, twilio.EncodingQuery, twilio.EncodingForm} {
-		t.Run(string(enc), func(t *testing.T) {
+	for _, tc := range []struct {
+		enc     twilio.Encoding
+		refused int // continuations refused before the token alone works
+	}{
+		// The query's parameters repeated, with and without the token's
+		// copy in the query string.
+		{twilio.EncodingJSON, 2},
+		// The token is in the query string anyway: one way fewer.
+		{twilio.EncodingQuery, 1},
+		{twilio.EncodingForm, 2},
+	} {
+		t.Run(string(tc.enc), func(t *testing.T) {
 			in.Server.ResetStats()
 			var l learnings
 			c, waits := newSimClient(t, in, func(c *twilio.Config) {
-				c.Encoding = enc
+				c.Encoding = tc.enc
 				c.Learned = l.add
 			})
 			q := twilio.Query{TimePeriod: twilio.ThisMonth, PageSize: 7}
@@ -236,17 +247,18 @@ func TestTransportTokenAlone(t *testing.T) {
 			}
 			pages := pagesFor(len(want), 7)
 			checkUsage(t, "first fetch", u, want, asOf, pages)
-			checkStats(t, in, 1, pages+1, 0) // one refused continuation
+			checkStats(t, in, 1, pages+tc.refused, 0)
 			if w := waits.got(); len(w) != 0 {
 				t.Errorf("waited %v: a refusal is not retried with backoff", w)
 			}
 			ls := l.all()
-			if len(ls) != 1 || !ls[0].TokenAlone || ls[0].BillingGroup != supportID ||
+			if len(ls) != 1 || ls[0].Continuation == nil || *ls[0].Continuation != (twilio.Continuation{TokenAlone: true}) ||
+				ls[0].BillingGroup != supportID ||
 				!strings.Contains(ls[0].Refusal, "HTTP 400: code 20001: Invalid request: a page token must be sent alone") {
 				t.Errorf("Learned was told %+v, want the token-alone finding once with the refusal", ls)
 			}
-			if !c.Transport().TokenAlone {
-				t.Error("Transport().TokenAlone is false after learning it")
+			if got := c.Transport().Continuation; got != (twilio.Continuation{TokenAlone: true}) {
+				t.Errorf("Transport().Continuation is %+v after learning the token alone", got)
 			}
 
 			in.Server.ResetStats()
@@ -260,6 +272,97 @@ func TestTransportTokenAlone(t *testing.T) {
 			if len(l.all()) != 1 {
 				t.Errorf("Learned told again: %+v", l.all())
 			}
+		})
+	}
+}
+
+// An API that reads its filters from a body but the page token only from
+// the query string, where Twilio's SDKs send it: the default continuation
+// carries the token there too, so every encoding pages to the end with no
+// request refused and nothing to learn. Sent only where the encoding puts
+// parameters, the token is ignored and page 1 comes again.
+func TestTransportTokenReadFromQueryString(t *testing.T) {
+	for _, from := range []usagesim.ParamSource{usagesim.ParamsAnywhere, usagesim.ParamsJSONOnly, usagesim.ParamsFormOnly} {
+		t.Run(from.String(), func(t *testing.T) {
+			in := startSimWith(t, func(o *usagesim.Options) {
+				o.Params = from
+				o.TokenInQuery = true
+			})
+			var l learnings
+			c, _ := newSimClient(t, in, func(c *twilio.Config) {
+				c.Encoding = twilio.EncodingAuto
+				c.Learned = l.add
+			})
+			for _, id := range []string{supportID, marketingID} {
+				for _, period := range []twilio.TimePeriod{twilio.ThisMonth, twilio.LastMonth, twilio.ThisYear} {
+					in.Server.ResetStats()
+					u, err := c.FetchRecords(t.Context(), id, twilio.Query{TimePeriod: period, PageSize: 3})
+					if err != nil {
+						t.Fatalf("%s %s: %v", id, period, err)
+					}
+					want, asOf := expected(t, in, id, string(period))
+					checkUsage(t, string(period), u, want, asOf, pagesFor(len(want), 3))
+				}
+			}
+			for _, x := range l.all() {
+				if x.Continuation != nil {
+					t.Errorf("learnt %+v: no continuation was refused", x)
+				}
+			}
+			if got := c.Transport().Continuation; got != (twilio.Continuation{}) {
+				t.Errorf("Transport().Continuation %+v, want the default", got)
+			}
+
+			// The token only in the body: page 1 again.
+			q := twilio.Query{TimePeriod: twilio.ThisMonth, PageSize: 3}
+			first, err := c.FetchPage(t.Context(), supportID, q, twilio.PageOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := c.FetchPage(t.Context(), supportID, q, twilio.PageOptions{
+				Token: first.NextToken, Continuation: twilio.Continuation{TokenNotInQuery: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.NextToken != first.NextToken {
+				t.Errorf("the token in the body alone reached the API: next token %q after %q", again.NextToken, first.NextToken)
+			}
+		})
+	}
+}
+
+// An API that refuses a query string beside a body: the token's copy in the
+// query string is dropped after the first refusal, once, and the figures
+// are exact.
+func TestTransportQueryStringRefused(t *testing.T) {
+	in := startSimWith(t, func(o *usagesim.Options) { o.RefuseQueryWithBody = true })
+	want, asOf := expected(t, in, supportID, "THIS_MONTH")
+	for _, enc := range []twilio.Encoding{twilio.EncodingJSON, twilio.EncodingForm} {
+		t.Run(string(enc), func(t *testing.T) {
+			in.Server.ResetStats()
+			var l learnings
+			c, _ := newSimClient(t, in, func(c *twilio.Config) {
+				c.Encoding = enc
+				c.Learned = l.add
+			})
+			q := twilio.Query{TimePeriod: twilio.ThisMonth, PageSize: 7}
+			u, err := c.FetchRecords(t.Context(), supportID, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages := pagesFor(len(want), 7)
+			checkUsage(t, "first fetch", u, want, asOf, pages)
+			checkStats(t, in, 1, pages+1, 0)
+			ls := l.all()
+			if len(ls) != 1 || ls[0].Continuation == nil || *ls[0].Continuation != (twilio.Continuation{TokenNotInQuery: true}) ||
+				!strings.Contains(ls[0].Refusal, "not both") {
+				t.Errorf("Learned was told %+v, want the token kept out of the query string, once", ls)
+			}
+			in.Server.ResetStats()
+			if _, err := c.FetchRecords(t.Context(), supportID, q); err != nil {
+				t.Fatal(err)
+			}
+			checkStats(t, in, 0, pages, 0)
 		})
 	}
 }
@@ -285,45 +388,46 @@ func TestFetchPageSendsAsAsked(t *testing.T) {
 	if errText(err) != wantErr {
 		t.Fatalf("got %s\nwant %s", errText(err), wantErr)
 	}
-	second, err := c.FetchPage(t.Context(), supportID, q, twilio.PageOptions{Token: first.NextToken, TokenAlone: true})
+	second, err := c.FetchPage(t.Context(), supportID, q, twilio.PageOptions{Token: first.NextToken, Continuation: twilio.Continuation{TokenAlone: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkRecords(t, "page 2", second.Records, want[7:min(14, len(want))])
 	checkStats(t, in, 0, 2, 0)
-	if c.Transport().TokenAlone {
-		t.Error("FetchPage taught the client to send the token alone")
+	if got := c.Transport().Continuation; got != (twilio.Continuation{}) {
+		t.Errorf("FetchPage taught the client to send continuations with %s", got)
 	}
 }
 
 // An API that reads the query string only and answers a request naming no
-// period with this month's first page: a JSON client gets page 1 whatever it
-// asks, and stops at the repeated token; auto sees pageSize ignored in the
-// body and learns the query string.
+// period with this month's first page: a JSON client's parameters are
+// ignored, so whatever it asks it gets this month in the API's page size
+// (the token it also sends in the query string continues that); auto sees
+// pageSize ignored in the body and learns the query string.
 func TestTransportQueryOnlyWithDefaultPeriod(t *testing.T) {
 	in := startSimWith(t, func(o *usagesim.Options) {
 		o.Params = usagesim.ParamsQueryOnly
 		o.DefaultTimePeriod = "THIS_MONTH"
 		o.DefaultPageSize = 10
 	})
-	q := twilio.Query{TimePeriod: twilio.ThisMonth, PageSize: 7}
+	thisMonth, asOf := expected(t, in, supportID, "THIS_MONTH")
 	c, _ := newSimClient(t, in, func(c *twilio.Config) { c.Encoding = twilio.EncodingJSON })
-	_, err := c.FetchRecords(t.Context(), supportID, q)
-	wantErr := "twilio: records for " + supportMasked + ": page 2: meta.nextToken repeats the one page 1 returned; stopping to avoid an endless loop"
-	if errText(err) != wantErr {
-		t.Errorf("json:\n got %s\nwant %s", errText(err), wantErr)
-	}
-
-	c, _ = newSimClient(t, in, func(c *twilio.Config) { c.Encoding = twilio.EncodingAuto })
-	u, err := c.FetchRecords(t.Context(), supportID, q)
+	u, err := c.FetchRecords(t.Context(), supportID, twilio.Query{TimePeriod: twilio.LastMonth, PageSize: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, asOf := expected(t, in, supportID, "THIS_MONTH")
-	checkUsage(t, "auto", u, want, asOf, pagesFor(len(want), 7))
+	// The collector's period rule refuses these rows for last month.
+	checkUsage(t, "json", u, thisMonth, asOf, pagesFor(len(thisMonth), 10))
+
+	c, _ = newSimClient(t, in, func(c *twilio.Config) { c.Encoding = twilio.EncodingAuto })
+	u, err = c.FetchRecords(t.Context(), supportID, twilio.Query{TimePeriod: twilio.ThisMonth, PageSize: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkUsage(t, "auto", u, thisMonth, asOf, pagesFor(len(thisMonth), 7))
 	d := c.Transport().Detection
 	if d == nil || d.Encoding != twilio.EncodingQuery || len(d.Trials) != 2 ||
-		d.Trials[0] != (twilio.EncodingTrial{Encoding: twilio.EncodingJSON, Status: 200, Detail: "meta.pageSize 10"}) {
+		d.Trials[0] != (twilio.EncodingTrial{Encoding: twilio.EncodingJSON, Period: twilio.ThisMonth, Status: 200, Detail: "meta.pageSize 10"}) {
 		t.Errorf("detection %+v, want json answered with meta.pageSize 10, then query", d)
 	}
 }

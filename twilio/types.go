@@ -82,7 +82,11 @@ type Record struct {
 
 // Usage is the complete result of a Records fetch: every record of every page.
 type Usage struct {
-	AsOf    time.Time // UTC midnight of the API's asOf date (the UTC instant if it sent a timestamp); the latest over all pages, zero if none had one
+	AsOf    time.Time // UTC midnight of the API's asOf date (the UTC instant if it sent a timestamp), the same on every page; zero if the pages had none
 	Records []Record
-	Pages   int // pages fetched
+	Pages   int // pages fetched, in the pagination returned
+	// Restarted says the data changed while it was paged (a page's asOf
+	// differed from the first page's), so the pagination was read again
+	// from the first page; the records are those of that second reading.
+	Restarted bool
 }

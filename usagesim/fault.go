@@ -47,6 +47,15 @@ const (
 	// BadRecord answers the real page with the first record's usage.amount
 	// set to "abc" (a record is added to an empty page).
 	BadRecord
+	// ExportNotFound answers Fault.Status (default 404) with error 71003,
+	// "Usage export not found": the export of the period asked for is not
+	// generated yet.
+	ExportNotFound
+	// StaleData answers with the data as it stood one day earlier: the
+	// usage up to then and an asOf one day before. Scoped to page 1, it is
+	// a data update landing while a client pages: the first page old, the
+	// later ones new.
+	StaleData
 )
 
 // faultKindNames are the names String returns, indexed by FaultKind.
@@ -56,6 +65,7 @@ var faultKindNames = [...]string{
 	RepeatingToken: "RepeatingToken", EndlessToken: "EndlessToken",
 	ExpiredToken: "ExpiredToken", Oversized: "Oversized", NotEligible: "NotEligible",
 	TokenReject: "TokenReject", TokenDown: "TokenDown", BadRecord: "BadRecord",
+	ExportNotFound: "ExportNotFound", StaleData: "StaleData",
 }
 
 // String returns the Go name of the kind.
@@ -82,6 +92,10 @@ type Fault struct {
 	// Page limits the fault to one 1-based page; 0 means any. Ignored by
 	// token endpoint faults.
 	Page int
+	// TimePeriod limits the fault to requests that send this timePeriod
+	// (THIS_MONTH, LAST_MONTH, ...); "" means any. Ignored by token
+	// endpoint faults.
+	TimePeriod string
 	// Times is how many matching requests the fault affects; 0 means every
 	// one until ClearFaults.
 	Times int
@@ -106,14 +120,15 @@ type activeFault struct {
 }
 
 // matches reports whether the fault applies to a request.
-func (f *activeFault) matches(token bool, group string, page int) bool {
+func (f *activeFault) matches(token bool, group string, page int, period string) bool {
 	if f.Kind.forTokenEndpoint() != token {
 		return false
 	}
 	if token {
 		return true
 	}
-	return (f.BillingGroup == "" || f.BillingGroup == group) && (f.Page == 0 || f.Page == page)
+	return (f.BillingGroup == "" || f.BillingGroup == group) && (f.Page == 0 || f.Page == page) &&
+		(f.TimePeriod == "" || f.TimePeriod == period)
 }
 
 // InjectFault adds a fault. Faults apply in the order they were injected: all
@@ -135,7 +150,7 @@ func (s *Server) ClearFaults() {
 // takeFaults picks the faults that apply to one request, uses them up and
 // counts the request as faulted if any applies. It returns the total delay of
 // matching Slow faults and the answering fault, if any.
-func (s *Server) takeFaults(token bool, group string, page int) (time.Duration, *Fault) {
+func (s *Server) takeFaults(token bool, group string, page int, period string) (time.Duration, *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var delay time.Duration
@@ -148,7 +163,7 @@ func (s *Server) takeFaults(token bool, group string, page int) (time.Duration, 
 		}
 	}
 	for _, f := range s.faults {
-		if !f.matches(token, group, page) {
+		if !f.matches(token, group, page, period) {
 			continue
 		}
 		switch {
@@ -217,6 +232,12 @@ func faultReply(f *Fault, asOf string) *reply {
 			status = http.StatusForbidden
 		}
 		rp = legacyReply(status, codeNotEligible, "Usage API version not eligible")
+	case ExportNotFound:
+		status := f.Status
+		if status == 0 {
+			status = http.StatusNotFound
+		}
+		rp = legacyReply(status, codeExportNotFound, "Usage export not found")
 	case MalformedJSON:
 		rp = reply{status: http.StatusOK, header: http.Header{}, body: []byte(`{"asOf": ` + asOf + `, records: [<html>oops</html>]`)}
 		rp.header.Set("Content-Type", "application/json")

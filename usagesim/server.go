@@ -53,6 +53,14 @@ type Options struct {
 	// then gets this period's first page whatever it asks for, page token
 	// included.
 	DefaultTimePeriod string
+	// TokenInQuery reads the page token from the query string only, where
+	// Twilio's SDKs send it, while the other parameters travel as Params
+	// says: a token sent only in a body is ignored, so that continuation
+	// gets the first page again.
+	TokenInQuery bool
+	// RefuseQueryWithBody refuses (400) a records request that has a body
+	// and a query string at once.
+	RefuseQueryWithBody bool
 }
 
 // Default option values.
@@ -271,7 +279,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(true).write(w)
 		return
 	}
-	if _, f := s.takeFaults(true, "", 0); f != nil {
+	if _, f := s.takeFaults(true, "", 0, ""); f != nil {
 		faultReply(f, "").write(w)
 		return
 	}
@@ -395,7 +403,7 @@ func (s *Server) serveRecords(w http.ResponseWriter, r *http.Request, groupID st
 	if perr == nil {
 		page = pageHint(params)
 	}
-	delay, f := s.takeFaults(false, groupID, page)
+	delay, f := s.takeFaults(false, groupID, page, params[paramTimePeriod])
 	if !s.sleep(r.Context(), delay) {
 		// The client left or the server is closing: drop the connection
 		// rather than send an empty success.
@@ -424,7 +432,7 @@ func (s *Server) serveRecords(w http.ResponseWriter, r *http.Request, groupID st
 }
 
 // recordsAnswer is the real answer to a records request, altered by a
-// RepeatingToken, EndlessToken or BadRecord fault if f is one.
+// RepeatingToken, EndlessToken, BadRecord or StaleData fault if f is one.
 func (s *Server) recordsAnswer(r *http.Request, groupID string, params map[string]string, perr *reply, f *Fault) reply {
 	if rp := s.checkBearer(r); rp != nil {
 		return *rp
@@ -445,6 +453,9 @@ func (s *Server) recordsAnswer(r *http.Request, groupID string, params map[strin
 		return *rp
 	}
 	now := s.opts.Now().UTC()
+	if f != nil && f.Kind == StaleData {
+		now = now.AddDate(0, 0, -1)
+	}
 	s.mu.Lock()
 	sh := s.shapes
 	s.mu.Unlock()

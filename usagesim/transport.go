@@ -1,6 +1,7 @@
 package usagesim
 
 import (
+	"bytes"
 	"maps"
 	"mime"
 	"net/http"
@@ -35,8 +36,13 @@ func (p ParamSource) String() string {
 	return [...]string{"anywhere", "query-only", "json-only", "form-only"}[p]
 }
 
-// msgTokenAlone refuses a continuation that repeats the query.
-const msgTokenAlone = "Invalid request: a page token must be sent alone, it carries the query's parameters"
+// Messages of the transport refusals.
+const (
+	// msgTokenAlone refuses a continuation that repeats the query.
+	msgTokenAlone = "Invalid request: a page token must be sent alone, it carries the query's parameters"
+	// msgQueryWithBody refuses a query string beside a body.
+	msgQueryWithBody = "Invalid request: parameters must be sent either in the query string or in the body, not both"
+)
 
 // tokenParam is the wire name of the page token parameter.
 func (s *Server) tokenParam() string {
@@ -57,6 +63,23 @@ func (s *Server) wireName(k string) string {
 // readTransport reads the request parameters from where Options.Params says,
 // under the names Options.PageTokenParam says.
 func (s *Server) readTransport(r *http.Request, body []byte) (map[string]string, *reply) {
+	if s.opts.RefuseQueryWithBody && r.URL.RawQuery != "" && len(bytes.TrimSpace(body)) > 0 {
+		rp := paramReply(msgQueryWithBody, map[string]string{"query": r.URL.RawQuery})
+		return nil, &rp
+	}
+	params, rp := s.readParamsFrom(r, body)
+	if rp != nil || !s.opts.TokenInQuery {
+		return params, rp
+	}
+	delete(params, paramPageToken)
+	if tok := r.URL.Query().Get(s.tokenParam()); tok != "" {
+		params[paramPageToken] = tok
+	}
+	return params, nil
+}
+
+// readParamsFrom reads the parameters from where Options.Params says.
+func (s *Server) readParamsFrom(r *http.Request, body []byte) (map[string]string, *reply) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	from := s.opts.Params
 	if from == ParamsQueryOnly {

@@ -85,6 +85,7 @@ const (
 	codeInternalError    = 20500
 	codeUnavailable      = 20503
 	codeNotEligible      = 71001
+	codeExportNotFound   = 71003
 )
 
 // reply is a complete HTTP answer, built before it is written so faults can
