@@ -511,6 +511,9 @@ func (c *Cache) refresh(k entryKey) {
 	default:
 		level.Debug(logger).Log("msg", "Refreshed", "records", len(usage.Records), "pages", usage.Pages, "duration", finished.Sub(started))
 	}
+	if err == nil && usage.Restarted {
+		level.Info(logger).Log("msg", "The Usage API's data changed while it was paged (a page's asOf differed from the first page's); it was read again from the first page", "as_of", usage.AsOf.Format(twilio.DateLayout))
+	}
 	if mismatch != nil {
 		b := budgets[k.period]
 		msg := fmt.Sprintf("The %[1]s's currency matches none of %[2]s's cost series: the %[1]s alerts and panels cannot compare them; set the %[1]s in the currency Twilio bills the group in", b.name, b.span)
