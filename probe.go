@@ -80,12 +80,13 @@ type finding struct {
 	enc      twilio.Encoding
 	honoured bool   // false: no encoding was honoured
 	param    string // the page token parameter honoured
-	alone    bool   // continuations must carry the token alone
+	cont     twilio.Continuation
 }
 
 func (p *probe) run() int {
 	t := p.cfg.Twilio
 	fmt.Fprintf(p.out, "Probing the Usage API at %s for %d billing groups (client ID %q)\n\n", t.APIURL, len(p.cfg.BillingGroups), t.ClientID)
+	// The exporter's own client: the verdict is what it serves.
 	base, err := p.client(t.RequestEncoding, t.PageTokenParam)
 	if err != nil {
 		fmt.Fprintf(p.out, "Cannot build a client: %v\n", err)
@@ -108,86 +109,104 @@ func (p *probe) run() int {
 	}
 	fmt.Fprintf(p.out, "Token endpoint %s: OK: %s\n", t.TokenURL, answer)
 
-	answered := 0
+	served := 0
 	var findings []finding
 	for _, g := range collectorGroups(p.cfg, p.monthTTL) {
-		ok, f := p.group(base, g)
+		ok, f, diagnosed := p.group(base, g)
 		if ok {
-			answered++
+			served++
+		}
+		if diagnosed {
 			findings = append(findings, f)
 		}
 	}
-	p.configLines(findings)
+	differs := p.configLines(findings)
 	n := len(p.cfg.BillingGroups)
-	if answered < n {
-		fmt.Fprintf(p.out, "\nResult: FAILED: %d of %d billing groups answered\n", answered, n)
+	if served < n {
+		fmt.Fprintf(p.out, "\nResult: FAILED: %d of %d billing groups served as configured; the exporter would export up 0 for the periods refused above\n", served, n)
+		if differs {
+			fmt.Fprintln(p.out, "Set the config lines above and run the probe again.")
+		}
 		return 1
 	}
-	fmt.Fprintf(p.out, "\nResult: OK: all %d billing groups answered\n", n)
+	fmt.Fprintf(p.out, "\nResult: OK: all %d billing groups served as configured\n", n)
 	return 0
 }
 
-// group probes one billing group and reports whether it answered: an
-// encoding learnt (or the JSON fallback), and every period fetched to the
-// end.
-func (p *probe) group(base *twilio.Client, g collector.Group) (bool, finding) {
+// group probes one billing group: what the API shows about its transport,
+// each period's first page sent as it showed, and then each period through
+// the exporter's own refresh with the configured client. It reports whether
+// every period would be served, what the API showed, and whether it showed
+// anything (diagnosed).
+func (p *probe) group(base *twilio.Client, g collector.Group) (served bool, f finding, diagnosed bool) {
 	fmt.Fprintf(p.out, "\nBilling group %s (%s)\n", g.Label, twilio.MaskBillingGroupID(g.ID))
 	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 	defer cancel()
-	d, err := base.Detect(ctx, g.ID)
-	if err != nil {
-		// The periods are still asked, as configured, to show what the
-		// API answers them; the group has not answered.
-		fmt.Fprintf(p.out, "  request encoding: no answer: %s\n", describeErr(err))
-		f := finding{enc: twilio.Encoding(p.cfg.Twilio.RequestEncoding), param: p.cfg.Twilio.PageTokenParam}
-		if f.enc == twilio.EncodingAuto {
-			f.enc = twilio.EncodingJSON
-		}
-		p.periods(ctx, g, f)
-		return false, f
+	f = finding{enc: twilio.Encoding(p.cfg.Twilio.RequestEncoding), param: p.cfg.Twilio.PageTokenParam}
+	if f.enc == twilio.EncodingAuto {
+		f.enc = twilio.EncodingJSON
 	}
-	f := finding{enc: d.Encoding, honoured: d.Honoured}
-	if d.Honoured {
+	d, err := base.Detect(ctx, g.ID)
+	switch {
+	case err != nil:
+		fmt.Fprintf(p.out, "  request encoding: no answer: %s\n", describeErr(err))
+	case d.Honoured:
+		f.enc, f.honoured = d.Encoding, true
 		fmt.Fprintf(p.out, "  request encoding: %s (%s)\n", d.Encoding, trials(d))
-	} else {
+	case !anySeen(d):
+		fmt.Fprintf(p.out, "  request encoding: no answer shows it (%s)\n", trials(d))
+	default:
+		f.enc = d.Encoding
 		fmt.Fprintf(p.out, "  request encoding: NONE honoured pageSize (%s); JSON is sent\n", trials(d))
 	}
+	diagnosed = err == nil && p.pageToken(ctx, base, g.ID, &f)
 
-	ok := p.pageToken(ctx, base, g.ID, &f)
-	return p.periods(ctx, g, f) && ok, f
-}
-
-// periods reports each period of g that the exporter fetches, sending as f
-// says, and whether every one answered to the end.
-func (p *probe) periods(ctx context.Context, g collector.Group, f finding) bool {
-	c, err := p.client(f.enc, f.param)
-	if err != nil {
-		fmt.Fprintf(p.out, "  cannot build a client: %v\n", err)
-		return false
-	}
-	ok := true
+	served = true
 	for period, ttl := range g.TTL {
 		if ttl == 0 {
 			continue
 		}
-		ok = p.period(ctx, c, g.ID, collector.Period(period), f) && ok
+		p.firstPage(ctx, g.ID, collector.Period(period), f)
+		served = p.serve(base, g, collector.Period(period)) && served
 	}
-	return ok
+	return served, f, diagnosed
 }
 
-// pageToken finds the page token parameter the API honours, and whether a
-// continuation must carry the token alone, from last month's first two
-// pages of one record each. It reports whether the API answered.
+// anySeen reports whether an answer to detection said anything about the
+// encodings: a 200, or a refusal of the parameters, not of the period or
+// the group (404, 71003).
+func anySeen(d *twilio.Detection) bool {
+	for _, t := range d.Trials {
+		switch t.Status {
+		case http.StatusOK, http.StatusBadRequest, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+			return true
+		}
+	}
+	return false
+}
+
+// pageToken finds the page token parameter the API honours, and how a
+// continuation must carry it, from the first two pages of one record each
+// of this month (or last month). It reports whether the API answered.
 func (p *probe) pageToken(ctx context.Context, c *twilio.Client, id string, f *finding) bool {
-	f.param = p.cfg.Twilio.PageTokenParam
-	q := twilio.Query{TimePeriod: twilio.LastMonth, PageSize: 1}
-	first, err := c.FetchPage(ctx, id, q, twilio.PageOptions{Encoding: f.enc})
+	// This month, or last month when this month is refused or fits on one
+	// page, as detection asks.
+	var q twilio.Query
+	var first *twilio.Page
+	var err error
+	for _, period := range []twilio.TimePeriod{twilio.ThisMonth, twilio.LastMonth} {
+		q = twilio.Query{TimePeriod: period, PageSize: 1}
+		first, err = c.FetchPage(ctx, id, q, twilio.PageOptions{Encoding: f.enc})
+		if err == nil && first.NextToken != "" {
+			break
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(p.out, "  page token parameter: not checked: %s\n", describeErr(err))
 		return false
 	}
 	if first.NextToken == "" {
-		fmt.Fprintf(p.out, "  page token parameter: not exercised (last month fits on one page of 1 record); keeping %s\n", f.param)
+		fmt.Fprintf(p.out, "  page token parameter: not exercised (this month and last month fit on one page of 1 record); keeping %s\n", f.param)
 		return true
 	}
 	names := []string{f.param}
@@ -198,32 +217,68 @@ func (p *probe) pageToken(ctx context.Context, c *twilio.Client, id string, f *f
 	}
 	var ignored []string
 	for _, name := range names {
-		o := twilio.PageOptions{Encoding: f.enc, TokenParam: name, Token: first.NextToken}
-		next, err := c.FetchPage(ctx, id, q, o)
-		if err == nil && advanced(first, next) {
-			f.param = name
-			fmt.Fprintf(p.out, "  page token parameter: %s, with the query's parameters repeated\n", name)
-			return true
+		why, found, ok := p.tokenParam(ctx, c, id, q, first, name, f)
+		if found || !ok {
+			return ok
 		}
-		if err == nil {
-			ignored = append(ignored, name+" (page 1 again)")
-			continue
-		}
-		if !isStatus(err, http.StatusBadRequest) {
-			fmt.Fprintf(p.out, "  page token parameter: not checked: %s\n", describeErr(err))
-			return false
-		}
-		o.Continuation.TokenAlone = true
-		alone, aloneErr := c.FetchPage(ctx, id, q, o)
-		if aloneErr == nil && advanced(first, alone) {
-			f.param, f.alone = name, true
-			fmt.Fprintf(p.out, "  page token parameter: %s, sent alone (with the query repeated: %s)\n", name, describeErr(err))
-			return true
-		}
-		ignored = append(ignored, fmt.Sprintf("%s (%s)", name, describeErr(err)))
+		ignored = append(ignored, fmt.Sprintf("%s (%s)", name, why))
 	}
 	fmt.Fprintf(p.out, "  page token parameter: NONE honoured: %s\n", strings.Join(ignored, "; "))
 	return false
+}
+
+// tokenParam tries name as the page token parameter, sent each way a
+// continuation can be sent until one is not refused (HTTP 400). found says
+// the API continued, and f holds the finding; ok is false when the API
+// answered otherwise than 200 or 400. Else why says what it answered.
+func (p *probe) tokenParam(ctx context.Context, c *twilio.Client, id string, q twilio.Query, first *twilio.Page, name string, f *finding) (why string, found, ok bool) {
+	var refused []string
+	for _, cont := range twilio.Continuations() {
+		if f.enc == twilio.EncodingQuery && cont.TokenNotInQuery {
+			continue // the same request as the one before
+		}
+		o := twilio.PageOptions{Encoding: f.enc, TokenParam: name, Token: first.NextToken, Continuation: cont}
+		next, err := c.FetchPage(ctx, id, q, o)
+		if err == nil && advanced(first, next) {
+			f.param, f.cont = name, cont
+			where := ""
+			if cont == (twilio.Continuation{}) && f.enc != twilio.EncodingQuery {
+				where = p.tokenPlace(ctx, c, id, q, first, o)
+			}
+			line := fmt.Sprintf("  page token parameter: %s, sent with %s%s", name, cont, where)
+			if len(refused) > 0 {
+				line += fmt.Sprintf(" (refused before: %s)", strings.Join(refused, "; "))
+			}
+			fmt.Fprintln(p.out, line)
+			return "", true, true
+		}
+		if err == nil {
+			return "page 1 again", false, true
+		}
+		var ae *twilio.APIError
+		if !errors.As(err, &ae) || ae.StatusCode != http.StatusBadRequest {
+			fmt.Fprintf(p.out, "  page token parameter: not checked: %s\n", describeErr(err))
+			return "", false, false
+		}
+		refused = append(refused, describeErr(err))
+	}
+	return strings.Join(refused, "; "), false, true
+}
+
+// tokenPlace says where the API reads the page token that o sends both in
+// the query string and where the encoding puts parameters: sent only in
+// the latter, does it still continue?
+func (p *probe) tokenPlace(ctx context.Context, c *twilio.Client, id string, q twilio.Query, first *twilio.Page, o twilio.PageOptions) string {
+	o.Continuation.TokenNotInQuery = true
+	next, err := c.FetchPage(ctx, id, q, o)
+	switch {
+	case err == nil && advanced(first, next):
+		return " (read where the encoding puts parameters too)"
+	case err == nil:
+		return " (read from the query string only, where Twilio's SDKs send it)"
+	default:
+		return ""
+	}
 }
 
 // advanced reports whether next is a later page than first.
@@ -241,33 +296,46 @@ func advanced(first, next *twilio.Page) bool {
 	return false
 }
 
-// period reports one period's first page, whether its pagination completes
-// and whether the exporter's rules accept the records, and returns whether
-// all three held.
-func (p *probe) period(ctx context.Context, c *twilio.Client, id string, period collector.Period, f finding) bool {
+// firstPage reports one period's first page, sent as f says.
+func (p *probe) firstPage(ctx context.Context, id string, period collector.Period, f finding) {
+	c, err := p.client(f.enc, f.param)
+	if err != nil {
+		fmt.Fprintf(p.out, "  cannot build a client: %v\n", err)
+		return
+	}
 	q := period.Query()
 	q.PageSize = p.cfg.Twilio.PageSize
 	first, err := c.FetchPage(ctx, id, q, twilio.PageOptions{Encoding: f.enc, TokenParam: f.param})
 	if err != nil {
 		fmt.Fprintf(p.out, "  %s: first page: %s\n", period, describeErr(err))
-		return false
+		return
 	}
 	fmt.Fprintf(p.out, "  %s: first page: HTTP 200, %s\n", period, describePage(first))
-	start, end := period.Bounds(time.Now())
-	u, err := c.FetchRecords(ctx, id, q)
-	if err != nil {
-		fmt.Fprintf(p.out, "  %s: pagination FAILED: %s\n", period, describeErr(err))
+}
+
+// serve runs one refresh of g's period through the exporter's own code
+// (collector.Fetch: the fetch, the money rule and the series cap) with the
+// configured client, under the exporter's refresh timeout, and reports
+// whether the exporter would serve it.
+func (p *probe) serve(c *twilio.Client, g collector.Group, period collector.Period) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+	defer cancel()
+	snap, u, err := collector.Fetch(ctx, c, g, period, time.Now(), time.Now)
+	if u == nil {
+		fmt.Fprintf(p.out, "  %s: pagination FAILED as configured, the exporter would export up 0: %s\n", period, describeErr(err))
 		return false
 	}
-	fmt.Fprintf(p.out, "  %s: pagination complete: %d records in %d %s\n", period, len(u.Records), u.Pages, plural(u.Pages, "page"))
-	// The exporter's own money rule, so that an answer it would refuse (a
-	// row outside the period, rows that overlap) shows here, not as up 0
-	// after the first refresh.
-	if _, err := collector.Sum(u.Records, start, end); err != nil {
+	again := ""
+	if u.Restarted {
+		again = ", read again from the first page after the data changed while it was paged"
+	}
+	fmt.Fprintf(p.out, "  %s: pagination complete: %d records in %d %s%s\n", period, len(u.Records), u.Pages, plural(u.Pages, "page"), again)
+	if err != nil {
 		fmt.Fprintf(p.out, "  %s: REFUSED by the exporter's rules, it would export up 0: %v\n", period, err)
 		return false
 	}
-	fmt.Fprintf(p.out, "  %s: records add up exactly: every row inside the period, none overlapping\n", period)
+	n := len(snap.Costs) + len(snap.Usages) + len(snap.Products)
+	fmt.Fprintf(p.out, "  %s: records add up exactly: every row inside the period, none overlapping; %d series\n", period, n)
 	return true
 }
 
@@ -323,17 +391,12 @@ func describeErr(err error) string {
 	return err.Error()
 }
 
-// isStatus reports whether err is an API answer with HTTP status code.
-func isStatus(err error, code int) bool {
-	var ae *twilio.APIError
-	return errors.As(err, &ae) && ae.StatusCode == code
-}
-
 // configLines prints the twilio settings matching what the groups that
-// answered showed.
-func (p *probe) configLines(fs []finding) {
+// answered showed, and reports whether they differ from the configured
+// ones in a way the exporter does not learn by itself.
+func (p *probe) configLines(fs []finding) bool {
 	if len(fs) == 0 {
-		return
+		return false
 	}
 	t := p.cfg.Twilio
 	fmt.Fprintln(p.out, "\nConfig lines matching these answers (in the twilio section):")
@@ -350,10 +413,13 @@ func (p *probe) configLines(fs []finding) {
 		}
 		return fmt.Sprintf("   # configured now: %s", configured)
 	}
+	differs := false
 	if f.honoured {
 		enc := ""
 		if t.RequestEncoding != f.enc {
 			enc = string(t.RequestEncoding)
+			// auto learns it as the probe did.
+			differs = t.RequestEncoding != twilio.EncodingAuto
 		}
 		fmt.Fprintf(p.out, "  request_encoding: %s%s\n", f.enc, note(enc))
 	} else {
@@ -362,11 +428,13 @@ func (p *probe) configLines(fs []finding) {
 	param := ""
 	if t.PageTokenParam != f.param {
 		param = t.PageTokenParam
+		differs = true
 	}
 	fmt.Fprintf(p.out, "  page_token_param: %s%s\n", f.param, note(param))
-	if f.alone {
-		fmt.Fprintln(p.out, "  # continuations carry the page token alone: the exporter learns that by itself")
+	if f.cont != (twilio.Continuation{}) {
+		fmt.Fprintf(p.out, "  # continuations are sent with %s: the exporter learns that by itself\n", f.cont)
 	}
+	return differs
 }
 
 // plural is noun, with an s unless n is 1.

@@ -436,29 +436,15 @@ func (c *Cache) refresh(k entryKey) {
 		ctx, cancel = context.WithTimeout(c.base, c.opts.RefreshTimeout)
 	}
 	defer cancel()
-	usage, err := fetcher.FetchRecords(ctx, k.id, k.period.Query())
+	// Summed before taking the lock, so scrapes and other refreshes are
+	// not held up by it.
+	snap, usage, err := Fetch(ctx, fetcher, group, k.period, started, c.opts.Now)
 	finished := c.opts.Now()
+	if snap != nil {
+		finished = snap.FetchedAt
+	}
 	if errors.Is(err, context.Canceled) && c.base.Err() != nil {
 		return // shutting down
-	}
-	start, end := k.period.Bounds(started)
-	var snap *Snapshot
-	if err == nil {
-		// Summed before taking the lock, so scrapes and other refreshes
-		// are not held up by it. Around 00:00 UTC the API and this
-		// exporter's clock can disagree on the day or month, and a
-		// refresh can span the boundary: Sum refuses records outside the
-		// period the fetch started in, so an earlier period's figures are
-		// never served as the current one's, nor a mix of two as one.
-		var t *Totals
-		if t, err = Sum(usage.Records, start, end); err != nil {
-			err = fmt.Errorf("collector: %s: %w", k.period, err)
-		} else {
-			snap = newSnapshot(group, usage, t, start, end, finished)
-			if err = checkSeries(group, snap); err != nil {
-				snap = nil
-			}
-		}
 	}
 
 	c.mu.Lock()
@@ -519,6 +505,35 @@ func (c *Cache) refresh(k entryKey) {
 		msg := fmt.Sprintf("The %[1]s's currency matches none of %[2]s's cost series: the %[1]s alerts and panels cannot compare them; set the %[1]s in the currency Twilio bills the group in", b.name, b.span)
 		level.Warn(logger).Log(append([]any{"msg", msg}, mismatch...)...)
 	}
+}
+
+// Fetch is one refresh of group g's period p, started at started: the
+// records fetched through f, summed by the money rule (Sum) and held to the
+// series cap (Group.MaxSeries). It returns the snapshot to serve, or the
+// error that makes the period up 0, and the fetch's usage whenever the fetch
+// itself succeeded. The cache refreshes through it and --twilio.probe
+// checks through it, so that what the probe accepts is what the exporter
+// serves. now dates the snapshot.
+func Fetch(ctx context.Context, f Fetcher, g Group, p Period, started time.Time, now func() time.Time) (*Snapshot, *twilio.Usage, error) {
+	usage, err := f.FetchRecords(ctx, g.ID, p.Query())
+	if err != nil {
+		return nil, nil, err
+	}
+	// Around 00:00 UTC the API and this exporter's clock can disagree on
+	// the day or month, and a refresh can span the boundary: Sum refuses
+	// records outside the period the fetch started in, so an earlier
+	// period's figures are never served as the current one's, nor a mix of
+	// two as one.
+	start, end := p.Bounds(started)
+	t, err := Sum(usage.Records, start, end)
+	if err != nil {
+		return nil, usage, fmt.Errorf("collector: %s: %w", p, err)
+	}
+	snap := newSnapshot(g, usage, t, start, end, now())
+	if err := checkSeries(g, snap); err != nil {
+		return nil, usage, err
+	}
+	return snap, usage, nil
 }
 
 // state copies out what a scrape reports. A snapshot of an earlier period is

@@ -61,6 +61,10 @@ var continuations = [...]Continuation{
 	{TokenAlone: true, TokenNotInQuery: true},
 }
 
+// Continuations returns the ways a continuation is sent, in the order the
+// client tries them.
+func Continuations() []Continuation { return append([]Continuation(nil), continuations[:]...) }
+
 // transportState is what a Client has learnt about the API's transport.
 type transportState struct {
 	detecting chan struct{}             // a mutex held while detecting, abandoned when ctx ends

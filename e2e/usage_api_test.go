@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+)
+
+// TestBinaryAgainstUsageAPIVariants runs the real binary, configured as the
+// docs' example is (the twilio section's defaults), against APIs that answer
+// as Twilio's SDKs and error pages suggest the real one may: month to date
+// must be exactly the API's data, and each period up as the case says.
+func TestBinaryAgainstUsageAPIVariants(t *testing.T) {
+	bin := exporterBinary(t)
+	groups := usagesim.DemoGroups()[:2]
+	for _, tc := range []struct {
+		name   string
+		sim    func(*usagesim.Options)
+		fault  *usagesim.Fault
+		twilio string   // appended to the twilio section
+		down   []string // periods up 0 for every group; the others up 1
+		logs   []string // lines the log must hold
+	}{
+		{name: "page token read from the query string only", sim: func(o *usagesim.Options) { o.TokenInQuery = true }},
+		{name: "JSON body only, page token from the query string", sim: func(o *usagesim.Options) {
+			o.Params = usagesim.ParamsJSONOnly
+			o.TokenInQuery = true
+		}},
+		// The encoding is configured so that no detection request uses the
+		// fault up: the first page of support's month to date is the
+		// stale one, whatever the order of refreshes.
+		{name: "a data update during a pagination", twilio: "  request_encoding: json\n",
+			fault: &usagesim.Fault{Kind: usagesim.StaleData, BillingGroup: groups[1].ID, TimePeriod: "THIS_MONTH", Page: 1, Times: 1},
+			logs:  []string{`billing_group=support msg="The Usage API's data changed while it was paged`}},
+		{name: "last month's export not ready", sim: func(o *usagesim.Options) { o.Params = usagesim.ParamsQueryOnly },
+			fault: &usagesim.Fault{Kind: usagesim.ExportNotFound, TimePeriod: "LAST_MONTH"},
+			down:  []string{"last_month"},
+			logs:  []string{`period=last_month`, `code 71003: Usage export not found`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A fixed clock: the API's figures do not move while the test
+			// compares them.
+			now := time.Now()
+			opts := usagesim.Options{ClientID: "variant-client", ClientSecret: "variant-secret", Now: func() time.Time { return now }}
+			if tc.sim != nil {
+				tc.sim(&opts)
+			}
+			sim := usagesim.New(opts)
+			if tc.fault != nil {
+				sim.InjectFault(*tc.fault)
+			}
+			inst, err := usagesim.Start(sim, "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { inst.Close() })
+			cfg := fmt.Sprintf("twilio:\n  api_url: %s\n  token_url: %s\n  client_id: variant-client\n  client_secret: variant-secret\n  page_size: 7\n%sbilling_groups:\n",
+				inst.URL, inst.TokenURL, tc.twilio)
+			for _, g := range groups {
+				cfg += fmt.Sprintf("  - id: %s\n    name: %s\n", g.ID, g.Name)
+			}
+			path := filepath.Join(t.TempDir(), "config.yml")
+			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			addr := freeAddr(t)
+			p := start(t, bin, "--config.file="+path, "--web.listen-address="+addr)
+			base := "http://" + addr
+			// Ready once every period's first refresh has finished.
+			waitHTTP(t, base+"/-/ready", time.Minute)
+			families := parse(t, get(t, base+"/metrics"))
+			got := map[string]float64{}
+			for name, f := range families {
+				for _, m := range f.Metric {
+					var labels []string
+					for _, l := range m.Label {
+						labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+					}
+					got[name+"{"+strings.Join(labels, ",")+"}"] = m.GetGauge().GetValue()
+				}
+			}
+			for _, g := range groups {
+				for _, period := range []string{"", "yesterday_", "last_month_", "this_year_"} {
+					want := 1.0
+					for _, d := range tc.down {
+						if period == d+"_" {
+							want = 0
+						}
+					}
+					key := fmt.Sprintf("twilio_billing_group_%sup{billing_group=%q}", period, g.Name)
+					if got[key] != want {
+						t.Errorf("%s = %v, want %v", key, got[key], want)
+					}
+				}
+				records, _ := sim.Records(g.ID, "THIS_MONTH")
+				sums := testsupport.ExactSums{}
+				for _, r := range records {
+					sums.AddFloat(t, fmt.Sprintf(`twilio_billing_group_cost{billing_group=%q,currency=%q,product_category=%q}`, g.Name, r.Price.Currency, r.ProductCategory), r.Price.Amount)
+					sums.Add(t, fmt.Sprintf(`twilio_billing_group_usage{billing_group=%q,product_category=%q,unit=%q}`, g.Name, r.ProductCategory, r.Usage.Unit), r.Usage.Amount)
+				}
+				want := sums.Floats()
+				for k, v := range want {
+					if got[k] != v {
+						t.Errorf("%s = %v, want %v (the API's data)", k, got[k], v)
+					}
+				}
+				n := 0
+				for k := range got {
+					if strings.HasPrefix(k, fmt.Sprintf("twilio_billing_group_cost{billing_group=%q,", g.Name)) ||
+						strings.HasPrefix(k, fmt.Sprintf("twilio_billing_group_usage{billing_group=%q,", g.Name)) {
+						n++
+					}
+				}
+				if n != len(want) {
+					t.Errorf("%s: %d cost and usage series, want %d", g.Name, n, len(want))
+				}
+			}
+			for _, l := range tc.logs {
+				if !strings.Contains(p.out.String(), l) {
+					t.Errorf("the log lacks %s", l)
+				}
+			}
+		})
+	}
+}
