@@ -40,6 +40,17 @@ func TestFaultAnswers(t *testing.T) {
 			wantHeader: map[string]string{"WWW-Authenticate": `Bearer error="invalid_token"`}},
 		{name: "NotEligible default", fault: Fault{Kind: NotEligible}, wantStatus: 403, wantBody: notElig403},
 		{name: "NotEligible 400", fault: Fault{Kind: NotEligible, Status: 400}, wantStatus: 400, wantBody: notElig400},
+		{name: "ExportNotFound", fault: Fault{Kind: ExportNotFound}, wantStatus: 404,
+			wantBody: `{"code":71003,"message":"Usage export not found","more_info":"https://www.twilio.com/docs/errors/71003","status":404}`},
+		{name: "StaleData", fault: Fault{Kind: StaleData}, wantStatus: 200, check: func(t *testing.T, a, healthy answer) {
+			var stale, now WirePage
+			if json.Unmarshal([]byte(a.body), &stale) != nil || json.Unmarshal([]byte(healthy.body), &now) != nil {
+				t.Fatalf("bodies %s, %s", a.body, healthy.body)
+			}
+			if stale.AsOf != "2026-03-14" || now.AsOf != "2026-03-15" || a.body == healthy.body {
+				t.Errorf("asOf %s beside %s: want the day before, and other figures", stale.AsOf, now.AsOf)
+			}
+		}},
 		{name: "MalformedJSON", fault: Fault{Kind: MalformedJSON}, wantStatus: 200, check: func(t *testing.T, a, _ answer) {
 			if json.Valid([]byte(a.body)) || a.body == "" {
 				t.Errorf("body %q is valid JSON", a.body)
@@ -246,6 +257,21 @@ func TestFaultScoping(t *testing.T) {
 				h.page(h.post(g, tok, q))
 			}
 		})
+	}
+}
+
+// A fault scoped to a timePeriod answers only requests that send it.
+func TestFaultScopedToTimePeriod(t *testing.T) {
+	h := newHarness(t, Options{})
+	tok := h.token()
+	h.s.InjectFault(Fault{Kind: ExportNotFound, TimePeriod: "LAST_MONTH"})
+	for _, tc := range []struct {
+		period string
+		status int
+	}{{"LAST_MONTH", 404}, {"THIS_MONTH", 200}, {"YESTERDAY", 200}, {"LAST_MONTH", 404}} {
+		if a := h.post(groupA, tok, map[string]any{"timePeriod": tc.period}); a.status != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.period, a.status, tc.status)
+		}
 	}
 }
 

@@ -120,3 +120,39 @@ func TestDefaultTimePeriodOption(t *testing.T) {
 		t.Errorf("no period: %d records, want last month's %d", len(got), len(want))
 	}
 }
+
+// TokenInQuery reads the page token from the query string only, whatever
+// carries the other parameters: the token in a JSON body alone is ignored
+// (page 1 again), in the query string it continues.
+func TestTokenInQueryOption(t *testing.T) {
+	h := newHarness(t, Options{TokenInQuery: true})
+	tok := h.token()
+	q := map[string]any{"timePeriod": "THIS_MONTH", "pageSize": 1}
+	first := h.page(h.post(groupA, tok, q))
+	q["pageToken"] = *first.Meta.NextToken
+	again := h.page(h.post(groupA, tok, q))
+	if again.Meta.PreviousToken != nil || !reflect.DeepEqual(again.Records, first.Records) {
+		t.Errorf("the token in the body was read: %+v", again.Meta)
+	}
+	b := mustJSON(q)
+	req := h.request(http.MethodPost, recordsPath(groupA)+"?pageToken="+url.QueryEscape(*first.Meta.NextToken), "application/json", string(b))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	second := h.page(h.do(req))
+	if second.Meta.PreviousToken == nil || reflect.DeepEqual(second.Records, first.Records) {
+		t.Errorf("the token in the query string was not read: %+v", second.Meta)
+	}
+}
+
+// RefuseQueryWithBody refuses a query string beside a body, and nothing
+// else.
+func TestRefuseQueryWithBodyOption(t *testing.T) {
+	h := newHarness(t, Options{RefuseQueryWithBody: true})
+	tok := h.token()
+	req := h.request(http.MethodPost, recordsPath(groupA)+"?pageToken=x", "application/json", `{"timePeriod":"THIS_MONTH"}`)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if a := h.do(req); a.status != http.StatusBadRequest || !strings.Contains(a.body, `"message":"`+msgQueryWithBody+`"`) {
+		t.Errorf("query string and body: %d %s", a.status, a.body)
+	}
+	h.page(h.post(groupA, tok, map[string]any{"timePeriod": "THIS_MONTH"}))
+	h.page(h.send(tok, "query", url.Values{"timePeriod": {"THIS_MONTH"}}))
+}
