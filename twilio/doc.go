@@ -26,8 +26,14 @@
 //   - Config.PageTokenParam: the parameter that sends meta.nextToken back is
 //     not documented; it defaults to "pageToken", the name Twilio's newer
 //     APIs use. Continuations repeat the query's parameters beside the
-//     token; a continuation the API refuses (HTTP 400) is sent again with
-//     the token alone, and when that works every later one is.
+//     token, and carry the token in the query string too, where Twilio's
+//     SDKs send it; a continuation the API refuses (HTTP 400) is sent again
+//     the other ways (Continuations), and the first that works is how every
+//     later one is sent.
+//   - Whether the data can change while it is paged: page tokens are
+//     offsets, so every page of a fetch must carry the first page's asOf;
+//     if one does not, the fetch reads the pages again from the first, once
+//     (Usage.Restarted), and fails if asOf changes again.
 //   - Query.PageSize: the maximum page size is not published, so no upper
 //     bound is enforced; zero leaves it to the server.
 //   - Rate limits are not published: 429 (Twilio code 20429) and 5xx answers

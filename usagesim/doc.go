@@ -17,6 +17,10 @@
 // tested against something other than themselves: parameters read from one
 // place only (Options.Params), the page token under another name
 // (Options.PageTokenParam), continuations that must carry the token alone
-// (Options.TokenAlone), and a request naming no period answered for a default
-// one (Options.DefaultTimePeriod).
+// (Options.TokenAlone), the page token read from the query string only
+// (Options.TokenInQuery), a query string refused beside a body
+// (Options.RefuseQueryWithBody), and a request naming no period answered for
+// a default one (Options.DefaultTimePeriod). Faults include an export not
+// generated yet (ExportNotFound) and a data update landing mid-pagination
+// (StaleData), each scoped to a billing group, page or timePeriod.
 package usagesim
