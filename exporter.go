@@ -135,6 +135,7 @@ func newClient(cfg *config.Config, timeout time.Duration, observe twilio.Request
 		// What Twilio's docs leave open: named by the config, or learnt.
 		PageTokenParam: t.PageTokenParam,
 		Learned:        logLearned(logger),
+		Waiting:        logWaiting(logger),
 	})
 }
 

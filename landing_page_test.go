@@ -155,6 +155,31 @@ func TestLandingPageShowsTheCache(t *testing.T) {
 	}
 }
 
+// TestLandingPageSaysWhatToDo: a Twilio error in any of its shapes reaches
+// the landing page with its code, message and what to do about it.
+func TestLandingPageSaysWhatToDo(t *testing.T) {
+	for _, shape := range []usagesim.ErrorShape{usagesim.ErrorsAsSent, usagesim.ErrorsNewer, usagesim.ErrorsList} {
+		t.Run(shape.String(), func(t *testing.T) {
+			sim, inst := simulatorWith(t, func(o *usagesim.Options) { o.ErrorShape = shape })
+			sim.InjectFault(usagesim.Fault{Kind: usagesim.SubjectNotEligible, BillingGroup: usagesim.DemoGroups()[1].ID})
+			path := filepath.Join(t.TempDir(), "config.yml")
+			writeConfig(t, path, inst, groupsAB)
+			ex := newTestExporter(t, path)
+			if _, err := testsupport.ScrapeFamilies(ex.server.URL + "/metrics"); err != nil { // waits for the refreshes
+				t.Fatal(err)
+			}
+			card := pagetest.Group(t, getLanding(t, ex.server.URL+"/"), "support")
+			errText := pagetest.Field(t, card, "error")
+			for _, want := range []string{"HTTP 403: code 71002: Subject not eligible for the usage export functionality",
+				"ask Twilio support to enable them"} {
+				if !strings.Contains(errText, want) {
+					t.Errorf("error %q lacks %q", errText, want)
+				}
+			}
+		})
+	}
+}
+
 // With the metrics at "/" there is no landing page: "/" serves metrics.
 func TestTelemetryPathAtRootServesMetrics(t *testing.T) {
 	_, inst := simulator(t)

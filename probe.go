@@ -375,7 +375,7 @@ func describePage(pg *twilio.Page) string {
 }
 
 // describeErr names what the API answered: the HTTP status, Twilio's error
-// code and message, or that no answer came.
+// code and message and what to do about it, or that no answer came.
 func describeErr(err error) string {
 	var ae *twilio.APIError
 	if errors.As(err, &ae) {
@@ -385,6 +385,9 @@ func describeErr(err error) string {
 		}
 		if ae.Message != "" {
 			s += ": " + ae.Message
+		}
+		if h := ae.Hint(); h != "" {
+			s += "; " + h
 		}
 		return s
 	}

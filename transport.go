@@ -80,6 +80,19 @@ func logLearned(logger log.Logger) func(twilio.Learned) {
 	}
 }
 
+// logWaiting logs each wait before a retry, with what the API asked for:
+// a refresh that takes long because the API throttles says so.
+func logWaiting(logger log.Logger) func(twilio.Wait) {
+	return func(w twilio.Wait) {
+		kv := []any{"msg", "Waiting to retry the Usage API", "endpoint", w.Endpoint, "billing_group_id", w.BillingGroup,
+			"attempt", w.Attempt, "wait", w.Delay}
+		if w.RetryAfter > 0 {
+			kv = append(kv, "retry_after", w.RetryAfter)
+		}
+		level.Warn(logger).Log(append(kv, "err", w.Err)...)
+	}
+}
+
 // trials describes detection's answers on one line.
 func trials(d *twilio.Detection) string {
 	parts := make([]string, 0, len(d.Trials))

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,6 +127,55 @@ func TestExportNotFoundStaysWithItsPeriod(t *testing.T) {
 	for _, g := range groups {
 		if v := got[fmt.Sprintf(`twilio_billing_group_last_month_up{billing_group=%q}`, g.Label)]; v != 1 {
 			t.Errorf("last month up = %v for %s after the retry interval, want 1", v, g.Label)
+		}
+	}
+}
+
+// TestRateLimitedInEveryShape: a 429 from the Records or the token endpoint,
+// in each of Twilio's error body shapes, with a Retry-After past the
+// client's MaxBackoff: the refresh waits what the API asked (its deadline
+// leaves room) and serves exactly the API's data.
+func TestRateLimitedInEveryShape(t *testing.T) {
+	for _, shape := range []usagesim.ErrorShape{usagesim.ErrorsAsSent, usagesim.ErrorsNewer, usagesim.ErrorsList} {
+		for _, kind := range []usagesim.FaultKind{usagesim.RateLimit, usagesim.TokenRateLimit} {
+			t.Run(shape.String()+" "+kind.String(), func(t *testing.T) {
+				clk := testsupport.NewClock(time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
+				sim := usagesim.New(usagesim.Options{Now: clk.Now, ErrorShape: shape})
+				sim.InjectFault(usagesim.Fault{Kind: kind, RetryAfter: "45", Times: 1})
+				inst, err := usagesim.Start(sim, "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = inst.Close() })
+				var mu sync.Mutex
+				var waits []time.Duration
+				client, err := twilio.New(twilio.Config{
+					APIURL: inst.URL, TokenURL: inst.TokenURL,
+					ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret,
+					PageSize: 7, MaxBackoff: 30 * time.Second,
+					Sleep: func(context.Context, time.Duration) error { return nil },
+					Waiting: func(w twilio.Wait) {
+						mu.Lock()
+						defer mu.Unlock()
+						waits = append(waits, w.Delay)
+					},
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				g := Group{ID: support, Label: "support"}
+				cache := NewCache(client, monthly(15*time.Minute, g), CacheOptions{Now: clk.Now, RefreshTimeout: 2 * time.Minute, Concurrency: 1})
+				defer cache.Close()
+				got := gatherValues(t, New(context.Background(), cache))
+				if d := diffSeries(dataSeries(got, g.Label), simSeries(t, sim, clk.Now(), g)); d != "" || got[upSeries(g.Label)] != 1 {
+					t.Fatalf("up %v, not the API's data:%s", got[upSeries(g.Label)], d)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if len(waits) != 1 || waits[0] != 45*time.Second {
+					t.Errorf("waited %v, want the 45s Retry-After asked for once", waits)
+				}
+			})
 		}
 	}
 }

@@ -111,6 +111,14 @@ func TestProbe(t *testing.T) {
 			"  last_month: REFUSED by the exporter's rules, it would export up 0: collector: last_month: page 1 record 0 (",
 			"Result: FAILED: 0 of 2 billing groups served as configured",
 		}},
+		{name: "scope missing", fault: &usagesim.Fault{Kind: usagesim.ScopeMissing}, code: 1, want: []string{
+			"  this_month: pagination FAILED as configured, the exporter would export up 0: HTTP 403, Twilio error 70051: Authorization error: the OAuth app is missing a required scope; " +
+				"the OAuth app lacks a scope: grant it twilio/billing-insights/usage/read in the Twilio Console",
+		}},
+		{name: "scope refused by the token endpoint", fault: &usagesim.Fault{Kind: usagesim.TokenScopeRefused}, code: 1, want: []string{
+			`Token endpoint %TOKEN%: REFUSED: twilio: get OAuth token: token endpoint refused the scope asked for by client ID "probe-client" (HTTP 400: invalid_scope ` +
+				"The requested scope is invalid, unknown, or not granted to this client): the OAuth app lacks a scope: grant it twilio/billing-insights/usage/read",
+		}},
 		{name: "wrong credentials", secret: wrongSecret, code: 1, want: []string{
 			`Token endpoint %TOKEN%: REFUSED: twilio: get OAuth token: token endpoint rejected the credentials of client ID "probe-client" (HTTP 401: invalid_client Client authentication failed: unknown client_id or wrong client_secret): check client_id and client_secret`,
 			"Result: no billing group probed; fix the credentials or twilio.token_url first",

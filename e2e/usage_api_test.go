@@ -38,6 +38,17 @@ func TestBinaryAgainstUsageAPIVariants(t *testing.T) {
 		{name: "a data update during a pagination", twilio: "  request_encoding: json\n",
 			fault: &usagesim.Fault{Kind: usagesim.StaleData, BillingGroup: groups[1].ID, TimePeriod: "THIS_MONTH", Page: 1, Times: 1},
 			logs:  []string{`billing_group=support msg="The Usage API's data changed while it was paged`}},
+		// Twilio's 429s in each error shape, from either endpoint: waited
+		// as Retry-After asks, logged, and the figures exact.
+		{name: "429 in the newer error shape", sim: func(o *usagesim.Options) { o.ErrorShape = usagesim.ErrorsNewer },
+			fault: &usagesim.Fault{Kind: usagesim.RateLimit, RetryAfter: "1", Times: 2},
+			logs:  []string{`msg="Waiting to retry the Usage API" endpoint=records`, `retry_after=1s`, `code 20429: Too Many Requests (more info: https://www.twilio.com/docs/errors/20429); too many requests at once`}},
+		{name: "429 in the errors-list shape", sim: func(o *usagesim.Options) { o.ErrorShape = usagesim.ErrorsList },
+			fault: &usagesim.Fault{Kind: usagesim.RateLimit, RetryAfter: "1", Times: 2},
+			logs:  []string{`msg="Waiting to retry the Usage API" endpoint=records`, `retry_after=1s`}},
+		{name: "429 from the token endpoint", sim: func(o *usagesim.Options) { o.ErrorShape = usagesim.ErrorsList },
+			fault: &usagesim.Fault{Kind: usagesim.TokenRateLimit, RetryAfter: "1", Times: 1},
+			logs:  []string{`msg="Waiting to retry the Usage API" endpoint=token`, `retry_after=1s`}},
 		{name: "last month's export not ready", sim: func(o *usagesim.Options) { o.Params = usagesim.ParamsQueryOnly },
 			fault: &usagesim.Fault{Kind: usagesim.ExportNotFound, TimePeriod: "LAST_MONTH"},
 			down:  []string{"last_month"},

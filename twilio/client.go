@@ -102,9 +102,12 @@ type Config struct {
 	// UserAgent is sent with every request; default DefaultUserAgent.
 	UserAgent string
 	// Learned, if set, is told what the client learnt about the API's
-	// transport: once when EncodingAuto has found the encoding, and once
-	// when continuations start sending the page token alone.
+	// transport: each time EncodingAuto has detected, and once for each
+	// change in how continuations are sent.
 	Learned func(Learned)
+	// Waiting, if set, is told of every wait before a retry, before it
+	// starts.
+	Waiting func(Wait)
 
 	// Sleep waits d or until ctx ends, returning ctx's error in that case.
 	// Default a timer; tests replace it to avoid real waits.
@@ -134,6 +137,7 @@ type Client struct {
 	observe     RequestObserver
 	userAgent   string
 	learned     func(Learned)
+	waiting     func(Wait)
 	transport   transportState
 	sleep       func(ctx context.Context, d time.Duration) error
 	jitter      func(n time.Duration) time.Duration
@@ -201,6 +205,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Learned == nil {
 		cfg.Learned = func(Learned) {}
 	}
+	if cfg.Waiting == nil {
+		cfg.Waiting = func(Wait) {}
+	}
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepContext
 	}
@@ -236,7 +243,7 @@ func New(cfg Config) (*Client, error) {
 	return &Client{
 		apiURL:      apiURL,
 		http:        &apiHTTP,
-		tokens:      newTokenCache(cc, cfg.SecretSource, &tokenHTTP),
+		tokens:      newTokenCache(cc, cfg.SecretSource, &tokenHTTP, cfg.Now),
 		encoding:    cfg.Encoding,
 		tokenParam:  cfg.PageTokenParam,
 		pageSize:    cfg.PageSize,
@@ -249,6 +256,7 @@ func New(cfg Config) (*Client, error) {
 		observe:     cfg.Observer,
 		userAgent:   cfg.UserAgent,
 		learned:     cfg.Learned,
+		waiting:     cfg.Waiting,
 		transport:   transportState{detecting: make(chan struct{}, 1)},
 		sleep:       cfg.Sleep,
 		jitter:      cfg.Jitter,
@@ -427,7 +435,7 @@ func (c *Client) paginate(ctx context.Context, id string, target *url.URL, q Que
 	pageToken := ""
 	for n := 1; ; n++ {
 		body, err := c.continuePage(ctx, id, target, pageRequest{
-			q: q, enc: enc, tokenParam: c.tokenParam, token: pageToken,
+			id: id, q: q, enc: enc, tokenParam: c.tokenParam, token: pageToken,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("twilio: records for %s: page %d: %w", id, n, err)
@@ -465,9 +473,28 @@ func (c *Client) paginate(ctx context.Context, id string, target *url.URL, q Que
 	}
 }
 
+// Wait is one wait before a retry, as Config.Waiting is told of it.
+type Wait struct {
+	// Endpoint is EndpointToken or EndpointRecords: the one that failed.
+	Endpoint string
+	// BillingGroup is the ID of the group whose request is retried,
+	// masked (MaskBillingGroupID).
+	BillingGroup string
+	// Attempt is the attempt that failed, from 1.
+	Attempt int
+	// Delay is how long the client waits.
+	Delay time.Duration
+	// RetryAfter is what the API's Retry-After asked for; zero when it
+	// asked for nothing.
+	RetryAfter time.Duration
+	// Err is the failure, in words.
+	Err string
+}
+
 // fetchPage returns the body of one successful Records response, retrying
 // throttling, server and transport errors with backoff and refreshing the
-// token once on 401.
+// token once on 401. A Retry-After the API sends is waited out in full,
+// however long, as long as the context's deadline leaves room for it.
 func (c *Client) fetchPage(ctx context.Context, target *url.URL, pr pageRequest) ([]byte, error) {
 	refreshed := false
 	for attempt := 1; ; {
@@ -496,17 +523,28 @@ func (c *Client) fetchPage(ctx context.Context, target *url.URL, pr pageRequest)
 		if attempt >= c.maxAttempts {
 			return nil, fmt.Errorf("giving up after %s: %w", attempts(attempt), err)
 		}
-		var retryAfter time.Duration
+		endpoint, retryAfter := EndpointRecords, time.Duration(0)
+		var the *tokenHTTPError
 		if e := apiError(err); e != nil {
 			retryAfter = e.RetryAfter
+		} else if errors.As(err, &the) {
+			endpoint, retryAfter = EndpointToken, the.retryAfter
 		}
-		wait := c.backoff(attempt, retryAfter)
-		if deadline, ok := ctx.Deadline(); ok && c.now().Add(wait).After(deadline) {
-			// The wait is jittered, so it stays out of the text: the same
-			// failure must read the same each time it is logged.
+		deadline, bounded := ctx.Deadline()
+		wait := c.backoff(attempt, retryAfter, bounded)
+		if bounded && c.now().Add(wait).After(deadline) {
+			// The wait is jittered, so it stays out of the text unless
+			// the API asked for it: the same failure must read the same
+			// each time it is logged.
+			if wait == retryAfter {
+				return nil, fmt.Errorf("giving up after %s: the API asked to wait %s (Retry-After), which would pass the context deadline (%w): %w",
+					attempts(attempt), retryAfter, context.DeadlineExceeded, err)
+			}
 			return nil, fmt.Errorf("giving up after %s: the next retry would pass the context deadline (%w): %w",
 				attempts(attempt), context.DeadlineExceeded, err)
 		}
+		c.waiting(Wait{Endpoint: endpoint, BillingGroup: MaskBillingGroupID(pr.id), Attempt: attempt,
+			Delay: wait, RetryAfter: retryAfter, Err: strings.ReplaceAll(err.Error(), pr.id, MaskBillingGroupID(pr.id))})
 		if serr := c.sleep(ctx, wait); serr != nil {
 			return nil, fmt.Errorf("giving up after %s: %w while waiting to retry: %w", attempts(attempt), serr, err)
 		}
@@ -549,9 +587,10 @@ func retryable(err error) bool {
 
 // backoff returns the wait before attempt+1: equal jitter over an
 // exponentially growing ceiling (MinBackoff * 2^(attempt-1), capped at
-// MaxBackoff), at least MinBackoff and at least the server's Retry-After,
-// and never more than MaxBackoff.
-func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
+// MaxBackoff), at least MinBackoff. The server's Retry-After wins when it
+// asks for longer: in full when the context has a deadline (bounded), which
+// then decides whether the wait is made, and up to MaxBackoff when not.
+func (c *Client) backoff(attempt int, retryAfter time.Duration, bounded bool) time.Duration {
 	ceiling := c.minBackoff
 	for i := 1; i < attempt && ceiling < c.maxBackoff; i++ {
 		ceiling *= 2
@@ -560,8 +599,11 @@ func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
 	half := ceiling / 2
 	spread := ceiling - half
 	j := min(max(c.jitter(spread), 0), spread)
-	d := max(half+j, c.minBackoff, retryAfter)
-	return min(d, c.maxBackoff)
+	d := max(half+j, c.minBackoff)
+	if !bounded {
+		retryAfter = min(retryAfter, c.maxBackoff)
+	}
+	return max(min(d, c.maxBackoff), retryAfter)
 }
 
 // attempt makes one Records request with the current token. It returns the

@@ -362,21 +362,38 @@ func TestAPIErrors(t *testing.T) {
 				`"params":{"billingGroupId":"x"},"userError":true}`},
 			want: APIError{StatusCode: 400, Code: 71001, Message: "Usage API version not eligible",
 				UserError: true, Params: map[string]any{"billingGroupId": "x"}},
-			text:  "HTTP 400: code 71001: Usage API version not eligible",
+			text:  "HTTP 400: code 71001: Usage API version not eligible; " + codeHints[CodeNotEligible],
 			class: class{notEligible: true},
+		},
+		{
+			name: "newer shape with moreInfo",
+			reply: reply{status: 403, body: `{"code":70051,"message":"Authorization error: missing scope","moreInfo":"https://www.twilio.com/docs/errors/70051",` +
+				`"httpStatusCode":403,"userError":true}`},
+			want: APIError{StatusCode: 403, Code: 70051, Message: "Authorization error: missing scope",
+				MoreInfo: "https://www.twilio.com/docs/errors/70051", UserError: true},
+			text: "HTTP 403: code 70051: Authorization error: missing scope (more info: https://www.twilio.com/docs/errors/70051); " + codeHints[CodeScopeMissing],
+		},
+		{
+			name: "errors list shape",
+			reply: reply{status: 403, body: `{"errors":[{"code":71002,"message":"Subject not eligible for the usage export functionality",` +
+				`"infoUrl":"https://www.twilio.com/docs/errors/71002","context":{}},{"code":20001,"message":"other"},{"code":20001,"message":"more"}]}`},
+			want: APIError{StatusCode: 403, Code: 71002, Message: "Subject not eligible for the usage export functionality (and 2 more errors)",
+				MoreInfo: "https://www.twilio.com/docs/errors/71002"},
+			text: "HTTP 403: code 71002: Subject not eligible for the usage export functionality (and 2 more errors) (more info: https://www.twilio.com/docs/errors/71002); " +
+				codeHints[CodeSubjectNotEligible],
 		},
 		{
 			name:  "export not found",
 			reply: reply{status: 404, body: `{"code":71003,"message":"Export not found","httpStatusCode":404,"userError":false}`},
 			want:  APIError{StatusCode: 404, Code: 71003, Message: "Export not found"},
-			text:  "HTTP 404: code 71003: Export not found",
+			text:  "HTTP 404: code 71003: Export not found; " + codeHints[CodeExportNotFound],
 			class: class{notFound: true, exportNotFound: true},
 		},
 		{
 			name:  "forbidden with auth code",
 			reply: reply{status: 403, body: `{"code":20003,"message":"Authenticate"}`},
 			want:  APIError{StatusCode: 403, Code: 20003, Message: "Authenticate"},
-			text:  "HTTP 403: code 20003: Authenticate",
+			text:  "HTTP 403: code 20003: Authenticate; " + codeHints[CodeAuthentication],
 			class: class{unauthorized: true},
 		},
 		{
@@ -462,7 +479,7 @@ func TestRetries(t *testing.T) {
 			prefix + "giving up after 4 attempts: HTTP 503: Service Unavailable",
 			[]time.Duration{500 * time.Millisecond, 500 * time.Millisecond, time.Second}},
 		{"rate limit persists", []reply{rateLimited("1"), rateLimited("1")}, 2,
-			prefix + "giving up after 2 attempts: HTTP 429: code 20429: Too Many Requests (more info: https://www.twilio.com/docs/errors/20429)",
+			prefix + "giving up after 2 attempts: HTTP 429: code 20429: Too Many Requests (more info: https://www.twilio.com/docs/errors/20429); " + codeHints[CodeTooManyRequests],
 			[]time.Duration{time.Second}},
 		{"no retry when 1 attempt", []reply{unavailable, ok}, 1, prefix + "giving up after 1 attempt: HTTP 503: Service Unavailable", nil},
 		{"400 not retried", []reply{{status: 400, body: `{"code":20001,"message":"Invalid parameter"}`}, ok}, 0,
@@ -510,7 +527,7 @@ func TestBackoff(t *testing.T) {
 		{1000, 0, "none", 15 * time.Second},
 		{1, 3 * time.Second, "none", 3 * time.Second},
 		{5, 3 * time.Second, "full", 8 * time.Second},
-		{1, time.Hour, "none", 30 * time.Second},
+		{1, time.Hour, "none", 30 * time.Second}, // no deadline: capped at MaxBackoff
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.attempt, tt.retryAfter, tt.jitter), func(t *testing.T) {
@@ -521,15 +538,88 @@ func TestBackoff(t *testing.T) {
 					}
 					return -time.Hour
 				}}
-			if got := c.backoff(tt.attempt, tt.retryAfter); got != tt.want {
+			if got := c.backoff(tt.attempt, tt.retryAfter, false); got != tt.want {
 				t.Errorf("got %s, want %s", got, tt.want)
+			}
+			// Under a deadline, Retry-After is waited in full, past
+			// MaxBackoff; the deadline decides.
+			want := max(tt.want, tt.retryAfter)
+			if got := c.backoff(tt.attempt, tt.retryAfter, true); got != want {
+				t.Errorf("with a deadline: got %s, want %s", got, want)
 			}
 		})
 	}
 	c := &Client{minBackoff: 500 * time.Millisecond, maxBackoff: 30 * time.Second, jitter: uniformJitter}
 	for i := 0; i < 200; i++ {
-		if d := c.backoff(3, 0); d < time.Second || d > 2*time.Second {
+		if d := c.backoff(3, 0, true); d < time.Second || d > 2*time.Second {
 			t.Fatalf("uniform jitter gave %s outside [1s, 2s]", d)
+		}
+	}
+}
+
+// A 429's Retry-After is waited in full when the refresh's deadline leaves
+// room for it, whatever MaxBackoff says, in every error shape and from the
+// token endpoint too; a wait past the deadline gives up at once, saying so.
+// Each wait is told to Config.Waiting.
+func TestRetryAfterBoundedByDeadline(t *testing.T) {
+	shapes := map[string]string{
+		"legacy": `{"code":20429,"message":"Too Many Requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}`,
+		"newer":  `{"code":20429,"message":"Too Many Requests","moreInfo":"https://www.twilio.com/docs/errors/20429","httpStatusCode":429,"userError":false}`,
+		"errors": `{"errors":[{"code":20429,"message":"Too many concurrent requests: retry according to the Retry-After header","infoUrl":"https://www.twilio.com/docs/errors/20429"}]}`,
+	}
+	ok := reply{body: pageJSON("2025-01-31", "", recordJSON("a", `"1"`, "1"))}
+	for name, body := range shapes {
+		for _, endpoint := range []string{EndpointRecords, EndpointToken} {
+			t.Run(name+" "+endpoint, func(t *testing.T) {
+				f := newFakeAPI(t)
+				limited := reply{status: 429, header: map[string]string{"Retry-After": "45", "Content-Type": "application/json"}, body: body}
+				f.records = func(n int, _ seenRequest) reply {
+					if n == 1 && endpoint == EndpointRecords {
+						return limited
+					}
+					return ok
+				}
+				if endpoint == EndpointToken {
+					f.tokenReply = func(n int) reply {
+						if n == 1 {
+							return limited
+						}
+						return reply{header: map[string]string{"Content-Type": "application/json"},
+							body: `{"access_token":"tok-2","token_type":"Bearer","expires_in":3600}`}
+					}
+				}
+				var waits []Wait
+				c, s := newTestClient(t, f, func(c *Config) {
+					c.Now = time.Now
+					c.Waiting = func(w Wait) { waits = append(waits, w) }
+				})
+				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+				defer cancel()
+				u, err := c.FetchRecords(ctx, testID, thisMonth)
+				if err != nil || len(u.Records) != 1 {
+					t.Fatalf("%v, %+v", err, u)
+				}
+				if got := s.got(); len(got) != 1 || got[0] != 45*time.Second {
+					t.Errorf("waited %v, want 45s as Retry-After asked, past MaxBackoff (30s)", got)
+				}
+				if len(waits) != 1 || waits[0].Endpoint != endpoint || waits[0].RetryAfter != 45*time.Second ||
+					waits[0].Delay != 45*time.Second || waits[0].Attempt != 1 || waits[0].BillingGroup != testMasked ||
+					!strings.Contains(waits[0].Err, "429") || strings.Contains(waits[0].Err, testID) {
+					t.Errorf("Waiting told %+v", waits)
+				}
+
+				// A deadline nearer than Retry-After: no wait, a clear error.
+				f2 := newFakeAPI(t)
+				f2.records = func(int, seenRequest) reply { return limited }
+				c2, s2 := newTestClient(t, f2, func(c *Config) { c.Now = time.Now })
+				ctx2, cancel2 := context.WithTimeout(t.Context(), 20*time.Second)
+				defer cancel2()
+				_, err = c2.FetchRecords(ctx2, testID, thisMonth)
+				want := "page 1: giving up after 1 attempt: the API asked to wait 45s (Retry-After), which would pass the context deadline (context deadline exceeded): HTTP 429: code 20429"
+				if !strings.Contains(errText(err), want) || !errors.Is(err, context.DeadlineExceeded) || len(s2.got()) != 0 {
+					t.Errorf("error %s after waits %v\nwant it to hold %s", errText(err), s2.got(), want)
+				}
+			})
 		}
 	}
 }
@@ -570,8 +660,8 @@ func TestContextDeadlineStopsRetries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	_, err := c.FetchRecords(ctx, testID, thisMonth)
-	assertErr(t, err, "twilio: records for "+testMasked+": page 1: giving up after 1 attempt: the next retry would pass "+
-		"the context deadline (context deadline exceeded): HTTP 429: code 20429: Too Many Requests")
+	assertErr(t, err, "twilio: records for "+testMasked+": page 1: giving up after 1 attempt: the API asked to wait 1h0m0s (Retry-After), which would pass "+
+		"the context deadline (context deadline exceeded): HTTP 429: code 20429: Too Many Requests; "+codeHints[CodeTooManyRequests])
 	if !errors.Is(err, context.DeadlineExceeded) || !IsRateLimited(err) {
 		t.Errorf("errors.Is deadline %v, rate limited %v; want both", errors.Is(err, context.DeadlineExceeded), IsRateLimited(err))
 	}
@@ -654,7 +744,7 @@ func TestUnauthorizedRefreshesTokenOnce(t *testing.T) {
 	}{
 		{"refresh then success", []reply{unauthorized, ok}, "<nil>", []string{"Bearer tok-1", "Bearer tok-2"}},
 		{"401 twice", []reply{unauthorized, unauthorized, ok},
-			"twilio: records for " + testMasked + ": page 1: HTTP 401: code 20003: Authenticate (more info: https://www.twilio.com/docs/errors/20003)",
+			"twilio: records for " + testMasked + ": page 1: HTTP 401: code 20003: Authenticate (more info: https://www.twilio.com/docs/errors/20003); " + codeHints[CodeAuthentication],
 			[]string{"Bearer tok-1", "Bearer tok-2"}},
 		{"refresh does not use up an attempt", []reply{{status: 500}, unauthorized, ok}, "<nil>",
 			[]string{"Bearer tok-1", "Bearer tok-1", "Bearer tok-2"}},
@@ -788,6 +878,39 @@ func TestTokenErrors(t *testing.T) {
 			reply: reply{status: 401},
 			want: prefix + `get OAuth token: token endpoint rejected the credentials of client ID "OQtestclient" ` +
 				`(HTTP 401): check client_id and client_secret`,
+			authError: true, tokenCalls: 1,
+		},
+		{
+			// A refusal that names the scope is not about the secret.
+			name: "scope refused",
+			reply: reply{status: 400, header: map[string]string{"Content-Type": "application/json"},
+				body: `{"error":"invalid_scope","error_description":"The requested scope is invalid"}`},
+			want: prefix + `get OAuth token: token endpoint refused the scope asked for by client ID "OQtestclient" ` +
+				`(HTTP 400: invalid_scope The requested scope is invalid): ` + codeHints[CodeScopeMissing],
+			authError: true, tokenCalls: 1,
+		},
+		{
+			name: "scope named in a 400",
+			reply: reply{status: 400, header: map[string]string{"Content-Type": "application/json"},
+				body: `{"error":"invalid_request","error_description":"scope twilio/billing-insights/usage/read not granted to this app"}`},
+			want: prefix + `get OAuth token: token endpoint refused the scope asked for by client ID "OQtestclient" ` +
+				`(HTTP 400: invalid_request scope twilio/billing-insights/usage/read not granted to this app): ` + codeHints[CodeScopeMissing],
+			authError: true, tokenCalls: 1,
+		},
+		{
+			name: "Twilio shape, scope missing",
+			reply: reply{status: 403, header: map[string]string{"Content-Type": "application/json"},
+				body: `{"code":70051,"message":"Authorization error: the app is missing a scope","more_info":"https://www.twilio.com/docs/errors/70051","status":403}`},
+			want: prefix + `get OAuth token: token endpoint refused the scope asked for by client ID "OQtestclient" ` +
+				`(HTTP 403: code 70051: Authorization error: the app is missing a scope): ` + codeHints[CodeScopeMissing],
+			authError: true, tokenCalls: 1,
+		},
+		{
+			name: "Twilio shape, credentials",
+			reply: reply{status: 401, header: map[string]string{"Content-Type": "application/json"},
+				body: `{"code":20003,"message":"Authenticate","moreInfo":"https://www.twilio.com/docs/errors/20003","httpStatusCode":401}`},
+			want: prefix + `get OAuth token: token endpoint rejected the credentials of client ID "OQtestclient" ` +
+				`(HTTP 401: code 20003: Authenticate): check client_id and client_secret`,
 			authError: true, tokenCalls: 1,
 		},
 		{

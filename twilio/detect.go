@@ -19,6 +19,7 @@ import (
 // pageRequest is one Records request: the query, where its parameters
 // travel, and the page token with the parameter that carries it.
 type pageRequest struct {
+	id         string // the billing group, for Config.Waiting
 	q          Query
 	enc        Encoding
 	tokenParam string
@@ -166,7 +167,7 @@ func (c *Client) detect(ctx context.Context, id string) (*Detection, error) {
 		var t EncodingTrial
 		for _, period := range detectPeriods {
 			q := Query{TimePeriod: period, PageSize: 1}
-			body, err := c.fetchPage(ctx, target, pageRequest{q: q, enc: enc, tokenParam: c.tokenParam})
+			body, err := c.fetchPage(ctx, target, pageRequest{id: id, q: q, enc: enc, tokenParam: c.tokenParam})
 			t = EncodingTrial{Encoding: enc, Period: period}
 			seen := true
 			switch e := apiError(err); {

@@ -80,7 +80,7 @@ func (c *Client) fetchOnePage(ctx context.Context, id string, q Query, o PageOpt
 		o.TokenParam = c.tokenParam
 	}
 	body, err := c.fetchPage(ctx, recordsURL(c.apiURL, id), pageRequest{
-		q: q, enc: o.Encoding, tokenParam: o.TokenParam, token: o.Token, cont: o.Continuation,
+		id: id, q: q, enc: o.Encoding, tokenParam: o.TokenParam, token: o.Token, cont: o.Continuation,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("twilio: records for %s: %w", id, err)

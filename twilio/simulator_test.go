@@ -210,6 +210,9 @@ func checkStats(t *testing.T, in *usagesim.Instance, token, records, faults int)
 
 func pagesFor(n, size int) int { return (n + size - 1) / size }
 
+// hint is what the client says to do about a Twilio error code.
+func hint(code int) string { return (&twilio.APIError{Code: code}).Hint() }
+
 func errText(err error) string {
 	if err == nil {
 		return "<nil>"
@@ -530,7 +533,7 @@ func TestSimulatorFaults(t *testing.T) {
 			faults:  []usagesim.Fault{{Kind: usagesim.RateLimit, RetryAfter: "1"}},
 			edit:    func(c *twilio.Config) { c.MaxAttempts = 3 },
 			wantAPI: &twilio.APIError{StatusCode: 429, Code: 20429, RetryAfter: time.Second},
-			wantErr: p + "page 1: giving up after 3 attempts: HTTP 429: code 20429: Too Many Requests" + moreInfo + "20429)",
+			wantErr: p + "page 1: giving up after 3 attempts: HTTP 429: code 20429: Too Many Requests" + moreInfo + "20429); " + hint(twilio.CodeTooManyRequests),
 			class:   rateLimited, wantToken: 1, wantRecs: 3, wantFaults: 3,
 			wantWaits: []time.Duration{time.Second, time.Second},
 		},
@@ -590,7 +593,7 @@ func TestSimulatorFaults(t *testing.T) {
 			name:    "ExpiredToken forever",
 			faults:  []usagesim.Fault{{Kind: usagesim.ExpiredToken}},
 			wantAPI: &twilio.APIError{StatusCode: 401, Code: 20003},
-			wantErr: p + "page 1: HTTP 401: code 20003: Authenticate: access token expired" + moreInfo + "20003)",
+			wantErr: p + "page 1: HTTP 401: code 20003: Authenticate: access token expired" + moreInfo + "20003); " + hint(twilio.CodeAuthentication),
 			// One refresh with a fresh token, then the 401 is final.
 			class: unauthorized, wantToken: 2, wantRecs: 2, wantFaults: 2,
 		},
@@ -605,7 +608,7 @@ func TestSimulatorFaults(t *testing.T) {
 			name:    "NotEligible",
 			faults:  []usagesim.Fault{{Kind: usagesim.NotEligible}},
 			wantAPI: &twilio.APIError{StatusCode: 403, Code: 71001},
-			wantErr: p + "page 1: HTTP 403: code 71001: Usage API version not eligible" + moreInfo + "71001)",
+			wantErr: p + "page 1: HTTP 403: code 71001: Usage API version not eligible" + moreInfo + "71001); " + hint(twilio.CodeNotEligible),
 			class:   notEligible, wantToken: 1, wantRecs: 1, wantFaults: 1,
 		},
 		{

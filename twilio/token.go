@@ -26,10 +26,11 @@ type tokenCache struct {
 	lock   chan struct{}          // a mutex that can be abandoned when ctx ends
 	tok    *oauth2.Token          // guarded by lock
 	sent   string                 // the secret of the latest token request, guarded by lock
+	now    func() time.Time       // for Retry-After dates
 }
 
-func newTokenCache(conf *clientcredentials.Config, secret func() (string, error), client *http.Client) *tokenCache {
-	return &tokenCache{conf: conf, secret: secret, client: client, lock: make(chan struct{}, 1), sent: conf.ClientSecret}
+func newTokenCache(conf *clientcredentials.Config, secret func() (string, error), client *http.Client, now func() time.Time) *tokenCache {
+	return &tokenCache{conf: conf, secret: secret, client: client, lock: make(chan struct{}, 1), sent: conf.ClientSecret, now: now}
 }
 
 // secretTokenSource requests a token with the client secret as it is now,
@@ -96,39 +97,57 @@ func (tc *tokenCache) invalidate(ctx context.Context, tok *oauth2.Token) error {
 // secret.
 const maxTokenErrorBody = 1 << 20
 
-// classify turns a token endpoint rejection of the credentials into an
-// *AuthError and any other HTTP failure into a *tokenHTTPError; transport
-// errors pass through unchanged.
+// classify turns a token endpoint rejection of the credentials or of the
+// scope into an *AuthError and any other HTTP failure into a
+// *tokenHTTPError; transport errors pass through unchanged. Both the OAuth
+// error body ({error, error_description}) and Twilio's own shapes ({code,
+// message, ...}) are read.
 func (tc *tokenCache) classify(err error) error {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		return err
 	}
 	status := 0
+	var header http.Header
 	if re.Response != nil {
-		status = re.Response.StatusCode
+		status, header = re.Response.StatusCode, re.Response.Header
 	}
-	rejected := status == http.StatusBadRequest || status == http.StatusUnauthorized ||
-		re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client"
+	cut := len(re.Body) >= maxTokenErrorBody
 	// The secret is redacted from the whole text before it is cut to a
 	// snippet: cut first, a secret echoed across the cut would keep its
 	// first characters.
-	code := snippet(redactBytes([]byte(re.ErrorCode), tc.sent, false))
-	if !rejected {
+	clean := func(b []byte, cut bool) string { return snippet(redactBytes(b, tc.sent, cut)) }
+	code := clean([]byte(re.ErrorCode), false)
+	reason := code
+	if re.ErrorDescription != "" {
+		reason = strings.TrimSpace(reason + " " + clean([]byte(re.ErrorDescription), false))
+	}
+	twilioCode := 0
+	if w, ok := decodeWireError(re.Body); ok && re.ErrorCode == "" {
+		// Twilio's own shape: its code and message are the reason.
+		twilioCode = w.Code
+		reason = clean([]byte(w.Message), false)
+		if w.Code != 0 {
+			reason = strings.TrimSpace(fmt.Sprintf("code %d: %s", w.Code, reason))
+		}
+		code = reason
+	}
+	scope := re.ErrorCode == "invalid_scope" || twilioCode == CodeScopeMissing ||
+		(status == http.StatusBadRequest && strings.Contains(strings.ToLower(reason+" "+clean(re.Body, cut)), "scope"))
+	rejected := status == http.StatusBadRequest || status == http.StatusUnauthorized ||
+		re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" || twilioCode == CodeAuthentication
+	if !rejected && !scope {
 		msg := code
 		if msg == "" {
-			msg = snippet(redactBytes(re.Body, tc.sent, len(re.Body) >= maxTokenErrorBody))
+			msg = clean(re.Body, cut)
 		}
 		if msg == "" {
 			msg = http.StatusText(status)
 		}
-		return &tokenHTTPError{statusCode: status, message: msg, err: err}
+		return &tokenHTTPError{statusCode: status, code: twilioCode, message: msg, err: err,
+			retryAfter: parseRetryAfter(header.Get("Retry-After"), tc.now())}
 	}
-	reason := code
-	if re.ErrorDescription != "" {
-		reason = strings.TrimSpace(reason + " " + snippet(redactBytes([]byte(re.ErrorDescription), tc.sent, false)))
-	}
-	return &AuthError{ClientID: tc.conf.ClientID, StatusCode: status, Reason: reason, Err: err}
+	return &AuthError{ClientID: tc.conf.ClientID, StatusCode: status, Reason: reason, Scope: scope, Err: err}
 }
 
 // observingTransport reports each round trip to the observer under a fixed

@@ -11,8 +11,9 @@ import (
 // FaultKind names a way the simulated API misbehaves.
 type FaultKind int
 
-// Fault kinds. Unless noted they apply to the records endpoint; TokenReject
-// and TokenDown apply to the token endpoint.
+// Fault kinds. Unless noted they apply to the records endpoint; TokenReject,
+// TokenDown, TokenRateLimit and TokenScopeRefused apply to the token
+// endpoint.
 const (
 	// RateLimit answers 429 with Twilio error 20429 and, if set, Retry-After.
 	RateLimit FaultKind = iota + 1
@@ -56,6 +57,17 @@ const (
 	// a data update landing while a client pages: the first page old, the
 	// later ones new.
 	StaleData
+	// SubjectNotEligible answers 403 with error 71002, "Subject not
+	// eligible for the usage export functionality".
+	SubjectNotEligible
+	// ScopeMissing answers 403 with error 70051: the OAuth app lacks the
+	// scope the request needs.
+	ScopeMissing
+	// TokenRateLimit makes the token endpoint answer 429 with Twilio error
+	// 20429 and, if set, Retry-After.
+	TokenRateLimit
+	// TokenScopeRefused makes the token endpoint answer 400 invalid_scope.
+	TokenScopeRefused
 )
 
 // faultKindNames are the names String returns, indexed by FaultKind.
@@ -65,7 +77,8 @@ var faultKindNames = [...]string{
 	RepeatingToken: "RepeatingToken", EndlessToken: "EndlessToken",
 	ExpiredToken: "ExpiredToken", Oversized: "Oversized", NotEligible: "NotEligible",
 	TokenReject: "TokenReject", TokenDown: "TokenDown", BadRecord: "BadRecord",
-	ExportNotFound: "ExportNotFound", StaleData: "StaleData",
+	ExportNotFound: "ExportNotFound", StaleData: "StaleData", SubjectNotEligible: "SubjectNotEligible",
+	ScopeMissing: "ScopeMissing", TokenRateLimit: "TokenRateLimit", TokenScopeRefused: "TokenScopeRefused",
 }
 
 // String returns the Go name of the kind.
@@ -79,7 +92,7 @@ func (k FaultKind) String() string {
 // forTokenEndpoint reports whether the kind applies to the token endpoint
 // rather than the records endpoint.
 func (k FaultKind) forTokenEndpoint() bool {
-	return k == TokenReject || k == TokenDown
+	return k == TokenReject || k == TokenDown || k == TokenRateLimit || k == TokenScopeRefused
 }
 
 // Fault is one injected misbehaviour and the requests it applies to.
@@ -99,7 +112,8 @@ type Fault struct {
 	// Times is how many matching requests the fault affects; 0 means every
 	// one until ClearFaults.
 	Times int
-	// RetryAfter is the Retry-After header of a RateLimit answer; "" sends none.
+	// RetryAfter is the Retry-After header of a RateLimit or TokenRateLimit
+	// answer; "" sends none.
 	RetryAfter string
 	// Status is the HTTP status of ServerError (default 503) and NotEligible
 	// (default 403).
@@ -209,11 +223,17 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 func faultReply(f *Fault, asOf string) *reply {
 	var rp reply
 	switch f.Kind {
-	case RateLimit:
+	case RateLimit, TokenRateLimit:
 		rp = legacyReply(http.StatusTooManyRequests, codeTooManyRequests, "Too Many Requests")
 		if f.RetryAfter != "" {
 			rp.header.Set("Retry-After", f.RetryAfter)
 		}
+	case SubjectNotEligible:
+		rp = legacyReply(http.StatusForbidden, codeSubjectNotElig, "Subject not eligible for the usage export functionality")
+	case ScopeMissing:
+		rp = legacyReply(http.StatusForbidden, codeScopeMissing, "Authorization error: the OAuth app is missing a required scope")
+	case TokenScopeRefused:
+		rp = oauthReply(http.StatusBadRequest, "invalid_scope", "The requested scope is invalid, unknown, or not granted to this client")
 	case ServerError:
 		status := f.Status
 		if status == 0 {

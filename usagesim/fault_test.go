@@ -372,3 +372,43 @@ func TestFaultKindString(t *testing.T) {
 		}
 	}
 }
+
+// Options.ErrorShape answers every Twilio error of the records endpoint, and
+// the token endpoint's rate limit, in the shape asked for, keeping status and
+// Retry-After; OAuth errors keep the OAuth shape.
+func TestErrorShapes(t *testing.T) {
+	for _, tc := range []struct {
+		shape ErrorShape
+		want  string
+	}{
+		{ErrorsAsSent, `{"code":20429,"message":"Too Many Requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}`},
+		{ErrorsNewer, `{"code":20429,"message":"Too Many Requests","moreInfo":"https://www.twilio.com/docs/errors/20429","httpStatusCode":429,"userError":true}`},
+		{ErrorsList, `{"errors":[{"code":20429,"message":"Too Many Requests","infoUrl":"https://www.twilio.com/docs/errors/20429","context":{}}]}`},
+	} {
+		t.Run(tc.shape.String(), func(t *testing.T) {
+			h := newHarness(t, Options{ErrorShape: tc.shape})
+			tok := h.token()
+			h.s.InjectFault(Fault{Kind: RateLimit, RetryAfter: "45", Times: 1})
+			a := h.post(groupA, tok, map[string]any{"timePeriod": "THIS_MONTH"})
+			if a.status != 429 || a.body != tc.want || a.header.Get("Retry-After") != "45" {
+				t.Errorf("records: %d %s (Retry-After %q), want 429 %s", a.status, a.body, a.header.Get("Retry-After"), tc.want)
+			}
+			h.s.InjectFault(Fault{Kind: TokenRateLimit, RetryAfter: "45", Times: 1})
+			a = h.tokenRequest(url.Values{"grant_type": {"client_credentials"}, "client_id": {DefaultClientID}, "client_secret": {DefaultClientSecret}})
+			if a.status != 429 || a.body != tc.want || a.header.Get("Retry-After") != "45" {
+				t.Errorf("token: %d %s, want 429 %s", a.status, a.body, tc.want)
+			}
+			h.s.InjectFault(Fault{Kind: TokenScopeRefused, Times: 1})
+			a = h.tokenRequest(url.Values{"grant_type": {"client_credentials"}, "client_id": {DefaultClientID}, "client_secret": {DefaultClientSecret}})
+			if a.status != 400 || !strings.Contains(a.body, `"error":"invalid_scope"`) {
+				t.Errorf("token scope: %d %s", a.status, a.body)
+			}
+			for kind, code := range map[FaultKind]string{SubjectNotEligible: `"code":71002`, ScopeMissing: `"code":70051`, ExportNotFound: `"code":71003`} {
+				h.s.InjectFault(Fault{Kind: kind, Times: 1})
+				if a := h.post(groupA, tok, map[string]any{"timePeriod": "THIS_MONTH"}); a.status < 400 || !strings.Contains(a.body, code) {
+					t.Errorf("%s: %d %s", kind, a.status, a.body)
+				}
+			}
+		})
+	}
+}

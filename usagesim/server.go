@@ -61,6 +61,10 @@ type Options struct {
 	// RefuseQueryWithBody refuses (400) a records request that has a body
 	// and a query string at once.
 	RefuseQueryWithBody bool
+	// ErrorShape is the body shape of the Twilio errors the records
+	// endpoint answers, and of the token endpoint's TokenRateLimit; the
+	// token endpoint's OAuth errors keep the OAuth shape.
+	ErrorShape ErrorShape
 }
 
 // Default option values.
@@ -243,7 +247,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	notFound(r.URL.Path).write(w)
+	reshape(notFound(r.URL.Path), s.opts.ErrorShape).write(w)
 }
 
 // notFound is Twilio's legacy 404 for a path.
@@ -280,7 +284,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, f := s.takeFaults(true, "", 0, ""); f != nil {
-		faultReply(f, "").write(w)
+		reshape(*faultReply(f, ""), s.opts.ErrorShape).write(w)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
@@ -387,14 +391,14 @@ func (s *Server) serveRecords(w http.ResponseWriter, r *http.Request, groupID st
 	s.stats.ByGroup[groupID]++
 	s.mu.Unlock()
 	if r.Method != http.MethodPost {
-		methodNotAllowed(false).write(w)
+		reshape(methodNotAllowed(false), s.opts.ErrorShape).write(w)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			paramReply("Invalid request body: larger than 1 MiB", nil).write(w)
+			reshape(paramReply("Invalid request body: larger than 1 MiB", nil), s.opts.ErrorShape).write(w)
 		}
 		return
 	}
@@ -420,7 +424,7 @@ func (s *Server) serveRecords(w http.ResponseWriter, r *http.Request, groupID st
 			return
 		}
 		if rp := faultReply(f, asOf); rp != nil {
-			rp.write(w)
+			reshape(*rp, s.opts.ErrorShape).write(w)
 			return
 		}
 	}
@@ -428,7 +432,7 @@ func (s *Server) serveRecords(w http.ResponseWriter, r *http.Request, groupID st
 	if f != nil && f.Kind == TruncatedJSON {
 		rp.body = rp.body[:len(rp.body)/2]
 	}
-	rp.write(w)
+	reshape(rp, s.opts.ErrorShape).write(w)
 }
 
 // recordsAnswer is the real answer to a records request, altered by a

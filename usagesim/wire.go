@@ -84,7 +84,9 @@ const (
 	codeTooManyRequests  = 20429
 	codeInternalError    = 20500
 	codeUnavailable      = 20503
+	codeScopeMissing     = 70051
 	codeNotEligible      = 71001
+	codeSubjectNotElig   = 71002
 	codeExportNotFound   = 71003
 )
 
@@ -131,6 +133,75 @@ func paramReply(message string, params map[string]string) reply {
 		Params:         params,
 		UserError:      true,
 	})
+}
+
+// ErrorShape is the body shape of the simulator's Twilio errors.
+type ErrorShape int
+
+// The error shapes Twilio's APIs answer with.
+const (
+	// ErrorsAsSent keeps each error in the shape the simulator writes it:
+	// {code, message, more_info, status}, and the newer shape for a bad
+	// parameter.
+	ErrorsAsSent ErrorShape = iota
+	// ErrorsNewer answers {code, message, moreInfo, httpStatusCode,
+	// userError}, as Twilio's newer APIs do.
+	ErrorsNewer
+	// ErrorsList answers {"errors": [{code, message, infoUrl, context}]},
+	// as some of Twilio's bulk APIs do.
+	ErrorsList
+)
+
+// String names the shape as in test names.
+func (e ErrorShape) String() string {
+	return [...]string{"as-sent", "newer", "errors-list"}[e]
+}
+
+// newerError is the {code, message, moreInfo, httpStatusCode, userError}
+// shape.
+type newerError struct {
+	Code           int    `json:"code"`
+	Message        string `json:"message"`
+	MoreInfo       string `json:"moreInfo"`
+	HTTPStatusCode int    `json:"httpStatusCode"`
+	UserError      bool   `json:"userError"`
+}
+
+// listedError is one error of the {"errors": [...]} shape.
+type listedError struct {
+	Code    int               `json:"code"`
+	Message string            `json:"message"`
+	InfoURL string            `json:"infoUrl"`
+	Context map[string]string `json:"context"`
+}
+
+// reshape returns rp with its Twilio error body in shape, keeping its status
+// and headers; a success, or a body without a Twilio code (the OAuth
+// errors), is returned as it is.
+func reshape(rp reply, shape ErrorShape) reply {
+	if shape == ErrorsAsSent || rp.status < 400 {
+		return rp
+	}
+	var e struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(rp.body, &e) != nil || e.Code == 0 {
+		return rp
+	}
+	info := "https://www.twilio.com/docs/errors/" + strconv.Itoa(e.Code)
+	var out reply
+	if shape == ErrorsNewer {
+		out = jsonReply(rp.status, newerError{Code: e.Code, Message: e.Message, MoreInfo: info, HTTPStatusCode: rp.status, UserError: rp.status < 500})
+	} else {
+		out = jsonReply(rp.status, map[string][]listedError{"errors": {{Code: e.Code, Message: e.Message, InfoURL: info, Context: map[string]string{}}}})
+	}
+	for k, v := range rp.header {
+		if k != "Content-Type" {
+			out.header[k] = v
+		}
+	}
+	return out
 }
 
 // oauthReply is a token endpoint error reply.
