@@ -366,9 +366,47 @@ func (c *Client) prepare(id string, q Query) (Query, error) {
 // following pagination to the end. It returns either the complete result or
 // an error, never a partial result.
 // Errors show id masked (MaskBillingGroupID).
+//
+// A startDate..endDate range longer than the 365 days the API accepts (a
+// leap year's 1 January to 31 December is 366) is fetched in consecutive
+// parts of at most 365 days, and returned as one only if every part carries
+// the same asOf: never sent whole to fail.
 func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, error) {
-	u, err := c.fetchRecords(ctx, id, q)
+	parts := q.split()
+	if len(parts) == 1 {
+		u, err := c.fetchRecords(ctx, id, q)
+		return u, maskID(err, id)
+	}
+	u, err := c.fetchParts(ctx, id, q, parts)
 	return u, maskID(err, id)
+}
+
+// fetchParts fetches the parts of a long range and joins them: records in
+// order, pages numbered on from part to part, one asOf.
+func (c *Client) fetchParts(ctx context.Context, id string, q Query, parts []Query) (*Usage, error) {
+	var all *Usage
+	for i, part := range parts {
+		u, err := c.fetchRecords(ctx, id, part)
+		if err != nil {
+			return nil, fmt.Errorf("%w (in part %d of %d, %s to %s, of %s to %s)",
+				err, i+1, len(parts), part.StartDate, part.EndDate, q.StartDate, q.EndDate)
+		}
+		if all == nil {
+			all = u
+			continue
+		}
+		if !u.AsOf.Equal(all.AsOf) {
+			return nil, fmt.Errorf("twilio: records for %s: %s to %s is fetched in %d parts of at most %d days, and the data changed between them: asOf %s, then %s in part %d (%s to %s)",
+				id, q.StartDate, q.EndDate, len(parts), maxRangeDays, describeAsOf(all.AsOf), describeAsOf(u.AsOf), i+1, part.StartDate, part.EndDate)
+		}
+		for j := range u.Records {
+			u.Records[j].Page += all.Pages
+		}
+		all.Records = append(all.Records, u.Records...)
+		all.Pages += u.Pages
+		all.Restarted = all.Restarted || u.Restarted
+	}
+	return all, nil
 }
 
 func (c *Client) fetchRecords(ctx context.Context, id string, q Query) (*Usage, error) {

@@ -38,7 +38,8 @@
 //     bound is enforced; zero leaves it to the server.
 //   - Rate limits are not published: 429 (Twilio code 20429) and 5xx answers
 //     and transport errors are retried with exponential backoff and jitter,
-//     honouring Retry-After, within Config.MaxAttempts, Config.MinBackoff,
+//     honouring Retry-After (in full while the context's deadline leaves
+//     room for it, past MaxBackoff), within Config.MaxAttempts, Config.MinBackoff,
 //     Config.MaxBackoff and the context deadline.
 //
 // # Safety limits
@@ -68,7 +69,8 @@
 // number; both shapes are accepted for both, and non-finite values are
 // rejected. asOf, startDate and endDate are UTC dates (YYYY-MM-DD); asOf may
 // also be an RFC 3339 timestamp. Unknown fields are ignored. Non-2xx answers
-// are decoded from either of Twilio's error shapes into an *APIError; the
+// are decoded from any of Twilio's three error shapes into an *APIError,
+// whose Hint says what to do about the codes users meet; the
 // IsUnauthorized, IsRateLimited, IsNotFound, IsNotEligible and
 // IsExportNotFound helpers classify them.
 //

@@ -55,8 +55,8 @@ func (q Query) validate() error {
 		if end.Before(start) {
 			return fmt.Errorf("query: endDate %s is before startDate %s", q.EndDate, q.StartDate)
 		}
-		if days := int(end.Sub(start)/(24*time.Hour)) + 1; days > maxRangeDays {
-			return fmt.Errorf("query: startDate %s to endDate %s spans %d days, more than the %d the API allows",
+		if days := rangeDays(start, end); days > maxRangeDays {
+			return fmt.Errorf("query: startDate %s to endDate %s spans %d days, more than the %d the API allows in one request (FetchRecords fetches such a range in parts)",
 				q.StartDate, q.EndDate, days, maxRangeDays)
 		}
 	}
@@ -69,6 +69,37 @@ func (q Query) validate() error {
 		return fmt.Errorf("query: pageSize %d is negative", q.PageSize)
 	}
 	return nil
+}
+
+// split returns the parts q is fetched in: q itself, or, for a valid
+// startDate..endDate range longer than maxRangeDays, consecutive ranges of
+// at most maxRangeDays that cover it. A query that is not such a range is
+// its own only part, and is validated when it is fetched.
+func (q Query) split() []Query {
+	if q.TimePeriod != "" || q.StartDate == "" || q.EndDate == "" {
+		return []Query{q}
+	}
+	start, err1 := parseDate(q.StartDate)
+	end, err2 := parseDate(q.EndDate)
+	if err1 != nil || err2 != nil || end.Before(start) || rangeDays(start, end) <= maxRangeDays {
+		return []Query{q}
+	}
+	var parts []Query
+	for from := start; !from.After(end); from = from.AddDate(0, 0, maxRangeDays) {
+		to := from.AddDate(0, 0, maxRangeDays-1)
+		if to.After(end) {
+			to = end
+		}
+		p := q
+		p.StartDate, p.EndDate = from.Format(DateLayout), to.Format(DateLayout)
+		parts = append(parts, p)
+	}
+	return parts
+}
+
+// rangeDays counts the days from start to end, both included.
+func rangeDays(start, end time.Time) int {
+	return int(end.Sub(start)/(24*time.Hour)) + 1
 }
 
 // defaultAggregation is the aggregationPeriod sent for a query that sets

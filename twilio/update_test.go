@@ -84,3 +84,29 @@ func TestSimulatorExportNotFoundForOnePeriod(t *testing.T) {
 		checkUsage(t, string(p), u, want, asOf, pagesFor(len(want), 7))
 	}
 }
+
+// A leap year's 1 January to 31 December is 366 days, one more than the API
+// accepts in one request: the client fetches it in two parts, never sends
+// it whole, and the records are exactly the simulator's days.
+func TestSimulatorLeapYearInParts(t *testing.T) {
+	in := startSim(t)
+	c, _ := newSimClient(t, in, nil)
+	q := twilio.Query{StartDate: "2024-01-01", EndDate: "2024-12-31", AggregationPeriod: twilio.Daily, PageSize: 1000}
+	if err := q.Validate(); err == nil || !strings.Contains(err.Error(), "spans 366 days") {
+		t.Fatalf("Validate: %v, want the 366 days refused in one request", err)
+	}
+	u, err := c.FetchRecords(t.Context(), supportID, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := toRecords(t, in.Server.DailyRecords(supportID, "2024-01-01", "2024-12-31"))
+	checkRecords(t, "leap year", u.Records, want)
+	if st := in.Server.Stats(); st.RecordsRequests != u.Pages || u.Pages < 2 {
+		t.Errorf("%d requests for %d pages: want every page once, the range in two parts", st.RecordsRequests, u.Pages)
+	}
+	first, last := u.Records[0], u.Records[len(u.Records)-1]
+	if first.Page != 1 || last.Page != u.Pages {
+		t.Errorf("pages numbered %d to %d, want 1 to %d across the parts", first.Page, last.Page, u.Pages)
+	}
+
+}

@@ -22,5 +22,6 @@
 // (Options.RefuseQueryWithBody), and a request naming no period answered for
 // a default one (Options.DefaultTimePeriod). Faults include an export not
 // generated yet (ExportNotFound) and a data update landing mid-pagination
-// (StaleData), each scoped to a billing group, page or timePeriod.
+// (StaleData), each scoped to a billing group, page or timePeriod; errors
+// come in any of Twilio's three body shapes (Options.ErrorShape).
 package usagesim
