@@ -64,7 +64,10 @@ func TestMaxRequestsAnswers503OverTheLimit(t *testing.T) {
 	var logs testsupport.SyncBuffer
 	ex, cleanup := newBenchExporterWith(t, o, log.NewLogfmtLogger(&logs), 1, 3)
 	defer cleanup()
-	h := ex.metricsHandler(10*time.Second, 500*time.Millisecond, 2*time.Minute)
+	// The first scrape's deadline has passed before it starts; the next one
+	// waits as long as the encoding takes (an hour only catches a hang: 40,000
+	// series under the race detector on a loaded machine take many seconds).
+	h := ex.metricsHandler(time.Hour, 0, time.Hour)
 
 	release := holdScrapes(h, 2)
 	for range 3 {
@@ -94,7 +97,10 @@ func TestMaxRequestsZeroMeansNoLimit(t *testing.T) {
 	o.maxRequests = 0
 	ex, cleanup := newBenchExporterWith(t, o, log.NewNopLogger(), 1, 3)
 	defer cleanup()
-	h := ex.metricsHandler(10*time.Second, 500*time.Millisecond, 2*time.Minute)
+	// The first scrape's deadline has passed before it starts; the next one
+	// waits as long as the encoding takes (an hour only catches a hang: 40,000
+	// series under the race detector on a loaded machine take many seconds).
+	h := ex.metricsHandler(time.Hour, 0, time.Hour)
 	release := holdScrapes(h, 41)
 	defer release()
 	rec := httptest.NewRecorder()
@@ -193,7 +199,10 @@ func TestScrapePastItsDeadlineWhileEncodingIs503(t *testing.T) {
 	var logs testsupport.SyncBuffer
 	ex, cleanup := newBenchExporterWith(t, testOptions(), log.NewLogfmtLogger(&logs), 200, 200)
 	defer cleanup()
-	h := ex.metricsHandler(10*time.Second, 500*time.Millisecond, 2*time.Minute)
+	// The first scrape's deadline has passed before it starts; the next one
+	// waits as long as the encoding takes (an hour only catches a hang: 40,000
+	// series under the race detector on a loaded machine take many seconds).
+	h := ex.metricsHandler(time.Hour, 0, time.Hour)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

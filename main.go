@@ -103,7 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (o options, cmd string, bf *bac
 	app.ErrorWriter(stderr)
 	app.Flag("config.file", "Path to the YAML configuration file.").Default(exporterName + ".yml").StringVar(&o.configFile)
 	app.Flag("config.check", "Validate the configuration, print it with secrets masked, and exit.").BoolVar(&o.configCheck)
-	app.Flag("twilio.probe", "First contact: load the configuration, ask the token endpoint and every billing group how the Usage API answers, print the findings and the config lines to use, and exit (0 only when every group answered).").BoolVar(&o.probe)
+	app.Flag("twilio.probe", "First contact: load the configuration, ask the token endpoint and every billing group how the Usage API answers, print the findings and the config lines to use, and exit (0 only when the exporter, as configured, would serve every period of every group).").BoolVar(&o.probe)
 	app.Flag("demo", "Run against a built-in simulated Usage API on loopback with demo billing groups; no config file or credentials needed.").BoolVar(&o.demo)
 	app.Flag("web.enable-lifecycle", "Enable reloading the configuration with POST /-/reload. SIGHUP always reloads.").BoolVar(&o.lifecycle)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.telemetryPath)
