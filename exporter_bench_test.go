@@ -19,6 +19,7 @@ import (
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
 
@@ -142,7 +143,7 @@ func (f syntheticFetcher) FetchRecords(_ context.Context, id string, _ twilio.Qu
 		cat := fmt.Sprintf("category-%03d", i)
 		u.Records = append(u.Records, twilio.Record{
 			ProductName: "Product-" + cat, ProductCategory: cat, UsageUnit: "units",
-			UsageAmount: twilio.MustDecimal(strconv.Itoa(1000 + i + len(id))), PriceAmount: twilio.MustDecimal(strconv.Itoa(i) + ".25"), Currency: "USD",
+			UsageAmount: testsupport.Decimal(strconv.Itoa(1000 + i + len(id))), PriceAmount: testsupport.Decimal(strconv.Itoa(i) + ".25"), Currency: "USD",
 		})
 	}
 	return u, nil
@@ -166,7 +167,7 @@ func newBaselineHandler(b *testing.B, ex *exporter) http.Handler {
 	b.Helper()
 	ch := make(chan prometheus.Metric, 1024)
 	go func() {
-		collector.New(context.Background(), ex.cache).Collect(ch)
+		collector.New(ex.cache.Get(context.Background())).Collect(ch)
 		close(ch)
 	}()
 	var metrics []prometheus.Metric

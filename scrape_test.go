@@ -40,7 +40,7 @@ func TestMetricsHandlerServesWhatPromhttpServes(t *testing.T) {
 	got := ex.metricsHandler(10*time.Second, 500*time.Millisecond, 2*time.Minute)
 	want := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scrapeReg := prometheus.NewRegistry()
-		scrapeReg.MustRegister(collector.New(context.Background(), ex.cache))
+		scrapeReg.MustRegister(collector.New(ex.cache.Get(context.Background())))
 		promhttp.HandlerFor(prometheus.Gatherers{ex.gatherer, scrapeReg}, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
 	})
 

@@ -115,7 +115,7 @@ func BenchmarkUpstreamCalls(b *testing.B) {
 					for range scrapers {
 						wg.Go(func() {
 							<-start
-							if _, err := registryFor(New(context.Background(), cache)).Gather(); err != nil {
+							if _, err := registryFor(New(cache.Get(context.Background()))).Gather(); err != nil {
 								b.Error(err)
 							}
 						})
@@ -249,7 +249,7 @@ func BenchmarkCacheMemory(b *testing.B) {
 					after := heapInUse()
 					held += float64(after - before)
 					runtime.KeepAlive(x)
-					mfs, err := registryFor(New(context.Background(), cache)).Gather()
+					mfs, err := registryFor(New(cache.Get(context.Background()))).Gather()
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -3,7 +3,6 @@
 package collector
 
 import (
-	"context"
 	"slices"
 	"time"
 
@@ -146,28 +145,38 @@ func describeAll(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collector is the prometheus.Collector for one scrape: it asks the cache for
-// every group's state, waiting for refreshes no longer than ctx allows, and
-// builds const metrics from it.
+// Collector is the prometheus.Collector of one cache state: every billing
+// group family, or one of them (Family). The exposition gathers each state
+// through it, a family and a chunk of groups at a time.
 type Collector struct {
-	ctx   context.Context
-	cache *Cache
+	state State
+	only  *prometheus.Desc // nil: every family
 }
 
-// New returns a collector for one scrape bounded by ctx.
-func New(ctx context.Context, cache *Cache) *Collector {
-	return &Collector{ctx: ctx, cache: cache}
+// New returns the collector of state st, as Cache.Get or Cache.State gave it.
+func New(st State) *Collector { return &Collector{state: st} }
+
+// Family returns the collector of c's family desc only.
+func (c *Collector) Family(desc *prometheus.Desc) *Collector {
+	return &Collector{state: c.state, only: desc}
 }
 
 // Describe sends every descriptor the collector may use. The owner labels of
 // twilio_billing_group_info follow the configuration, so with owner labels
 // set that family's metrics carry another descriptor than the one described:
 // register the Collector with a registry that is not pedantic.
-func (c *Collector) Describe(ch chan<- *prometheus.Desc) { describeAll(ch) }
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	if c.only != nil {
+		ch <- c.only
+		return
+	}
+	describeAll(ch)
+}
 
-// Collect sends the metrics of every configured billing group.
+// Collect sends the metrics of every configured billing group, or of the
+// one family.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	collect(c.cache.Get(c.ctx), nil, ch)
+	collect(c.state, c.only, ch)
 }
 
 // collect sends the metrics st reports: all of them, or those of desc only.

@@ -104,7 +104,7 @@ func rec(product, category, unit string, usage float64, cost float64, currency s
 
 // dec is the decimal a float64 literal in a test means: its shortest form.
 func dec(f float64) twilio.Decimal {
-	return twilio.MustDecimal(strconv.FormatFloat(f, 'f', -1, 64))
+	return testsupport.Decimal(strconv.FormatFloat(f, 'f', -1, 64))
 }
 
 // usageA has two products in one category and one category with two units.
@@ -145,7 +145,7 @@ func (h *harness) scrape(t *testing.T, d time.Duration, want string, names ...st
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	if err := testutil.CollectAndCompare(New(ctx, h.cache), strings.NewReader(want), names...); err != nil {
+	if err := testutil.CollectAndCompare(New(h.cache.Get(ctx)), strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -333,7 +333,7 @@ func TestConcurrentScrapesRefreshOnce(t *testing.T) {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			n, err := testutil.GatherAndCount(registryFor(New(ctx, h.cache)), "twilio_billing_group_cost")
+			n, err := testutil.GatherAndCount(registryFor(New(h.cache.Get(ctx))), "twilio_billing_group_cost")
 			if err == nil && n != 3 {
 				err = errors.New("cost series: got " + itoa(n) + ", want 3")
 			}
@@ -381,7 +381,7 @@ twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currenc
 	// the refresh, it would never answer, as the gate opens only after).
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-h.fake.entered; cancel() }()
-	if err := testutil.CollectAndCompare(New(ctx, h.cache), strings.NewReader(costHelp+`
+	if err := testutil.CollectAndCompare(New(h.cache.Get(ctx)), strings.NewReader(costHelp+`
 twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currency="EUR",product_category="verify"} 1.5
 `+upHelp+`twilio_billing_group_up{billing_group="commerce_billingprofile_BBB222"} 1
 `), "twilio_billing_group_cost", "twilio_billing_group_up"); err != nil {

@@ -157,15 +157,6 @@ type Segment struct {
 	CRC  uint32 // CRC-32 (IEEE) of those bytes
 }
 
-// familyCollector sends the metrics of one family of one state.
-type familyCollector struct {
-	state State
-	desc  *prometheus.Desc
-}
-
-func (c familyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
-func (c familyCollector) Collect(ch chan<- prometheus.Metric) { collect(c.state, c.desc, ch) }
-
 // chunkSeries bounds the series of one family gathered into client_golang's
 // data model at once: gathering a family of a thousand groups whole would
 // hold about 1 KiB per series (hundreds of MB) at the same time.
@@ -178,7 +169,7 @@ const chunkSeries = 8192
 // and the family's encoded bytes, not of the family's data model.
 func encode(st State, format expfmt.Format, gzip bool, chunk int) *Encoded {
 	descs := make(chan *prometheus.Desc, 64) // room for every descriptor
-	describeAll(descs)
+	New(st).Describe(descs)
 	close(descs)
 	chunks := chunkGroups(st, format, chunk)
 	var errs []error
@@ -213,7 +204,7 @@ func encode(st State, format expfmt.Format, gzip bool, chunk int) *Encoded {
 		}
 		for _, part := range parts {
 			reg := prometheus.NewRegistry()
-			reg.MustRegister(familyCollector{part, desc})
+			reg.MustRegister(New(part).Family(desc))
 			mfs, err := reg.Gather()
 			if err != nil {
 				errs = append(errs, err)

@@ -98,7 +98,7 @@ func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
 		expfmt.NewFormat(expfmt.TypeProtoText),
 		expfmt.NewFormat(expfmt.TypeProtoCompact),
 	} {
-		want := registryBody(t, format, live, registryFor(New(context.Background(), h.cache)))
+		want := registryBody(t, format, live, registryFor(New(h.cache.Get(context.Background()))))
 		for _, x := range []*Exposer{whole, chunked} {
 			for _, gz := range []bool{false, true} {
 				got := exposedBody(t, x, live, format, gz)
@@ -126,7 +126,7 @@ func TestExpositionFollowsTheCache(t *testing.T) {
 	check := func(step string, wantIn string) {
 		t.Helper()
 		got := exposedBody(t, x, nil, text, true)
-		want := registryBody(t, text, registryFor(New(context.Background(), h.cache)))
+		want := registryBody(t, text, registryFor(New(h.cache.Get(context.Background()))))
 		if !bytes.Equal(got, want) {
 			t.Fatalf("%s: exposition\n%s\nregistry:\n%s", step, got, want)
 		}
@@ -229,7 +229,7 @@ func TestConcurrentScrapesServeOneEncoding(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	want := registryBody(t, text, registryFor(New(context.Background(), h.cache)))
+	want := registryBody(t, text, registryFor(New(h.cache.Get(context.Background()))))
 	for i := range n {
 		got := bodies[i]
 		if i%2 == 0 {
@@ -296,7 +296,7 @@ func TestTextScrapeNotBehindProtobufEncode(t *testing.T) {
 	if err := Write(&b, enc, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if want := registryBody(t, text, registryFor(New(context.Background(), h.cache))); !bytes.Equal(b.Bytes(), want) {
+	if want := registryBody(t, text, registryFor(New(h.cache.Get(context.Background())))); !bytes.Equal(b.Bytes(), want) {
 		t.Errorf("text scrape: %d bytes, registry %d", b.Len(), len(want))
 	}
 	close(release)

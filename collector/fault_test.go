@@ -106,7 +106,7 @@ func (e *faultEnv) scrape(d time.Duration) map[string]float64 {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	return gatherValues(e.t, New(ctx, e.cache))
+	return gatherValues(e.t, New(e.cache.Get(ctx)))
 }
 
 func (e *faultEnv) takeSleeps() []time.Duration {
@@ -583,7 +583,7 @@ func TestFaultMonthRolloverMidRefresh(t *testing.T) {
 	// The first scrape starts the refresh at 23:59:50 and waits for it; it
 	// lands at 00:00:05 on December 1st with November's first page and
 	// December's later pages. It must not be served as December's data.
-	got := gatherValues(t, New(context.Background(), cache))
+	got := gatherValues(t, New(cache.Get(context.Background())))
 	if !clk.Now().Equal(december) {
 		t.Fatalf("clock = %v, want %v: the refresh did not span midnight", clk.Now(), december)
 	}
@@ -600,7 +600,7 @@ func TestFaultMonthRolloverMidRefresh(t *testing.T) {
 	// After the retry interval the next scrape refreshes again and serves
 	// exactly December's data.
 	clk.Add(time.Minute)
-	got = gatherValues(t, New(context.Background(), cache))
+	got = gatherValues(t, New(cache.Get(context.Background())))
 	if d := diffSeries(dataSeries(got, g.Label), simSeries(t, sim, clk.Now(), g)); d != "" {
 		t.Fatalf("December's first full refresh differs from the API's data:%s", d)
 	}

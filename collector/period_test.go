@@ -85,7 +85,7 @@ func (h *periodHarness) scrape(t *testing.T, want string, names ...string) {
 	// The scrape waits for the refreshes it starts; a minute only bounds a hang.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := testutil.CollectAndCompare(New(ctx, h.cache), strings.NewReader(want), names...); err != nil {
+	if err := testutil.CollectAndCompare(New(h.cache.Get(ctx)), strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -40,7 +40,7 @@ func (e *shapeEnv) scrape() map[string]float64 {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return gatherValues(e.t, New(ctx, e.cache))
+	return gatherValues(e.t, New(e.cache.Get(ctx)))
 }
 
 // yesterdayCosts are the yesterday cost series g must serve: the exact sums

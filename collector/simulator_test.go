@@ -30,7 +30,7 @@ func TestAgainstSimulator(t *testing.T) {
 
 	cache := NewCache(client, monthly(15*time.Minute, groups...), CacheOptions{Now: clk.Now, Concurrency: 4})
 	defer cache.Close()
-	got := gatherValues(t, New(context.Background(), cache))
+	got := gatherValues(t, New(cache.Get(context.Background())))
 
 	for _, g := range groups {
 		up := got[fmt.Sprintf(`twilio_billing_group_up{billing_group=%q}`, g.Label)]

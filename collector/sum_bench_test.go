@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
 
@@ -19,8 +20,8 @@ func BenchmarkSnapshot(b *testing.B) {
 			u.Records = append(u.Records, twilio.Record{
 				ProductName: fmt.Sprintf("Product-%02d", p), ProductCategory: fmt.Sprintf("category-%02d", p/2),
 				StartDate: day, EndDate: day, UsageUnit: "units", Currency: "USD",
-				UsageAmount: twilio.MustDecimal(fmt.Sprintf("%d.%03d", 1000+p, d)),
-				PriceAmount: twilio.MustDecimal(fmt.Sprintf("%d.%02d", p, d)),
+				UsageAmount: testsupport.Decimal(fmt.Sprintf("%d.%03d", 1000+p, d)),
+				PriceAmount: testsupport.Decimal(fmt.Sprintf("%d.%02d", p, d)),
 				Page:        1 + len(u.Records)/100, Index: len(u.Records) % 100,
 			})
 		}

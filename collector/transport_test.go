@@ -28,7 +28,7 @@ func TestTransportVariants(t *testing.T) {
 	served := func(t *testing.T, clk *testsupport.Clock, sim *usagesim.Server, cache *Cache) (map[string]float64, int) {
 		t.Helper()
 		sim.ResetStats()
-		got := gatherValues(t, New(context.Background(), cache))
+		got := gatherValues(t, New(cache.Get(context.Background())))
 		out := map[string]float64{}
 		for k, v := range got {
 			for _, m := range []string{"twilio_billing_group_cost{", "twilio_billing_group_usage{", "twilio_billing_group_records{", "twilio_billing_group_up{"} {

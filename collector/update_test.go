@@ -47,14 +47,14 @@ func TestDataUpdateMidRefresh(t *testing.T) {
 	defer cache.Close()
 
 	// The first refresh learns the encoding and serves today's data.
-	if d := diffSeries(dataSeries(gatherValues(t, New(context.Background(), cache)), g.Label), simSeries(t, sim, clk.Now(), g)); d != "" {
+	if d := diffSeries(dataSeries(gatherValues(t, New(cache.Get(context.Background()))), g.Label), simSeries(t, sim, clk.Now(), g)); d != "" {
 		t.Fatalf("first refresh:%s", d)
 	}
 
 	clk.Add(15 * time.Minute)
 	sim.InjectFault(usagesim.Fault{Kind: usagesim.StaleData, BillingGroup: support, Page: 1, Times: 1})
 	sim.ResetStats()
-	got := gatherValues(t, New(context.Background(), cache))
+	got := gatherValues(t, New(cache.Get(context.Background())))
 	want := simSeries(t, sim, clk.Now(), g)
 	if d := diffSeries(dataSeries(got, g.Label), want); d != "" {
 		t.Fatalf("a pagination across a data update is not today's data:%s", d)
@@ -68,7 +68,7 @@ func TestDataUpdateMidRefresh(t *testing.T) {
 
 	clk.Add(15 * time.Minute)
 	sim.InjectFault(usagesim.Fault{Kind: usagesim.StaleData, BillingGroup: support, Page: 1, Times: 2})
-	got = gatherValues(t, New(context.Background(), cache))
+	got = gatherValues(t, New(cache.Get(context.Background())))
 	if got[upSeries(g.Label)] != 0 {
 		t.Fatalf("up = %v, want 0 after the data moved twice", got[upSeries(g.Label)])
 	}
@@ -102,7 +102,7 @@ func TestExportNotFoundStaysWithItsPeriod(t *testing.T) {
 	cache := NewCache(autoClient(t, sim, 7), groups, CacheOptions{Now: clk.Now, Logger: newLogfmt(&logs), Concurrency: 2, RetryInterval: time.Minute})
 	defer cache.Close()
 
-	got := gatherValues(t, New(context.Background(), cache))
+	got := gatherValues(t, New(cache.Get(context.Background())))
 	for _, g := range groups {
 		for _, m := range []string{"twilio_billing_group_up", "twilio_billing_group_yesterday_up", "twilio_billing_group_this_year_up"} {
 			if v := got[fmt.Sprintf(`%s{billing_group=%q}`, m, g.Label)]; v != 1 {
@@ -123,7 +123,7 @@ func TestExportNotFoundStaysWithItsPeriod(t *testing.T) {
 	// The export appears: the next refresh after the retry interval serves it.
 	sim.ClearFaults()
 	clk.Add(time.Minute)
-	got = gatherValues(t, New(context.Background(), cache))
+	got = gatherValues(t, New(cache.Get(context.Background())))
 	for _, g := range groups {
 		if v := got[fmt.Sprintf(`twilio_billing_group_last_month_up{billing_group=%q}`, g.Label)]; v != 1 {
 			t.Errorf("last month up = %v for %s after the retry interval, want 1", v, g.Label)
@@ -166,7 +166,7 @@ func TestRateLimitedInEveryShape(t *testing.T) {
 				g := Group{ID: support, Label: "support"}
 				cache := NewCache(client, monthly(15*time.Minute, g), CacheOptions{Now: clk.Now, RefreshTimeout: 2 * time.Minute, Concurrency: 1})
 				defer cache.Close()
-				got := gatherValues(t, New(context.Background(), cache))
+				got := gatherValues(t, New(cache.Get(context.Background())))
 				if d := diffSeries(dataSeries(got, g.Label), simSeries(t, sim, clk.Now(), g)); d != "" || got[upSeries(g.Label)] != 1 {
 					t.Fatalf("up %v, not the API's data:%s", got[upSeries(g.Label)], d)
 				}

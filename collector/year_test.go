@@ -211,7 +211,7 @@ func TestExpositionCoversEveryPeriod(t *testing.T) {
 		for _, format := range []expfmt.Format{expfmt.NewFormat(expfmt.TypeTextPlain), expfmt.NewFormat(expfmt.TypeOpenMetrics)} {
 			for _, gz := range []bool{false, true} {
 				got := exposedBody(t, x, nil, format, gz)
-				want := registryBody(t, format, registryFor(New(context.Background(), h.cache)))
+				want := registryBody(t, format, registryFor(New(h.cache.Get(context.Background()))))
 				if !bytes.Equal(got, want) {
 					t.Fatalf("%s, %s, gzip %v: exposition\n%s\nregistry:\n%s", step, format, gz, got, want)
 				}
@@ -270,7 +270,7 @@ func TestThisYearAgainstSimulatorShapes(t *testing.T) {
 			defer cache.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			got := gatherValues(t, New(ctx, cache))
+			got := gatherValues(t, New(cache.Get(ctx)))
 			up := got[`twilio_billing_group_this_year_up{billing_group="support"}`]
 			if tc.refused {
 				if up != 0 {

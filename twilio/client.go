@@ -613,7 +613,7 @@ func retryable(err error) bool {
 		return true
 	}
 	if e := apiError(err); e != nil {
-		return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
+		return IsRateLimited(err) || e.StatusCode >= 500
 	}
 	var the *tokenHTTPError
 	if errors.As(err, &the) {

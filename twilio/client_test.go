@@ -480,7 +480,7 @@ func TestAPIErrors(t *testing.T) {
 			if !reflect.DeepEqual(*ae, tt.want) {
 				t.Errorf("APIError\n got %#v\nwant %#v", *ae, tt.want)
 			}
-			got := class{IsUnauthorized(err), IsRateLimited(err), IsNotFound(err), IsNotEligible(err), IsExportNotFound(err)}
+			got := class{isUnauthorized(err), IsRateLimited(err), IsNotFound(err), isNotEligible(err), IsExportNotFound(err)}
 			if got != tt.class {
 				t.Errorf("classification %+v, want %+v", got, tt.class)
 			}
@@ -797,7 +797,7 @@ func TestUnauthorizedRefreshesTokenOnce(t *testing.T) {
 			c, s := newTestClient(t, f, func(c *Config) { c.MaxAttempts = 2 })
 			_, err := c.FetchRecords(t.Context(), testID, thisMonth)
 			assertErr(t, err, tt.want)
-			if err != nil && !IsUnauthorized(err) {
+			if err != nil && !isUnauthorized(err) {
 				t.Error("IsUnauthorized false")
 			}
 			var auths []string
@@ -978,8 +978,8 @@ func TestTokenErrors(t *testing.T) {
 				t.Error("error text contains the client secret")
 			}
 			var ae *AuthError
-			if errors.As(err, &ae) != tt.authError || IsUnauthorized(err) != tt.authError {
-				t.Errorf("AuthError %v, IsUnauthorized %v; want %v", errors.As(err, &ae), IsUnauthorized(err), tt.authError)
+			if errors.As(err, &ae) != tt.authError || isUnauthorized(err) != tt.authError {
+				t.Errorf("AuthError %v, IsUnauthorized %v; want %v", errors.As(err, &ae), isUnauthorized(err), tt.authError)
 			}
 			if ae != nil && (ae.ClientID != testClient || ae.Unwrap() == nil) {
 				t.Errorf("AuthError %+v", ae)
@@ -1001,8 +1001,8 @@ func TestTokenEndpointUnreachable(t *testing.T) {
 	if !strings.HasPrefix(errText(err), want) {
 		t.Errorf("error %q does not start with %q", errText(err), want)
 	}
-	if len(s.got()) != 1 || IsUnauthorized(err) {
-		t.Errorf("waits %v, unauthorized %v; want one retry and not an auth error", s.got(), IsUnauthorized(err))
+	if len(s.got()) != 1 || isUnauthorized(err) {
+		t.Errorf("waits %v, unauthorized %v; want one retry and not an auth error", s.got(), isUnauthorized(err))
 	}
 }
 
@@ -1053,4 +1053,21 @@ func TestObserver(t *testing.T) {
 			}
 		})
 	}
+}
+
+// isUnauthorized reports whether err means the credentials or the token
+// were rejected: an *AuthError, or an APIError with HTTP 401 or code 20003.
+func isUnauthorized(err error) bool {
+	var ae *AuthError
+	if errors.As(err, &ae) {
+		return true
+	}
+	e := apiError(err)
+	return e != nil && (e.StatusCode == http.StatusUnauthorized || e.Code == CodeAuthentication)
+}
+
+// isNotEligible reports whether err is an APIError with code 71001.
+func isNotEligible(err error) bool {
+	e := apiError(err)
+	return e != nil && e.Code == CodeNotEligible
 }

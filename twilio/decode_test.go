@@ -21,7 +21,7 @@ func TestDecodePage(t *testing.T) {
 	jan := Record{ProductName: "Product mms", ProductCategory: "mms", StartDate: date("2025-01-01"),
 		EndDate: date("2025-01-31"), UsageUnit: "segments", Currency: "USD"}
 	withAmounts := func(r Record, index int, usage, price string) Record {
-		r.Index, r.UsageAmount, r.PriceAmount = index, MustDecimal(usage), MustDecimal(price)
+		r.Index, r.UsageAmount, r.PriceAmount = index, mustDecimal(usage), mustDecimal(price)
 		return r
 	}
 	tests := []struct {
@@ -38,7 +38,7 @@ func TestDecodePage(t *testing.T) {
 			want: page{asOf: date("2025-01-31"), nextToken: "n", records: []Record{{
 				ProductName: "United States-Outbound-LC-MMS", ProductCategory: "united-states-outbound-lc-mms",
 				StartDate: date("2025-01-01"), EndDate: date("2025-01-31"),
-				UsageAmount: MustDecimal("66505"), UsageUnit: "segments", PriceAmount: MustDecimal("100.5"), Currency: "USD"}}},
+				UsageAmount: mustDecimal("66505"), UsageUnit: "segments", PriceAmount: mustDecimal("100.5"), Currency: "USD"}}},
 		},
 		{
 			name: "swapped number shapes",
@@ -58,12 +58,12 @@ func TestDecodePage(t *testing.T) {
 		{
 			name: "no asOf, no meta, no dates",
 			body: `{"records":[{"usage":{"amount":"1"},"price":{"amount":2,"currency":"USD"}}]}`,
-			want: page{records: []Record{{UsageAmount: MustDecimal("1"), PriceAmount: MustDecimal("2"), Currency: "USD"}}},
+			want: page{records: []Record{{UsageAmount: mustDecimal("1"), PriceAmount: mustDecimal("2"), Currency: "USD"}}},
 		},
 		{
 			name: "lower-case currency",
 			body: `{"records":[{"usage":{"amount":"1"},"price":{"amount":2,"currency":"eur"}}]}`,
-			want: page{records: []Record{{UsageAmount: MustDecimal("1"), PriceAmount: MustDecimal("2"), Currency: "EUR"}}},
+			want: page{records: []Record{{UsageAmount: mustDecimal("1"), PriceAmount: mustDecimal("2"), Currency: "EUR"}}},
 		},
 		{
 			name: "records under the key meta.key names, before meta",

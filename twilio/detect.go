@@ -176,7 +176,7 @@ func (c *Client) detect(ctx context.Context, id string) (*Detection, error) {
 				t.Honoured, seen, t.Detail = judgePageSize(body)
 			case e != nil && paramsRefused(e.StatusCode):
 				t.Status, t.Detail = e.StatusCode, e.Error()
-			case e != nil && periodRefused(e):
+			case periodRefused(err):
 				t.Status, t.Detail, seen = e.StatusCode, e.Error(), false
 			default:
 				return nil, fmt.Errorf("detect request encoding: %s: %w", enc, err)
@@ -204,8 +204,8 @@ func paramsRefused(status int) bool {
 // periodRefused reports whether an answer refuses the period asked for, not
 // the request: an export not generated yet (71003), or a 404, which an API
 // may answer for a period with no data.
-func periodRefused(e *APIError) bool {
-	return e.StatusCode == http.StatusNotFound || e.Code == CodeExportNotFound
+func periodRefused(err error) bool {
+	return IsNotFound(err) || IsExportNotFound(err)
 }
 
 // judgePageSize reports whether a Records answer to a request for a page

@@ -71,8 +71,9 @@
 // also be an RFC 3339 timestamp. Unknown fields are ignored. Non-2xx answers
 // are decoded from any of Twilio's three error shapes into an *APIError,
 // whose Hint says what to do about the codes users meet; the
-// IsUnauthorized, IsRateLimited, IsNotFound, IsNotEligible and
-// IsExportNotFound helpers classify them.
+// IsRateLimited, IsNotFound and IsExportNotFound helpers classify what the
+// client itself acts on (retry; a period refused), and APIError.Code the
+// rest.
 //
 // # Observability
 //

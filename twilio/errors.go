@@ -281,17 +281,6 @@ func apiError(err error) *APIError {
 	return nil
 }
 
-// IsUnauthorized reports whether err means the credentials or the token were
-// rejected: an *AuthError, or an APIError with HTTP 401 or code 20003.
-func IsUnauthorized(err error) bool {
-	var ae *AuthError
-	if errors.As(err, &ae) {
-		return true
-	}
-	e := apiError(err)
-	return e != nil && (e.StatusCode == http.StatusUnauthorized || e.Code == CodeAuthentication)
-}
-
 // IsRateLimited reports whether err is an APIError with HTTP 429 or code
 // 20429.
 func IsRateLimited(err error) bool {
@@ -303,13 +292,6 @@ func IsRateLimited(err error) bool {
 func IsNotFound(err error) bool {
 	e := apiError(err)
 	return e != nil && (e.StatusCode == http.StatusNotFound || e.Code == CodeNotFound)
-}
-
-// IsNotEligible reports whether err is an APIError with code 71001: the
-// billing group cannot use this Usage API version.
-func IsNotEligible(err error) bool {
-	e := apiError(err)
-	return e != nil && e.Code == CodeNotEligible
 }
 
 // IsExportNotFound reports whether err is an APIError with code 71003: no

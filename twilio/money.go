@@ -59,15 +59,6 @@ func ParseDecimal(s string) (Decimal, error) {
 	return d, nil
 }
 
-// MustDecimal is ParseDecimal for constants; it panics on a bad literal.
-func MustDecimal(s string) Decimal {
-	d, err := ParseDecimal(s)
-	if err != nil {
-		panic("twilio: MustDecimal: " + err.Error())
-	}
-	return d
-}
-
 // parseLiteral converts a valid JSON number literal within float64's range.
 func parseLiteral(s string) (Decimal, error) {
 	neg := s[0] == '-'

@@ -64,7 +64,7 @@ func TestDecimalSumIsExact(t *testing.T) {
 	for _, a := range amounts {
 		v, _ := strconv.ParseFloat(a, 64)
 		f += v
-		d = d.Add(MustDecimal(a))
+		d = d.Add(mustDecimal(a))
 	}
 	if got := strconv.FormatFloat(f, 'f', -1, 64); got == "271.17" {
 		t.Fatalf("float64 sum %s is exact: pick amounts that show the problem", got)
@@ -79,8 +79,8 @@ func TestDecimalSumIsExact(t *testing.T) {
 	// A thousand one-cent amounts and a thousand 0.001 usage amounts.
 	var cents, milli Decimal
 	for range 1000 {
-		cents = cents.Add(MustDecimal("0.01"))
-		milli = milli.Add(MustDecimal("0.001"))
+		cents = cents.Add(mustDecimal("0.01"))
+		milli = milli.Add(mustDecimal("0.001"))
 	}
 	if cents.Float64() != 10 || milli.Float64() != 1 {
 		t.Errorf("1000 x 0.01 = %s, 1000 x 0.001 = %s, want 10 and 1", cents, milli)
@@ -88,26 +88,35 @@ func TestDecimalSumIsExact(t *testing.T) {
 }
 
 func TestDecimalAddOverflowsIntoBig(t *testing.T) {
-	max := MustDecimal(strconv.FormatInt(math.MaxInt64, 10))
-	sum := max.Add(MustDecimal("1"))
+	max := mustDecimal(strconv.FormatInt(math.MaxInt64, 10))
+	sum := max.Add(mustDecimal("1"))
 	if got := sum.String(); got != "9223372036854775808" {
 		t.Errorf("MaxInt64 + 1 = %s", got)
 	}
-	if got := sum.Add(MustDecimal("-1")).Add(MustDecimal("0.5")).String(); got != "9223372036854775807.5" {
+	if got := sum.Add(mustDecimal("-1")).Add(mustDecimal("0.5")).String(); got != "9223372036854775807.5" {
 		t.Errorf("back down and a half: %s", got)
 	}
 	// Aligning scales can overflow too: 9e17 at 2 decimals is 9e19.
-	if got := MustDecimal("900000000000000000").Add(MustDecimal("0.01")).String(); got != "900000000000000000.01" {
+	if got := mustDecimal("900000000000000000").Add(mustDecimal("0.01")).String(); got != "900000000000000000.01" {
 		t.Errorf("scale alignment overflow: %s", got)
 	}
-	min := MustDecimal(strconv.FormatInt(math.MinInt64, 10))
-	if got := min.Add(MustDecimal("-1")).String(); got != "-9223372036854775809" {
+	min := mustDecimal(strconv.FormatInt(math.MinInt64, 10))
+	if got := min.Add(mustDecimal("-1")).String(); got != "-9223372036854775809" {
 		t.Errorf("MinInt64 - 1 = %s", got)
 	}
-	if min.Add(MustDecimal("-1")).Cmp(min) != -1 || MustDecimal("1.50").Cmp(MustDecimal("1.5")) != 0 {
+	if min.Add(mustDecimal("-1")).Cmp(min) != -1 || mustDecimal("1.50").Cmp(mustDecimal("1.5")) != 0 {
 		t.Error("Cmp is wrong")
 	}
-	if !MustDecimal("1").Add(MustDecimal("-1.00")).IsZero() || (Decimal{}).String() != "0" {
+	if !mustDecimal("1").Add(mustDecimal("-1.00")).IsZero() || (Decimal{}).String() != "0" {
 		t.Error("IsZero or the zero value is wrong")
 	}
+}
+
+// mustDecimal is ParseDecimal for a test's literals.
+func mustDecimal(s string) Decimal {
+	d, err := ParseDecimal(s)
+	if err != nil {
+		panic("mustDecimal: " + err.Error())
+	}
+	return d
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
@@ -144,7 +145,7 @@ func toRecords(t *testing.T, wire []usagesim.WireRecord) []twilio.Record {
 		if err != nil {
 			t.Fatalf("simulator usage amount %q: %v", w.Usage.Amount, err)
 		}
-		price := twilio.MustDecimal(strconv.FormatFloat(w.Price.Amount, 'f', -1, 64))
+		price := testsupport.Decimal(strconv.FormatFloat(w.Price.Amount, 'f', -1, 64))
 		out = append(out, twilio.Record{
 			ProductName:     w.ProductName,
 			ProductCategory: w.ProductCategory,
@@ -435,23 +436,32 @@ const (
 	authRejected // an *AuthError
 )
 
+// apiCode is the Twilio code of the *twilio.APIError in err, 0 without one.
+func apiCode(err error) int {
+	var ae *twilio.APIError
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return 0
+}
+
 func checkClass(t *testing.T, err error, want errClass) {
 	t.Helper()
 	var ae *twilio.AuthError
 	isAuth := errors.As(err, &ae)
 	got := map[string]bool{
-		"IsRateLimited":  twilio.IsRateLimited(err),
-		"IsNotFound":     twilio.IsNotFound(err),
-		"IsNotEligible":  twilio.IsNotEligible(err),
-		"IsUnauthorized": twilio.IsUnauthorized(err),
-		"*AuthError":     isAuth,
+		"IsRateLimited": twilio.IsRateLimited(err),
+		"IsNotFound":    twilio.IsNotFound(err),
+		"code 71001":    apiCode(err) == twilio.CodeNotEligible,
+		"unauthorized":  isAuth || apiCode(err) == twilio.CodeAuthentication,
+		"*AuthError":    isAuth,
 	}
 	wantTrue := map[string]bool{
-		"IsRateLimited":  want == rateLimited,
-		"IsNotFound":     want == notFound,
-		"IsNotEligible":  want == notEligible,
-		"IsUnauthorized": want == unauthorized || want == authRejected,
-		"*AuthError":     want == authRejected,
+		"IsRateLimited": want == rateLimited,
+		"IsNotFound":    want == notFound,
+		"code 71001":    want == notEligible,
+		"unauthorized":  want == unauthorized || want == authRejected,
+		"*AuthError":    want == authRejected,
 	}
 	for _, k := range slices.Sorted(maps.Keys(got)) {
 		if got[k] != wantTrue[k] {

@@ -18,7 +18,10 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+
 	"github.com/prometheus/common/model"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers and readers: a
@@ -74,6 +77,16 @@ func (s ExactSums) Floats() map[string]float64 {
 		out[k], _ = r.Float64()
 	}
 	return out
+}
+
+// Decimal is twilio.ParseDecimal for a test's literals: it panics on a bad
+// one.
+func Decimal(s string) twilio.Decimal {
+	d, err := twilio.ParseDecimal(s)
+	if err != nil {
+		panic("testsupport: Decimal: " + err.Error())
+	}
+	return d
 }
 
 // ScrapeFamilies scrapes url and parses the text exposition.
