@@ -95,7 +95,7 @@ dashboards:
 BENCH_COUNT ?= 5
 bench:
 	go test -run '^$$' -bench . -benchtime=20x -count=$(BENCH_COUNT) -timeout 60m .
-	go test -run '^$$' -bench . -benchtime=3x -count=$(BENCH_COUNT) -timeout 60m ./collector/
+	go test -run '^$$' -bench . -benchtime=3x -count=$(BENCH_COUNT) -timeout 60m ./collector/ ./server/
 
 # A short fuzzing pass over the decoders (not part of test).
 fuzz:

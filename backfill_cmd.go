@@ -14,6 +14,7 @@ import (
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/backfill"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/exporter"
 )
 
 // backfillFlags are the flags of the backfill command; it also reads the
@@ -60,7 +61,7 @@ func runBackfill(o options, f *backfillFlags, load func() (*config.Config, error
 	}
 	// The client is built exactly as the exporter builds it: same settings,
 	// retries and limits.
-	client, err := newClient(cfg, o.twilioTimeout, nil, logger)
+	client, err := exporter.NewClient(cfg, o.twilioTimeout, nil, logger)
 	if err != nil {
 		return fail("Cannot build the Usage API client; nothing was written", err)
 	}
@@ -68,7 +69,7 @@ func runBackfill(o options, f *backfillFlags, load func() (*config.Config, error
 	defer stop()
 	res, err := backfill.Run(ctx, backfill.Options{
 		Fetcher:      client,
-		Groups:       collectorGroups(cfg, o.cacheTTL),
+		Groups:       exporter.Groups(cfg, o.cacheTTL),
 		From:         from,
 		To:           to,
 		OutputDir:    f.outputDir,

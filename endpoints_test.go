@@ -65,7 +65,7 @@ func TestReadyIsBounded(t *testing.T) {
 		t.Fatalf("GET /-/ready at --twilio.timeout after start without a refresh = %d, want 200", code)
 	}
 	writeConfig(t, path, inst, groupsAB+"  - id: commerce_billingprofile_"+strings.Repeat("9", 32)+"\n    name: new\n")
-	if err := ex.reload(); err != nil {
+	if err := ex.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	if code := ready(); code != http.StatusOK {

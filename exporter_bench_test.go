@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +18,9 @@ import (
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/exporter"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
-	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/server"
 )
 
 // BenchmarkScrape measures a /metrics scrape served from a warm cache of G
@@ -45,7 +45,7 @@ func BenchmarkScrape(b *testing.B) {
 func benchmarkScrape(b *testing.B, groups, categories int, encoding string) {
 	ex, cleanup := newBenchExporter(b, groups, categories)
 	defer cleanup()
-	exporterH := ex.metricsHandler(10*time.Second, 500*time.Millisecond, 2*time.Minute)
+	exporterH := ex.srv.Handler()
 	baselineH := newBaselineHandler(b, ex)
 
 	req, _ := http.NewRequest(http.MethodGet, "/metrics", nil)
@@ -59,7 +59,7 @@ func benchmarkScrape(b *testing.B, groups, categories int, encoding string) {
 		b.Fatalf("exposition has %d cost series, want %d", n, groups*categories)
 	}
 
-	w := &discardWriter{header: http.Header{}}
+	w := &testsupport.DiscardWriter{Head: http.Header{}}
 	exp := make([]time.Duration, 0, b.N)
 	base := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -69,7 +69,7 @@ func benchmarkScrape(b *testing.B, groups, categories int, encoding string) {
 			if (i+j)%2 == 1 {
 				h, out = baselineH, &base
 			}
-			clear(w.header)
+			clear(w.Head)
 			start := time.Now()
 			h.ServeHTTP(w, req)
 			*out = append(*out, time.Since(start))
@@ -98,24 +98,30 @@ func benchmarkScrape(b *testing.B, groups, categories int, encoding string) {
 // newBenchExporter is the exporter as main wires it, over a cache of groups
 // groups x categories categories filled from a synthetic Fetcher at a fixed
 // time, so nothing expires while the benchmark runs.
-func newBenchExporter(b testing.TB, groups, categories int) (*exporter, func()) {
+func newBenchExporter(b testing.TB, groups, categories int) (*benchExporter, func()) {
 	b.Helper()
 	return newBenchExporterWith(b, testOptions(), log.NewNopLogger(), groups, categories)
 }
 
+// benchExporter is an exporter over synthetic data, its server and the
+// registry of both's own metrics.
+type benchExporter struct {
+	*exporter.Exporter
+	srv      *server.Server
+	gatherer *prometheus.Registry
+}
+
 // newBenchExporterWith is newBenchExporter with options o, logging to logger.
-func newBenchExporterWith(b testing.TB, o options, logger log.Logger, groups, categories int) (*exporter, func()) {
+func newBenchExporterWith(b testing.TB, o options, logger log.Logger, groups, categories int) (*benchExporter, func()) {
 	b.Helper()
-	var yml strings.Builder
-	yml.WriteString("twilio:\n  api_url: http://127.0.0.1:1\n  token_url: http://127.0.0.1:1/v2/token\n  client_id: bench\n  client_secret: bench-secret\nbilling_groups:\n")
-	for i := range groups {
-		fmt.Fprintf(&yml, "  - id: commerce_billingprofile_BENCH%05d\n    name: group-%05d\n", i, i)
-		if i%2 == 0 {
-			yml.WriteString("    budget: {amount: 5000, currency: USD}\n")
-		}
+	yml := testsupport.SyntheticConfig(groups)
+	load := func() (*config.Config, error) { return config.Parse([]byte(yml), noEnv) }
+	if o.now == nil {
+		now := time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)
+		o.now = func() time.Time { return now }
 	}
-	load := func() (*config.Config, error) { return config.Parse([]byte(yml.String()), noEnv) }
-	ex, err := newExporter(o, load, prometheus.NewRegistry(), logger)
+	reg := prometheus.NewRegistry()
+	ex, err := exporter.New(o.exporter(), load, reg, logger)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -123,30 +129,9 @@ func newBenchExporterWith(b testing.TB, o options, logger log.Logger, groups, ca
 	if err != nil {
 		b.Fatal(err)
 	}
-	ex.cache.Close()
-	now := time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)
-	ex.cache = collector.NewCache(syntheticFetcher{categories: categories}, collectorGroups(cfg, o.cacheTTL), collector.CacheOptions{
-		Concurrency: 4, Now: func() time.Time { return now },
-	})
-	ex.cache.Get(context.Background())
-	return ex, ex.cache.Close
-}
-
-// syntheticFetcher answers every group with categories product categories of
-// one product, unit and currency each, in fresh strings as a decoded
-// response would be.
-type syntheticFetcher struct{ categories int }
-
-func (f syntheticFetcher) FetchRecords(_ context.Context, id string, _ twilio.Query) (*twilio.Usage, error) {
-	u := &twilio.Usage{AsOf: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), Pages: 1}
-	for i := range f.categories {
-		cat := fmt.Sprintf("category-%03d", i)
-		u.Records = append(u.Records, twilio.Record{
-			ProductName: "Product-" + cat, ProductCategory: cat, UsageUnit: "units",
-			UsageAmount: testsupport.Decimal(strconv.Itoa(1000 + i + len(id))), PriceAmount: testsupport.Decimal(strconv.Itoa(i) + ".25"), Currency: "USD",
-		})
-	}
-	return u, nil
+	ex.Cache().SetFetcherAndGroups(testsupport.Synthetic{Categories: categories}, exporter.Groups(cfg, o.cacheTTL))
+	ex.Cache().Get(context.Background())
+	return &benchExporter{Exporter: ex, srv: server.New(ex, reg, o.server(), logger), gatherer: reg}, ex.Close
 }
 
 // prebuilt is the baseline's trivial collector: it sends metrics built once.
@@ -163,11 +148,11 @@ func (p prebuilt) Collect(ch chan<- prometheus.Metric) {
 // newBaselineHandler serves what ex serves, pre-built: the billing group
 // metrics collected once, plus ex's process-wide collectors, from one
 // registry through one handler built once.
-func newBaselineHandler(b *testing.B, ex *exporter) http.Handler {
+func newBaselineHandler(b *testing.B, ex *benchExporter) http.Handler {
 	b.Helper()
 	ch := make(chan prometheus.Metric, 1024)
 	go func() {
-		collector.New(ex.cache.Get(context.Background())).Collect(ch)
+		collector.New(ex.Cache().Get(context.Background())).Collect(ch)
 		close(ch)
 	}()
 	var metrics []prometheus.Metric
@@ -175,39 +160,20 @@ func newBaselineHandler(b *testing.B, ex *exporter) http.Handler {
 		metrics = append(metrics, m)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prebuilt{metrics: metrics}, ex.reloadOK, ex.reloadTime, ex.limit.rejected, ex.encInfo)
-	// The request counters, at 0 like the exporter's: the cache is filled
-	// before the comparison, and the scrapes never call Twilio.
-	collector.NewRequestMetrics(reg)
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
-}
-
-// discardWriter is a ResponseWriter that keeps nothing, so neither side of
-// the comparison pays for buffering a large body.
-type discardWriter struct {
-	header http.Header
-	n      int
-	sb     *strings.Builder // when set, the body is kept
-}
-
-func (w *discardWriter) Header() http.Header { return w.header }
-func (w *discardWriter) WriteHeader(int)     {}
-func (w *discardWriter) Write(p []byte) (int, error) {
-	w.n += len(p)
-	if w.sb != nil {
-		w.sb.Write(p)
-	}
-	return len(p), nil
+	reg.MustRegister(prebuilt{metrics: metrics})
+	// With the exporter's own metrics (reloads, requests, the request
+	// encoding, rejected scrapes), as it serves them.
+	return promhttp.HandlerFor(prometheus.Gatherers{reg, ex.gatherer}, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
 // serveOnce returns the body h serves to req, decompressed.
 func serveOnce(b *testing.B, h http.Handler, req *http.Request) string {
-	w := &discardWriter{header: http.Header{}, sb: &strings.Builder{}}
+	w := &testsupport.DiscardWriter{Head: http.Header{}, Body: &strings.Builder{}}
 	h.ServeHTTP(w, req)
-	if w.header.Get("Content-Encoding") != "gzip" {
-		return w.sb.String()
+	if w.Head.Get("Content-Encoding") != "gzip" {
+		return w.Body.String()
 	}
-	zr, err := gzip.NewReader(strings.NewReader(w.sb.String()))
+	zr, err := gzip.NewReader(strings.NewReader(w.Body.String()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -220,7 +186,7 @@ func serveOnce(b *testing.B, h http.Handler, req *http.Request) string {
 
 // allocsPerScrape is the mean heap allocations (count and bytes) of a few
 // scrapes.
-func allocsPerScrape(h http.Handler, req *http.Request, w *discardWriter) (allocs, bytes float64) {
+func allocsPerScrape(h http.Handler, req *http.Request, w *testsupport.DiscardWriter) (allocs, bytes float64) {
 	const runs = 5
 	h.ServeHTTP(w, req) // warm pools
 	var before, after runtime.MemStats

@@ -17,7 +17,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/exporter"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/server"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
@@ -70,10 +72,13 @@ func testOptions() options {
 	}
 }
 
+// testExporter is an exporter served by its server on a test HTTP server.
 type testExporter struct {
-	*exporter
-	server *httptest.Server
-	logs   *testsupport.SyncBuffer // read while refreshes log in the background
+	*exporter.Exporter
+	srv      *server.Server
+	server   *httptest.Server
+	gatherer *prometheus.Registry    // the exporter's and the server's own metrics
+	logs     *testsupport.SyncBuffer // read while refreshes log in the background
 }
 
 func newTestExporter(t *testing.T, path string) *testExporter {
@@ -82,18 +87,21 @@ func newTestExporter(t *testing.T, path string) *testExporter {
 }
 
 // newTestExporterWith serves an exporter with options o for the config at
-// path on a test HTTP server.
+// path on a test HTTP server, as serve builds them.
 func newTestExporterWith(t *testing.T, path string, o options) *testExporter {
 	t.Helper()
 	logs := &testsupport.SyncBuffer{}
-	ex, err := newExporter(o, func() (*config.Config, error) { return config.Load(path, noEnv) }, prometheus.NewRegistry(), log.NewLogfmtLogger(logs))
+	logger := log.NewLogfmtLogger(logs)
+	reg := prometheus.NewRegistry()
+	ex, err := exporter.New(o.exporter(), func() (*config.Config, error) { return config.Load(path, noEnv) }, reg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ex.Close)
-	srv := httptest.NewServer(ex.routes(o))
-	t.Cleanup(srv.Close)
-	return &testExporter{exporter: ex, server: srv, logs: logs}
+	srv := server.New(ex, reg, o.server(), logger)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return &testExporter{Exporter: ex, srv: srv, server: hs, gatherer: reg, logs: logs}
 }
 
 func noEnv(string) (string, bool) { return "", false }

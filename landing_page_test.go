@@ -23,6 +23,7 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/landing"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/landing/pagetest"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/server"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
@@ -218,7 +219,7 @@ func TestLandingPageNeedsWebConfigAuth(t *testing.T) {
 	}
 	systemd := false
 	flags := &web.FlagConfig{WebListenAddresses: &[]string{l.Addr().String()}, WebSystemdSocket: &systemd, WebConfigFile: &webConfig}
-	srv := newHTTPServer(ex.routes(o), o)
+	srv := server.HTTPServer(ex.srv.Handler(), o.server())
 	served := make(chan error, 1)
 	go func() { served <- web.Serve(l, srv, flags, slog.New(slog.DiscardHandler)) }()
 	t.Cleanup(func() {

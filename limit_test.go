@@ -64,10 +64,7 @@ func TestMaxRequestsAnswers503OverTheLimit(t *testing.T) {
 	var logs testsupport.SyncBuffer
 	ex, cleanup := newBenchExporterWith(t, o, log.NewLogfmtLogger(&logs), 1, 3)
 	defer cleanup()
-	// The first scrape's deadline has passed before it starts; the next one
-	// waits as long as the encoding takes (an hour only catches a hang: 40,000
-	// series under the race detector on a loaded machine take many seconds).
-	h := ex.metricsHandler(time.Hour, 0, time.Hour)
+	h := ex.srv.Handler()
 
 	release := holdScrapes(h, 2)
 	for range 3 {
@@ -97,10 +94,7 @@ func TestMaxRequestsZeroMeansNoLimit(t *testing.T) {
 	o.maxRequests = 0
 	ex, cleanup := newBenchExporterWith(t, o, log.NewNopLogger(), 1, 3)
 	defer cleanup()
-	// The first scrape's deadline has passed before it starts; the next one
-	// waits as long as the encoding takes (an hour only catches a hang: 40,000
-	// series under the race detector on a loaded machine take many seconds).
-	h := ex.metricsHandler(time.Hour, 0, time.Hour)
+	h := ex.srv.Handler()
 	release := holdScrapes(h, 41)
 	defer release()
 	rec := httptest.NewRecorder()
@@ -120,7 +114,7 @@ func TestMaxRequestsBoundsTheLandingPage(t *testing.T) {
 	o.maxRequests = 2
 	ex, cleanup := newBenchExporterWith(t, o, log.NewNopLogger(), 1, 3)
 	defer cleanup()
-	mux := ex.routes(o)
+	mux := ex.srv.Handler()
 
 	release := holdRequests(mux, "/", 2)
 	want := "Too many requests at once: 2 scrapes and landing page requests are being served, the limit set by --web.max-requests. Try again later.\n"
@@ -145,50 +139,6 @@ func TestMaxRequestsBoundsTheLandingPage(t *testing.T) {
 	}
 }
 
-// TestLandingPageRenderedOncePerState: the landing page is rendered once per
-// cache state, reload status and minute, however many requests ask: 50
-// requests at once and 50 more one by one cost one render; the next minute,
-// whose ages differ, costs one more.
-func TestLandingPageRenderedOncePerState(t *testing.T) {
-	o := testOptions()
-	o.maxRequests = 0
-	clock := testsupport.NewClock(time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
-	o.now = clock.Now
-	ex, cleanup := newBenchExporterWith(t, o, log.NewNopLogger(), 20, 10)
-	defer cleanup()
-	mux := ex.routes(o)
-	get := func() string {
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-		if rec.Code != http.StatusOK {
-			t.Errorf("GET /: %d %s", rec.Code, rec.Body.String())
-		}
-		return rec.Body.String()
-	}
-	first := get()
-	var wg sync.WaitGroup
-	for range 50 {
-		wg.Go(func() {
-			if get() != first {
-				t.Error("a concurrent request got another page")
-			}
-		})
-	}
-	wg.Wait()
-	clock.Add(59 * time.Second)
-	for range 50 {
-		get()
-	}
-	if n := ex.landingRenders.Load(); n != 1 {
-		t.Errorf("101 requests of one state within a minute: %d renders, want 1", n)
-	}
-	clock.Add(time.Second)
-	get()
-	if n := ex.landingRenders.Load(); n != 2 {
-		t.Errorf("the next minute: %d renders, want 2", n)
-	}
-}
-
 // TestScrapePastItsDeadlineWhileEncodingIs503: a scrape whose deadline has
 // passed while the metrics of a new state are still being encoded (here,
 // before it arrives: 200 groups x 200 categories take far longer to encode
@@ -197,12 +147,14 @@ func TestLandingPageRenderedOncePerState(t *testing.T) {
 // the next scrape is served the encoding that went on.
 func TestScrapePastItsDeadlineWhileEncodingIs503(t *testing.T) {
 	var logs testsupport.SyncBuffer
-	ex, cleanup := newBenchExporterWith(t, testOptions(), log.NewLogfmtLogger(&logs), 200, 200)
-	defer cleanup()
 	// The first scrape's deadline has passed before it starts; the next one
 	// waits as long as the encoding takes (an hour only catches a hang: 40,000
 	// series under the race detector on a loaded machine take many seconds).
-	h := ex.metricsHandler(time.Hour, 0, time.Hour)
+	o := testOptions()
+	o.scrapeTimeout, o.timeoutOffset = time.Hour, 0
+	ex, cleanup := newBenchExporterWith(t, o, log.NewLogfmtLogger(&logs), 200, 200)
+	defer cleanup()
+	h := ex.srv.Handler()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

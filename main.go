@@ -28,9 +28,12 @@ import (
 	sloggokit "github.com/tjhop/slog-gokit"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/diagnosis"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/exporter"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/server"
 )
 
-const exporterName = "twilio_billing_exporter"
+const exporterName = exporter.Name
 
 // defaultListenAddress is outside 9100-9999, the range of Prometheus' default
 // port allocations that is fully taken, and clear of Prometheus (9090),
@@ -86,7 +89,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case o.configCheck:
 		return checkConfig(load, stdout, stderr)
 	case o.probe:
-		return runProbe(o, load, stdout, stderr)
+		cfg, err := load()
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		return diagnosis.Run(cfg, o.twilioTimeout, o.cacheTTL, stdout)
 	case backfill:
 		return runBackfill(o, bf, load, logger)
 	}
@@ -175,7 +183,7 @@ func serve(o options, load func() (*config.Config, error), logger log.Logger, sl
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	ex, err := newExporter(o, load, reg, logger)
+	ex, err := exporter.New(o.exporter(), load, reg, logger)
 	if err != nil {
 		level.Error(logger).Log("msg", "Cannot load the configuration; fix it and start again", "err", err)
 		return 1
@@ -183,7 +191,7 @@ func serve(o options, load func() (*config.Config, error), logger log.Logger, sl
 	defer ex.Close()
 	ex.Start()
 
-	srv := newHTTPServer(ex.routes(o), o)
+	srv := server.HTTPServer(server.New(ex, reg, o.server(), logger).Handler(), o.server())
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
@@ -200,7 +208,7 @@ func serve(o options, load func() (*config.Config, error), logger log.Logger, sl
 			return 0
 		case s := <-sigs:
 			if s == syscall.SIGHUP {
-				_ = ex.reload() // logged and counted by reload
+				_ = ex.Reload() // logged and counted by Reload
 				continue
 			}
 			level.Info(logger).Log("msg", "Shutting down", "signal", s.String())
@@ -212,6 +220,19 @@ func serve(o options, load func() (*config.Config, error), logger log.Logger, sl
 			}
 			return 0
 		}
+	}
+}
+
+// exporter is what of o the exporter runs with.
+func (o options) exporter() exporter.Options {
+	return exporter.Options{TwilioTimeout: o.twilioTimeout, CacheTTL: o.cacheTTL, Concurrency: o.concurrency, Now: o.now}
+}
+
+// server is what of o the HTTP server runs with.
+func (o options) server() server.Options {
+	return server.Options{
+		TelemetryPath: o.telemetryPath, ScrapeTimeout: o.scrapeTimeout, TimeoutOffset: o.timeoutOffset,
+		TwilioTimeout: o.twilioTimeout, Lifecycle: o.lifecycle, MaxRequests: o.maxRequests, Demo: o.demo, Now: o.now,
 	}
 }
 
@@ -294,4 +315,24 @@ func metricsURL(addr, path string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port) + path
+}
+
+// utcHandler passes slog records on with their time in UTC, as the
+// exporter's own lines have it, whatever the machine's time zone.
+type utcHandler struct{ slog.Handler }
+
+// Handle implements slog.Handler.
+func (h utcHandler) Handle(ctx context.Context, r slog.Record) error {
+	r.Time = r.Time.UTC()
+	return h.Handler.Handle(ctx, r)
+}
+
+// WithAttrs implements slog.Handler.
+func (h utcHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return utcHandler{h.Handler.WithAttrs(attrs)}
+}
+
+// WithGroup implements slog.Handler.
+func (h utcHandler) WithGroup(name string) slog.Handler {
+	return utcHandler{h.Handler.WithGroup(name)}
 }

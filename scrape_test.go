@@ -14,6 +14,7 @@ import (
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/server"
 )
 
 // prometheus3Accept is the Accept header Prometheus 3 sends by default.
@@ -31,16 +32,16 @@ func TestMetricsHandlerServesWhatPromhttpServes(t *testing.T) {
 	// Process-wide families sorting before, between and after the billing
 	// group ones; twilio_exporter_refresh_duration_seconds (billing) sorts
 	// between twilio_exporter_config_* and twilio_exporter_requests_*.
-	reg := ex.gatherer.(*prometheus.Registry)
+	reg := ex.gatherer
 	for _, name := range []string{"go_fixed", "twilio_billing_group_zz_live", "twilio_exporter_zz_live"} {
 		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: "Fixed " + name + "."})
 		g.Set(42)
 		reg.MustRegister(g)
 	}
-	got := ex.metricsHandler(10*time.Second, 500*time.Millisecond, 2*time.Minute)
+	got := ex.srv.Handler()
 	want := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scrapeReg := prometheus.NewRegistry()
-		scrapeReg.MustRegister(collector.New(ex.cache.Get(context.Background())))
+		scrapeReg.MustRegister(collector.New(ex.Cache().Get(context.Background())))
 		promhttp.HandlerFor(prometheus.Gatherers{ex.gatherer, scrapeReg}, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
 	})
 
@@ -110,7 +111,7 @@ func TestScrapeTimeout(t *testing.T) {
 	}{
 		{"", 10 * time.Second},
 		{"30", 29500 * time.Millisecond},
-		{"0.25", minScrapeWait},
+		{"0.25", server.MinScrapeWait},
 		{"abc", 10 * time.Second},
 		{"-5", 10 * time.Second},
 	} {
@@ -118,7 +119,7 @@ func TestScrapeTimeout(t *testing.T) {
 		if tc.header != "" {
 			r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", tc.header)
 		}
-		if got := scrapeTimeout(r, 10*time.Second, 500*time.Millisecond); got != tc.want {
+		if got := server.ScrapeTimeout(r, 10*time.Second, 500*time.Millisecond); got != tc.want {
 			t.Errorf("header %q: timeout %v, want %v", tc.header, got, tc.want)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/server"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
@@ -117,7 +118,7 @@ func TestSecurityScrapeInputCannotRedirect(t *testing.T) {
 }
 
 // TestSecurityScrapeTimeoutOddValues: whatever the timeout header says, the
-// wait is between minScrapeWait and maxScrapeWait less the offset, never an
+// wait is between server.MinScrapeWait and server.MaxScrapeWait less the offset, never an
 // overflowed time.Duration (TestScrapeTimeout has the ordinary values).
 func TestSecurityScrapeTimeoutOddValues(t *testing.T) {
 	const fallback, offset = 10 * time.Second, 500 * time.Millisecond
@@ -131,24 +132,24 @@ func TestSecurityScrapeTimeoutOddValues(t *testing.T) {
 		{"1e309", fallback}, // out of float64 range: not a number ParseFloat accepts
 		{"30s", fallback},
 		{" 30", fallback},
-		{"0x1p-2", minScrapeWait},
-		{"5e-324", minScrapeWait},
-		{"Inf", maxScrapeWait - offset},
-		{"1e10", maxScrapeWait - offset},
-		{"9223372036.854775807", maxScrapeWait - offset},
-		{"86400", maxScrapeWait - offset},
+		{"0x1p-2", server.MinScrapeWait},
+		{"5e-324", server.MinScrapeWait},
+		{"Inf", server.MaxScrapeWait - offset},
+		{"1e10", server.MaxScrapeWait - offset},
+		{"9223372036.854775807", server.MaxScrapeWait - offset},
+		{"86400", server.MaxScrapeWait - offset},
 		{"3600", time.Hour - offset},
 	} {
 		r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 		r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", tc.header)
-		if got := scrapeTimeout(r, fallback, offset); got != tc.want {
+		if got := server.ScrapeTimeout(r, fallback, offset); got != tc.want {
 			t.Errorf("header %q: timeout %v, want %v", tc.header, got, tc.want)
 		}
 	}
 	r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "Inf")
-	if got := scrapeTimeout(r, fallback, 0); got != maxScrapeWait {
-		t.Errorf("header Inf without offset: timeout %v, want %v", got, maxScrapeWait)
+	if got := server.ScrapeTimeout(r, fallback, 0); got != server.MaxScrapeWait {
+		t.Errorf("header Inf without offset: timeout %v, want %v", got, server.MaxScrapeWait)
 	}
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/server"
+
 	"bufio"
 	"errors"
 	"fmt"
@@ -15,33 +17,9 @@ import (
 	"time"
 )
 
-// TestServerTimeoutsCoverEveryScrape: the server bounds reading a request
-// and idle connections, and its WriteTimeout is longer than the longest wait
-// any scrape may be given, whatever its timeout header says.
-func TestServerTimeoutsCoverEveryScrape(t *testing.T) {
-	for _, o := range []options{
-		{scrapeTimeout: 10 * time.Second, timeoutOffset: 500 * time.Millisecond, twilioTimeout: 2 * time.Minute}, // the defaults
-		{scrapeTimeout: 10 * time.Minute, twilioTimeout: time.Minute},
-		{scrapeTimeout: time.Second, twilioTimeout: 30 * time.Minute},
-	} {
-		srv := newHTTPServer(http.NotFoundHandler(), o)
-		if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.IdleTimeout <= 0 {
-			t.Errorf("%+v: read header %v, read %v, idle %v; want all set", o, srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout)
-		}
-		for _, header := range []string{"", "Inf", "86400", "1e10", "60"} {
-			r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-			r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", header)
-			wait := min(scrapeTimeout(r, o.scrapeTimeout, o.timeoutOffset), o.longestScrapeWait())
-			if srv.WriteTimeout < wait+writeMargin {
-				t.Errorf("%+v, header %q: the scrape may wait %v but WriteTimeout is %v", o, header, wait, srv.WriteTimeout)
-			}
-		}
-	}
-}
-
 // TestServerDropsStalledAndIdleConnections: a POST that promises a body and
 // never sends it, and a keep-alive connection left idle, are closed by the
-// server. The timeouts are shortened here; the test above checks the real
+// server. The timeouts are shortened here; server.TestServerTimeoutsCoverEveryScrape checks the real
 // ones are set.
 func TestServerDropsStalledAndIdleConnections(t *testing.T) {
 	checkLeaks(t)
@@ -49,7 +27,7 @@ func TestServerDropsStalledAndIdleConnections(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.yml")
 	writeConfig(t, path, inst, groupsAB)
 	ex := newTestExporter(t, path)
-	srv := newHTTPServer(ex.routes(testOptions()), testOptions())
+	srv := server.HTTPServer(ex.srv.Handler(), testOptions().server())
 	srv.ReadTimeout, srv.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -111,7 +89,7 @@ func TestReloadEndpointNeedsLifecycleFlag(t *testing.T) {
 	if _, body, _ := request(t, http.MethodGet, ex.server.URL+"/metrics"); strings.Contains(body, "helpdesk") || !strings.Contains(body, `billing_group="support"`) {
 		t.Errorf("the refused reload changed the configuration:\n%s", grepTwilio(body))
 	}
-	if err := ex.reload(); err != nil {
+	if err := ex.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	if _, body, _ := request(t, http.MethodGet, ex.server.URL+"/metrics"); !strings.Contains(body, `billing_group="helpdesk"`) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/exporter"
 )
 
 // TestCollectorGroupsBudgetAlertThresholds: a group with a budget gets its
@@ -28,7 +29,7 @@ billing_groups:
 	if err != nil {
 		t.Fatal(err)
 	}
-	groups := collectorGroups(cfg, time.Minute)
+	groups := exporter.Groups(cfg, time.Minute)
 	want := []*collector.Thresholds{{Nearly: 0.9, Warning: 1, Critical: 1.5}, {Nearly: 0.7, Warning: 0.9, Critical: 1.2}, nil}
 	for i, g := range groups {
 		switch got := g.Thresholds; {

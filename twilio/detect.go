@@ -116,6 +116,15 @@ type Detection struct {
 	Trials []EncodingTrial
 }
 
+// Answers describes the trials on one line: each encoding's answer.
+func (d *Detection) Answers() string {
+	parts := make([]string, 0, len(d.Trials))
+	for _, t := range d.Trials {
+		parts = append(parts, fmt.Sprintf("%s: %s", t.Encoding, t.Detail))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // detectPeriods are what detection asks for, in turn, in each encoding,
 // with a page size of 1, which an API that reads the parameters honours and
 // one that does not cannot: this month first, which every group in use

@@ -1,24 +1,26 @@
 // Package testsupport holds what the tests of several packages share: a log
 // buffer safe for background writers, the exact sums a test expects of the
-// exporter's money, and scrapes of a running exporter. Only tests import it.
+// exporter's money, decimals from literals, synthetic usage for load without
+// the API, and scrapes of a running exporter. Only tests import it.
 package testsupport
 
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-
 	"github.com/prometheus/common/model"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
@@ -200,4 +202,61 @@ func Gunzip(t testing.TB, b []byte) []byte {
 		t.Errorf("gzip body: %d bytes after the first member", r.Len())
 	}
 	return out
+}
+
+// Synthetic is a fetcher (collector.Fetcher) that answers every group with
+// Categories product categories of one product, unit and currency each, in
+// fresh strings as a decoded response would be: load without the API.
+type Synthetic struct{ Categories int }
+
+// FetchRecords implements collector.Fetcher.
+func (f Synthetic) FetchRecords(_ context.Context, id string, _ twilio.Query) (*twilio.Usage, error) {
+	u := &twilio.Usage{AsOf: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), Pages: 1}
+	for i := range f.Categories {
+		cat := fmt.Sprintf("category-%03d", i)
+		u.Records = append(u.Records, twilio.Record{
+			ProductName: "Product-" + cat, ProductCategory: cat, UsageUnit: "units",
+			UsageAmount: Decimal(strconv.Itoa(1000 + i + len(id))), PriceAmount: Decimal(strconv.Itoa(i) + ".25"), Currency: "USD",
+		})
+	}
+	return u, nil
+}
+
+// SyntheticConfig is the YAML of a config with groups billing groups (every
+// other one with a budget) and an API no request reaches: Synthetic
+// answers for it.
+func SyntheticConfig(groups int) string {
+	var yml strings.Builder
+	yml.WriteString("twilio:\n  api_url: http://127.0.0.1:1\n  token_url: http://127.0.0.1:1/v2/token\n  client_id: bench\n  client_secret: bench-secret\nbilling_groups:\n")
+	for i := range groups {
+		fmt.Fprintf(&yml, "  - id: commerce_billingprofile_BENCH%05d\n    name: group-%05d\n", i, i)
+		if i%2 == 0 {
+			yml.WriteString("    budget: {amount: 5000, currency: USD}\n")
+		}
+	}
+	return yml.String()
+}
+
+// DiscardWriter is an http.ResponseWriter that counts what it is sent and
+// keeps it only when Body is set, so that a benchmark does not pay for
+// buffering a large body.
+type DiscardWriter struct {
+	Head http.Header
+	N    int              // bytes written
+	Body *strings.Builder // when set, the body is kept
+}
+
+// Header implements http.ResponseWriter.
+func (w *DiscardWriter) Header() http.Header { return w.Head }
+
+// WriteHeader implements http.ResponseWriter.
+func (w *DiscardWriter) WriteHeader(int) {}
+
+// Write implements http.ResponseWriter.
+func (w *DiscardWriter) Write(p []byte) (int, error) {
+	w.N += len(p)
+	if w.Body != nil {
+		w.Body.Write(p)
+	}
+	return len(p), nil
 }

@@ -1,8 +1,9 @@
-package main
+package server
 
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,26 +23,26 @@ import (
 // Format, compression, headers, the name[] filter and error handling are
 // promhttp's (HandlerFor with ContinueOnError), so the body is what
 // client_golang would serve from the same state.
-func (e *exporter) metricsHandler(fallback, offset, longest time.Duration) http.Handler {
-	exposer := collector.NewExposer(e.cache)
-	return e.limit.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), min(scrapeTimeout(r, fallback, offset), longest))
+func (s *Server) metricsHandler(fallback, offset, longest time.Duration) http.Handler {
+	exposer := collector.NewExposer(s.ex.Cache())
+	return s.limit.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), min(ScrapeTimeout(r, fallback, offset), longest))
 		defer cancel()
 		enc, err := exposer.Get(ctx, expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...), acceptsGzip(r.Header))
 		if err != nil {
 			// Serving the process-wide metrics alone would make every
 			// billing group series look gone to Prometheus.
-			level.Warn(e.logger).Log("msg", "Scrape answered 503: its deadline passed before the metrics of the new state were encoded; a later scrape serves them", "err", err)
+			level.Warn(s.logger).Log("msg", "Scrape answered 503: its deadline passed before the metrics of the new state were encoded; a later scrape serves them", "err", err)
 			w.Header().Set("Retry-After", "1")
 			http.Error(w, "The billing group metrics are still being encoded; the scrape's deadline passed first. Try again.", http.StatusServiceUnavailable)
 			return
 		}
-		live, err := e.gatherer.Gather()
+		live, err := s.gatherer.Gather()
 		if err != nil {
-			level.Error(e.logger).Log("msg", "error gathering metrics: "+err.Error())
+			level.Error(s.logger).Log("msg", "error gathering metrics: "+err.Error())
 		}
 		if enc.Err != nil {
-			level.Error(e.logger).Log("msg", "error gathering metrics: "+enc.Err.Error())
+			level.Error(s.logger).Log("msg", "error gathering metrics: "+enc.Err.Error())
 		}
 		if len(live) == 0 && len(enc.Families) == 0 && (err != nil || enc.Err != nil) {
 			http.Error(w, "An error has occurred while serving metrics:\n\n"+errOr(err, enc.Err).Error(), http.StatusInternalServerError)
@@ -65,7 +66,7 @@ func (e *exporter) metricsHandler(fallback, offset, longest time.Duration) http.
 			}
 		}
 		if err := collector.Write(w, enc, live, keep); err != nil {
-			level.Error(e.logger).Log("msg", "error encoding and sending metric family: "+err.Error())
+			level.Error(s.logger).Log("msg", "error encoding and sending metric family: "+err.Error())
 		}
 	}))
 }
@@ -182,4 +183,25 @@ func cutQuality(s string) (q float64, rest string) {
 		d *= 10
 	}
 	return q + float64(n)/float64(d), s[i:]
+}
+
+// MinScrapeWait keeps a tiny or negative computed timeout from skipping
+// every refresh.
+const MinScrapeWait = 100 * time.Millisecond
+
+// MaxScrapeWait caps what the header may ask for: a larger value (or Inf)
+// would overflow time.Duration, and Go leaves the result to the platform.
+const MaxScrapeWait = 24 * time.Hour
+
+// ScrapeTimeout is how long a scrape may wait for refreshes: what
+// X-Prometheus-Scrape-Timeout-Seconds says less offset, or fallback without
+// it, at least MinScrapeWait.
+func ScrapeTimeout(r *http.Request, fallback, offset time.Duration) time.Duration {
+	d := fallback
+	if v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
+		if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
+			d = time.Duration(min(s, MaxScrapeWait.Seconds())*float64(time.Second)) - offset
+		}
+	}
+	return max(d, MinScrapeWait)
 }

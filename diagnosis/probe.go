@@ -1,4 +1,10 @@
-package main
+// Package diagnosis is --twilio.probe: first contact with the Usage API.
+// Twilio's docs leave the host, where parameters travel and how the page
+// token goes back open; the probe asks the API itself and prints what it
+// answered and the config lines that match, without ever printing a secret
+// or a token. Its verdict is the exporter's own refresh with the client the
+// exporter builds from the same config.
+package diagnosis
 
 import (
 	"context"
@@ -14,13 +20,9 @@ import (
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/exporter"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
-
-// --twilio.probe: first contact with the Usage API. Twilio's docs leave the
-// host, where parameters travel and how the page token goes back open; the
-// probe asks the API itself and prints what it answered and the config lines
-// that match, without ever printing a secret or a token.
 
 // tokenParamCandidates are the page token parameter names the probe tries
 // after the configured one: the names Twilio's and other REST APIs use.
@@ -35,19 +37,12 @@ type probe struct {
 	clients  map[clientKey]*twilio.Client
 }
 
-// runProbe loads the configuration, checks the token endpoint and probes
-// every billing group, printing a report to stdout. It returns 0 only when
-// every group answered every period completely.
-func runProbe(o options, load func() (*config.Config, error), stdout, stderr io.Writer) int {
-	cfg, err := load()
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	p := &probe{
-		cfg: cfg, timeout: o.twilioTimeout, monthTTL: o.cacheTTL, out: stdout,
-		clients: map[clientKey]*twilio.Client{},
-	}
+// Run checks the token endpoint of cfg and probes every billing group,
+// printing a report to out: timeout is --twilio.timeout, monthTTL
+// --cache.ttl. It returns 0 only when the exporter, as configured, would
+// serve every period of every group.
+func Run(cfg *config.Config, timeout, monthTTL time.Duration, out io.Writer) int {
+	p := &probe{cfg: cfg, timeout: timeout, monthTTL: monthTTL, out: out, clients: map[clientKey]*twilio.Client{}}
 	return p.run()
 }
 
@@ -61,7 +56,7 @@ func (p *probe) client(enc twilio.Encoding, param string) (*twilio.Client, error
 	cfg := *p.cfg
 	cfg.Twilio.RequestEncoding, cfg.Twilio.PageTokenParam = enc, param
 	// Built exactly as the exporter builds its client.
-	c, err := newClient(&cfg, p.timeout, nil, log.NewNopLogger())
+	c, err := exporter.NewClient(&cfg, p.timeout, nil, log.NewNopLogger())
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +106,7 @@ func (p *probe) run() int {
 
 	served := 0
 	var findings []finding
-	for _, g := range collectorGroups(p.cfg, p.monthTTL) {
+	for _, g := range exporter.Groups(p.cfg, p.monthTTL) {
 		ok, f, diagnosed := p.group(base, g)
 		if ok {
 			served++
@@ -152,12 +147,12 @@ func (p *probe) group(base *twilio.Client, g collector.Group) (served bool, f fi
 		fmt.Fprintf(p.out, "  request encoding: no answer: %s\n", describeErr(err))
 	case d.Honoured:
 		f.enc, f.honoured = d.Encoding, true
-		fmt.Fprintf(p.out, "  request encoding: %s (%s)\n", d.Encoding, trials(d))
+		fmt.Fprintf(p.out, "  request encoding: %s (%s)\n", d.Encoding, d.Answers())
 	case !anySeen(d):
-		fmt.Fprintf(p.out, "  request encoding: no answer shows it (%s)\n", trials(d))
+		fmt.Fprintf(p.out, "  request encoding: no answer shows it (%s)\n", d.Answers())
 	default:
 		f.enc = d.Encoding
-		fmt.Fprintf(p.out, "  request encoding: NONE honoured pageSize (%s); JSON is sent\n", trials(d))
+		fmt.Fprintf(p.out, "  request encoding: NONE honoured pageSize (%s); JSON is sent\n", d.Answers())
 	}
 	diagnosed = err == nil && p.pageToken(ctx, base, g.ID, &f)
 

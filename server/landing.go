@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"net/http"
@@ -24,23 +24,22 @@ type landingKey struct {
 // landingBody returns the landing page's bytes for a request: rendered once
 // per landingKey and shared by every request that finds the key unchanged,
 // as the exposition is encoded once per cache state.
-func (e *exporter) landingBody(o options) func(r *http.Request) ([]byte, error) {
+func (s *Server) landingBody() func(r *http.Request) ([]byte, error) {
 	now := time.Now
-	if o.now != nil {
-		now = o.now
+	if s.o.Now != nil {
+		now = s.o.Now
 	}
 	rend := landing.NewRenderer()
 	return func(r *http.Request) ([]byte, error) {
 		t := now()
-		st := e.cache.State()
-		e.loads.mu.Lock()
-		reload := landing.Reload{OK: e.loads.ok, LastSuccess: e.loads.lastSuccess, LastFailure: e.loads.lastFailure}
-		e.loads.mu.Unlock()
+		st := s.ex.Cache().State()
+		loads := s.ex.Loads()
+		reload := landing.Reload{OK: loads.OK, LastSuccess: loads.LastSuccess, LastFailure: loads.LastFailure}
 		key := landingKey{version: st.Version, ok: reload.OK, lastSuccess: reload.LastSuccess.UnixNano(),
 			lastFailure: reload.LastFailure.UnixNano(), minute: t.Unix() / 60}
 		return rend.Body(r.Context(), key, func() landing.Page {
-			e.landingRenders.Add(1)
-			return e.landingPage(o, t, st, reload)
+			s.landingRenders.Add(1)
+			return s.landingPage(t, st, reload)
 		})
 	}
 }
@@ -48,12 +47,12 @@ func (e *exporter) landingBody(o options) func(r *http.Request) ([]byte, error) 
 // landingPage is the landing page's view of the exporter at t: the cache's
 // state st (from Cache.State: it neither starts nor waits for a refresh, so
 // the page never calls the API) and the configuration's load status.
-func (e *exporter) landingPage(o options, t time.Time, st collector.State, reload landing.Reload) landing.Page {
+func (s *Server) landingPage(t time.Time, st collector.State, reload landing.Reload) landing.Page {
 	p := landing.Page{
 		Now:         t,
-		Demo:        o.demo,
+		Demo:        s.o.Demo,
 		Reload:      reload,
-		MetricsPath: o.telemetryPath,
+		MetricsPath: s.o.TelemetryPath,
 		Build: landing.Build{
 			Version: version.Version, Revision: version.Revision, Branch: version.Branch,
 			BuildDate: version.BuildDate, GoVersion: runtime.Version(),

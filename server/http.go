@@ -1,13 +1,8 @@
-package main
+package server
 
 import (
 	"net/http"
 	"time"
-
-	"github.com/go-kit/log"
-	"github.com/go-kit/log/level"
-
-	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
 )
 
 // Limits on the exporter's own HTTP connections: a client that sends its
@@ -27,43 +22,23 @@ const (
 	writeMargin = 30 * time.Second
 )
 
-// longestScrapeWait is the longest a scrape waits for refreshes, whatever
+// LongestScrapeWait is the longest a scrape waits for refreshes, whatever
 // X-Prometheus-Scrape-Timeout-Seconds asks: waiting longer than one refresh
 // may take (--twilio.timeout) buys nothing, and --web.scrape-timeout is what
 // the operator asked for.
-func (o options) longestScrapeWait() time.Duration {
-	return max(o.scrapeTimeout, o.twilioTimeout)
+func (o Options) LongestScrapeWait() time.Duration {
+	return max(o.ScrapeTimeout, o.TwilioTimeout)
 }
 
-// newHTTPServer returns the server of handler h with the timeouts above; its
+// HTTPServer returns the server of handler h with the timeouts above; its
 // WriteTimeout is longer than any scrape may wait, so that a slow scrape is
 // answered rather than cut.
-func newHTTPServer(h http.Handler, o options) *http.Server {
+func HTTPServer(h http.Handler, o Options) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleTimeout,
-		WriteTimeout:      o.longestScrapeWait() + writeMargin,
-	}
-}
-
-// logWarnings logs what is risky but valid in cfg, at every (re)load.
-func logWarnings(logger log.Logger, cfg *config.Config) {
-	for _, w := range cfg.Warnings() {
-		level.Warn(logger).Log("msg", w)
-	}
-}
-
-// secretSource returns the client secret read from file, again for every new
-// token, so that a Secret rotated in place is used without a restart or a
-// reload; nil when the secret does not come from a file.
-func secretSource(file string) func() (string, error) {
-	if file == "" {
-		return nil
-	}
-	return func() (string, error) {
-		s, err := config.ReadSecretFile(file)
-		return s.Reveal(), err
+		WriteTimeout:      o.LongestScrapeWait() + writeMargin,
 	}
 }

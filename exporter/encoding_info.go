@@ -1,8 +1,6 @@
-package main
+package exporter
 
 import (
-	"fmt"
-	"strings"
 	"sync/atomic"
 
 	"github.com/go-kit/log"
@@ -20,16 +18,16 @@ const (
 	detectionNoneHonoured = "none_honoured" // auto found none; JSON is sent
 )
 
-// transportInfo exports how the current client sends its requests, as
-// twilio_exporter_request_encoding_info. A reload that changes the twilio
-// section swaps the client, and the new one learns again.
-type transportInfo struct {
+// encodingInfo exports where the current client sends its request
+// parameters, as twilio_exporter_request_encoding_info. A reload that
+// changes the twilio section swaps the client, and the new one learns again.
+type encodingInfo struct {
 	desc   *prometheus.Desc
 	client atomic.Pointer[twilio.Client]
 }
 
-func newTransportInfo() *transportInfo {
-	return &transportInfo{desc: prometheus.NewDesc(
+func newEncodingInfo() *encodingInfo {
+	return &encodingInfo{desc: prometheus.NewDesc(
 		"twilio_exporter_request_encoding_info",
 		"Where the Usage API request parameters travel: setting is twilio.request_encoding; encoding is the one in use (unknown until auto has learnt it); detection is configured, pending, found or none_honoured (no encoding was honoured and JSON is sent).",
 		[]string{"setting", "encoding", "detection"}, nil,
@@ -37,10 +35,10 @@ func newTransportInfo() *transportInfo {
 }
 
 // Describe implements prometheus.Collector.
-func (t *transportInfo) Describe(ch chan<- *prometheus.Desc) { ch <- t.desc }
+func (t *encodingInfo) Describe(ch chan<- *prometheus.Desc) { ch <- t.desc }
 
 // Collect implements prometheus.Collector.
-func (t *transportInfo) Collect(ch chan<- prometheus.Metric) {
+func (t *encodingInfo) Collect(ch chan<- prometheus.Metric) {
 	c := t.client.Load()
 	if c == nil {
 		return
@@ -69,10 +67,10 @@ func logLearned(logger log.Logger) func(twilio.Learned) {
 		switch d := l.Detection; {
 		case d != nil && d.Honoured:
 			level.Info(logger).Log("msg", "Learnt where the Usage API reads request parameters",
-				"request_encoding", d.Encoding, "answers", trials(d))
+				"request_encoding", d.Encoding, "answers", d.Answers())
 		case d != nil:
 			level.Warn(logger).Log("msg", "The Usage API honoured the request parameters in no encoding; this group sends them as JSON and detects again later. Run --twilio.probe and set twilio.request_encoding",
-				"answers", trials(d))
+				"answers", d.Answers())
 		case l.Continuation != nil:
 			level.Info(logger).Log("msg", "The Usage API refused how continuations were sent; they are sent with "+l.Continuation.String()+" from now on",
 				"refusal", l.Refusal)
@@ -91,13 +89,4 @@ func logWaiting(logger log.Logger) func(twilio.Wait) {
 		}
 		level.Warn(logger).Log(append(kv, "err", w.Err)...)
 	}
-}
-
-// trials describes detection's answers on one line.
-func trials(d *twilio.Detection) string {
-	parts := make([]string, 0, len(d.Trials))
-	for _, t := range d.Trials {
-		parts = append(parts, fmt.Sprintf("%s: %s", t.Encoding, t.Detail))
-	}
-	return strings.Join(parts, "; ")
 }
