@@ -36,7 +36,7 @@ const (
 	// MaxPageSize is the largest page_size accepted.
 	MaxPageSize = 1000
 	// DefaultMaxSeries bounds the cost, usage and product series one billing
-	// group and period may produce (see limits.go).
+	// group and period may produce (see collector/series_cap.go).
 	DefaultMaxSeries = 10_000
 )
 

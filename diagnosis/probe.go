@@ -70,7 +70,8 @@ type clientKey struct {
 	param string
 }
 
-// finding is what the API showed about its transport for one group.
+// finding is what the API showed about how it wants requests shaped, for
+// one group.
 type finding struct {
 	enc      twilio.Encoding
 	honoured bool   // false: no encoding was honoured
@@ -128,7 +129,7 @@ func (p *probe) run() int {
 	return 0
 }
 
-// group probes one billing group: what the API shows about its transport,
+// group probes one billing group: how the API wants requests shaped,
 // each period's first page sent as it showed, and then each period through
 // the exporter's own refresh with the configured client. It reports whether
 // every period would be served, what the API showed, and whether it showed

@@ -43,7 +43,7 @@ func (t *encodingInfo) Collect(ch chan<- prometheus.Metric) {
 	if c == nil {
 		return
 	}
-	tr := c.Transport()
+	tr := c.RequestShape()
 	encoding, detection := string(tr.Encoding), detectionConfigured
 	if tr.Setting == twilio.EncodingAuto {
 		switch d := tr.Detection; {

@@ -183,7 +183,7 @@ func (e *Exporter) apply() error {
 			return err
 		}
 		e.cache.SetFetcherAndGroups(client, groups)
-		e.encInfo.client.Store(client) // it learns the transport afresh
+		e.encInfo.client.Store(client) // it learns the request shape afresh
 	}
 	e.cfg = cfg
 	logWarnings(e.logger, cfg)

@@ -39,7 +39,7 @@ type Options struct {
 type Server struct {
 	ex       *exporter.Exporter
 	gatherer prometheus.Gatherer // process-wide metrics, gathered on every scrape
-	limit    *scrapeLimit
+	limit    *requestLimit
 	logger   log.Logger
 	o        Options
 	// landingRenders counts the landing page's renders, for the tests
@@ -51,7 +51,7 @@ type Server struct {
 // process-wide ones) with the billing group metrics; the server's own go
 // to reg too.
 func New(ex *exporter.Exporter, reg *prometheus.Registry, o Options, logger log.Logger) *Server {
-	return &Server{ex: ex, gatherer: reg, limit: newScrapeLimit(o.MaxRequests, reg, logger), logger: logger, o: o}
+	return &Server{ex: ex, gatherer: reg, limit: newRequestLimit(o.MaxRequests, reg, logger), logger: logger, o: o}
 }
 
 // Handler routes metrics, landing page, health, readiness and reload.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -138,7 +139,7 @@ type Client struct {
 	userAgent   string
 	learned     func(Learned)
 	waiting     func(Wait)
-	transport   transportState
+	shape       shapeState
 	sleep       func(ctx context.Context, d time.Duration) error
 	jitter      func(n time.Duration) time.Duration
 	now         func() time.Time
@@ -257,7 +258,7 @@ func New(cfg Config) (*Client, error) {
 		userAgent:   cfg.UserAgent,
 		learned:     cfg.Learned,
 		waiting:     cfg.Waiting,
-		transport:   transportState{detecting: make(chan struct{}, 1)},
+		shape:       shapeState{detecting: make(chan struct{}, 1)},
 		sleep:       cfg.Sleep,
 		jitter:      cfg.Jitter,
 		now:         cfg.Now,
@@ -305,6 +306,16 @@ func CheckBaseURL(raw, sent string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q uses plain http, which would send %s in clear: use https (plain http is accepted only for loopback addresses such as 127.0.0.1)", raw, sent)
 	}
 	return u, nil
+}
+
+// IsLoopbackHost reports whether host (a URL's Hostname) is localhost or a
+// loopback IP address: the only hosts plain http may carry credentials to.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // billingGroupIDPrefix starts every billing group ID.

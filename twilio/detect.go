@@ -66,8 +66,9 @@ var continuations = [...]Continuation{
 // client tries them.
 func Continuations() []Continuation { return append([]Continuation(nil), continuations[:]...) }
 
-// transportState is what a Client has learnt about the API's transport.
-type transportState struct {
+// shapeState is what a Client has learnt about how the API wants its
+// Records requests shaped.
+type shapeState struct {
 	detecting chan struct{}             // a mutex held while detecting, abandoned when ctx ends
 	detected  atomic.Pointer[Detection] // nil until EncodingAuto has learnt
 	// fallback is the latest detection that found no encoding honoured,
@@ -77,7 +78,8 @@ type transportState struct {
 	cont     atomic.Int32 // index in continuations of the way continuations are sent
 }
 
-// Learned is what the client tells Config.Learned about the API's transport.
+// Learned is what the client tells Config.Learned about how the API wants
+// its requests shaped.
 // Exactly one of Detection and Continuation is set.
 type Learned struct {
 	// BillingGroup is the group whose request taught it.
@@ -271,11 +273,11 @@ func (c *Client) requestEncoding(ctx context.Context, id string) (Encoding, erro
 		return enc, nil
 	}
 	select {
-	case c.transport.detecting <- struct{}{}:
+	case c.shape.detecting <- struct{}{}:
 	case <-ctx.Done():
 		return "", fmt.Errorf("detect request encoding: %w", ctx.Err())
 	}
-	defer func() { <-c.transport.detecting }()
+	defer func() { <-c.shape.detecting }()
 	if enc, ok := c.knownEncoding(id); ok {
 		return enc, nil
 	}
@@ -284,17 +286,17 @@ func (c *Client) requestEncoding(ctx context.Context, id string) (Encoding, erro
 		return "", err
 	}
 	if d.Honoured {
-		c.transport.detected.Store(d)
+		c.shape.detected.Store(d)
 	} else {
 		f := &fallback{d: d, tried: map[string]time.Time{id: c.now()}}
-		if old := c.transport.fallback.Load(); old != nil {
+		if old := c.shape.fallback.Load(); old != nil {
 			for k, v := range old.tried {
 				if _, ok := f.tried[k]; !ok {
 					f.tried[k] = v
 				}
 			}
 		}
-		c.transport.fallback.Store(f)
+		c.shape.fallback.Store(f)
 	}
 	c.learned(Learned{BillingGroup: id, Detection: d})
 	return d.Encoding, nil
@@ -303,10 +305,10 @@ func (c *Client) requestEncoding(ctx context.Context, id string) (Encoding, erro
 // knownEncoding returns the encoding learnt, or the fallback while billing
 // group id's own detection that found none is recent.
 func (c *Client) knownEncoding(id string) (Encoding, bool) {
-	if d := c.transport.detected.Load(); d != nil {
+	if d := c.shape.detected.Load(); d != nil {
 		return d.Encoding, true
 	}
-	if f := c.transport.fallback.Load(); f != nil {
+	if f := c.shape.fallback.Load(); f != nil {
 		if at, ok := f.tried[id]; ok && c.now().Sub(at) < redetectAfter {
 			return f.d.Encoding, true
 		}
@@ -322,7 +324,7 @@ func (c *Client) continuePage(ctx context.Context, id string, target *url.URL, p
 	if pr.token == "" {
 		return c.fetchPage(ctx, target, pr)
 	}
-	from := int(c.transport.cont.Load())
+	from := int(c.shape.cont.Load())
 	var refused error
 	for i := from; i < len(continuations); i++ {
 		pr.cont = continuations[i]
@@ -331,7 +333,7 @@ func (c *Client) continuePage(ctx context.Context, id string, target *url.URL, p
 		}
 		body, err := c.fetchPage(ctx, target, pr)
 		if err == nil {
-			if i > from && c.transport.cont.CompareAndSwap(int32(from), int32(i)) {
+			if i > from && c.shape.cont.CompareAndSwap(int32(from), int32(i)) {
 				cont := pr.cont
 				c.learned(Learned{BillingGroup: id, Continuation: &cont, Refusal: refused.Error()})
 			}
@@ -349,8 +351,9 @@ func (c *Client) continuePage(ctx context.Context, id string, target *url.URL, p
 	return nil, refused
 }
 
-// Transport is what the client sends Records requests with.
-type Transport struct {
+// RequestShape is how the client shapes its Records requests: where the
+// parameters travel and how a continuation carries the page token.
+type RequestShape struct {
 	// Setting is the configured encoding, EncodingAuto included.
 	Setting Encoding
 	// Encoding is the encoding in use: Setting, or what EncodingAuto
@@ -364,15 +367,15 @@ type Transport struct {
 	Continuation Continuation
 }
 
-// Transport returns how the client sends Records requests now.
-func (c *Client) Transport() Transport {
-	t := Transport{Setting: c.encoding, Encoding: c.encoding, TokenParam: c.tokenParam,
-		Continuation: continuations[c.transport.cont.Load()]}
+// RequestShape returns how the client sends Records requests now.
+func (c *Client) RequestShape() RequestShape {
+	t := RequestShape{Setting: c.encoding, Encoding: c.encoding, TokenParam: c.tokenParam,
+		Continuation: continuations[c.shape.cont.Load()]}
 	if c.encoding == EncodingAuto {
 		t.Encoding = ""
-		if d := c.transport.detected.Load(); d != nil {
+		if d := c.shape.detected.Load(); d != nil {
 			t.Encoding, t.Detection = d.Encoding, d
-		} else if f := c.transport.fallback.Load(); f != nil {
+		} else if f := c.shape.fallback.Load(); f != nil {
 			t.Encoding, t.Detection = f.d.Encoding, f.d
 		}
 	}

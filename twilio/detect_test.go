@@ -60,8 +60,8 @@ func TestDetectNoneHonoured(t *testing.T) {
 			t.Errorf("trial %d: %+v, want this month answered 200, not honoured (meta.pageSize 20)", i, tr)
 		}
 	}
-	if tr := c.Transport(); tr.Encoding != EncodingJSON || tr.Detection != d {
-		t.Errorf("Transport %+v", tr)
+	if tr := c.RequestShape(); tr.Encoding != EncodingJSON || tr.Detection != d {
+		t.Errorf("RequestShape %+v", tr)
 	}
 
 	// Another group detects for itself: 3 more requests and the fetch.
@@ -185,7 +185,7 @@ func TestTokenAloneRefusedToo(t *testing.T) {
 			t.Errorf("request %d: body %s query %q, want %s %q", i+1, reqs[i].Body, reqs[i].RawQuery, w.Body, w.RawQuery)
 		}
 	}
-	if len(learnt) != 0 || c.Transport().Continuation != (Continuation{}) {
+	if len(learnt) != 0 || c.RequestShape().Continuation != (Continuation{}) {
 		t.Errorf("learnt %+v from a refusal of both", learnt)
 	}
 	// A refusal other than 400 is not sent again.

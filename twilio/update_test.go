@@ -72,7 +72,7 @@ func TestSimulatorExportNotFoundForOnePeriod(t *testing.T) {
 	if !strings.HasPrefix(errText(err), wantErr) {
 		t.Errorf("last month: got %s\nwant %s...", errText(err), wantErr)
 	}
-	if tr := c.Transport(); tr.Encoding != twilio.EncodingQuery || !tr.Detection.Honoured {
+	if tr := c.RequestShape(); tr.Encoding != twilio.EncodingQuery || !tr.Detection.Honoured {
 		t.Fatalf("transport %+v: want query learnt from this month", tr)
 	}
 	for _, p := range []twilio.TimePeriod{twilio.ThisMonth, twilio.Yesterday, twilio.ThisYear} {

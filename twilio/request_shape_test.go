@@ -72,7 +72,7 @@ func TestTransportAutoDetectsEncoding(t *testing.T) {
 				c.Encoding = twilio.EncodingAuto
 				c.Learned = l.add
 			})
-			if got := c.Transport(); got.Setting != twilio.EncodingAuto || got.Encoding != "" || got.Detection != nil {
+			if got := c.RequestShape(); got.Setting != twilio.EncodingAuto || got.Encoding != "" || got.Detection != nil {
 				t.Fatalf("before any fetch: %+v, want auto and nothing learnt", got)
 			}
 			// Three groups at once: one detection, whichever group asks first.
@@ -103,7 +103,7 @@ func TestTransportAutoDetectsEncoding(t *testing.T) {
 			detection := len(tc.refused) + 1
 			checkStats(t, in, 1, detection+pages, 0)
 
-			got := c.Transport()
+			got := c.RequestShape()
 			if got.Encoding != tc.want || got.Detection == nil || !got.Detection.Honoured {
 				t.Fatalf("learnt %+v, want %s honoured", got, tc.want)
 			}
@@ -146,8 +146,8 @@ func TestTransportExplicitEncodingSkipsDetection(t *testing.T) {
 	}
 	checkUsage(t, "query", u, want, asOf, pagesFor(len(want), 7))
 	checkStats(t, in, 1, u.Pages, 0)
-	if got := c.Transport(); got.Setting != twilio.EncodingQuery || got.Encoding != twilio.EncodingQuery || got.Detection != nil {
-		t.Errorf("Transport %+v, want query as configured", got)
+	if got := c.RequestShape(); got.Setting != twilio.EncodingQuery || got.Encoding != twilio.EncodingQuery || got.Detection != nil {
+		t.Errorf("RequestShape %+v, want query as configured", got)
 	}
 
 	in.Server.ResetStats()
@@ -174,7 +174,7 @@ func TestTransportDetectionRetriedAfterFailure(t *testing.T) {
 	if errText(err) != wantErr {
 		t.Fatalf("got %s\nwant %s", errText(err), wantErr)
 	}
-	if got := c.Transport(); got.Encoding != "" {
+	if got := c.RequestShape(); got.Encoding != "" {
 		t.Fatalf("a failed detection was remembered: %+v", got)
 	}
 	want, asOf := expected(t, in, supportID, "THIS_MONTH")
@@ -183,7 +183,7 @@ func TestTransportDetectionRetriedAfterFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkUsage(t, "after the failure", u, want, asOf, pagesFor(len(want), 7))
-	if got := c.Transport(); got.Encoding != twilio.EncodingQuery {
+	if got := c.RequestShape(); got.Encoding != twilio.EncodingQuery {
 		t.Errorf("learnt %+v, want query", got)
 	}
 }
@@ -257,8 +257,8 @@ func TestTransportTokenAlone(t *testing.T) {
 				!strings.Contains(ls[0].Refusal, "HTTP 400: code 20001: Invalid request: a page token must be sent alone") {
 				t.Errorf("Learned was told %+v, want the token-alone finding once with the refusal", ls)
 			}
-			if got := c.Transport().Continuation; got != (twilio.Continuation{TokenAlone: true}) {
-				t.Errorf("Transport().Continuation is %+v after learning the token alone", got)
+			if got := c.RequestShape().Continuation; got != (twilio.Continuation{TokenAlone: true}) {
+				t.Errorf("RequestShape().Continuation is %+v after learning the token alone", got)
 			}
 
 			in.Server.ResetStats()
@@ -309,8 +309,8 @@ func TestTransportTokenReadFromQueryString(t *testing.T) {
 					t.Errorf("learnt %+v: no continuation was refused", x)
 				}
 			}
-			if got := c.Transport().Continuation; got != (twilio.Continuation{}) {
-				t.Errorf("Transport().Continuation %+v, want the default", got)
+			if got := c.RequestShape().Continuation; got != (twilio.Continuation{}) {
+				t.Errorf("RequestShape().Continuation %+v, want the default", got)
 			}
 
 			// The token only in the body: page 1 again.
@@ -394,7 +394,7 @@ func TestFetchPageSendsAsAsked(t *testing.T) {
 	}
 	checkRecords(t, "page 2", second.Records, want[7:min(14, len(want))])
 	checkStats(t, in, 0, 2, 0)
-	if got := c.Transport().Continuation; got != (twilio.Continuation{}) {
+	if got := c.RequestShape().Continuation; got != (twilio.Continuation{}) {
 		t.Errorf("FetchPage taught the client to send continuations with %s", got)
 	}
 }
@@ -425,7 +425,7 @@ func TestTransportQueryOnlyWithDefaultPeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkUsage(t, "auto", u, thisMonth, asOf, pagesFor(len(thisMonth), 7))
-	d := c.Transport().Detection
+	d := c.RequestShape().Detection
 	if d == nil || d.Encoding != twilio.EncodingQuery || len(d.Trials) != 2 ||
 		d.Trials[0] != (twilio.EncodingTrial{Encoding: twilio.EncodingJSON, Period: twilio.ThisMonth, Status: 200, Detail: "meta.pageSize 10"}) {
 		t.Errorf("detection %+v, want json answered with meta.pageSize 10, then query", d)

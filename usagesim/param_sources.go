@@ -36,7 +36,7 @@ func (p ParamSource) String() string {
 	return [...]string{"anywhere", "query-only", "json-only", "form-only"}[p]
 }
 
-// Messages of the transport refusals.
+// Messages of the refusals of where parameters travel.
 const (
 	// msgTokenAlone refuses a continuation that repeats the query.
 	msgTokenAlone = "Invalid request: a page token must be sent alone, it carries the query's parameters"

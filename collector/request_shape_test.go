@@ -128,7 +128,7 @@ func TestTransportVariants(t *testing.T) {
 			if n != pages+tc.learn {
 				t.Errorf("first refresh: %d records requests, want %d pages and %d to learn", n, pages, tc.learn)
 			}
-			if tr := client.Transport(); tr.Encoding != tc.enc {
+			if tr := client.RequestShape(); tr.Encoding != tc.enc {
 				t.Errorf("learnt %+v, want %s", tr, tc.enc)
 			}
 

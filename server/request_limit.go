@@ -11,11 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// scrapeLimit bounds the scrapes and landing page requests served at once,
+// requestLimit bounds the scrapes and landing page requests served at once,
 // one limit for both, as node_exporter's --web.max-requests bounds scrapes: a scrape over the limit is answered 503 at once,
 // so that a scrape storm (a misconfigured scraper, or anyone who can reach
 // the port) cannot queue work or memory without bound.
-type scrapeLimit struct {
+type requestLimit struct {
 	max      int
 	slots    chan struct{} // nil: no limit
 	rejected prometheus.Counter
@@ -30,8 +30,8 @@ type scrapeLimit struct {
 // logEvery is the least time between two log lines about rejected scrapes.
 const logEvery = time.Minute
 
-func newScrapeLimit(max int, reg prometheus.Registerer, logger log.Logger) *scrapeLimit {
-	l := &scrapeLimit{
+func newRequestLimit(max int, reg prometheus.Registerer, logger log.Logger) *requestLimit {
+	l := &requestLimit{
 		max: max,
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "twilio_exporter_scrapes_rejected_total",
@@ -48,7 +48,7 @@ func newScrapeLimit(max int, reg prometheus.Registerer, logger log.Logger) *scra
 }
 
 // wrap serves h within the limit.
-func (l *scrapeLimit) wrap(h http.Handler) http.Handler {
+func (l *requestLimit) wrap(h http.Handler) http.Handler {
 	if l.slots == nil {
 		return h
 	}
@@ -63,7 +63,7 @@ func (l *scrapeLimit) wrap(h http.Handler) http.Handler {
 	})
 }
 
-func (l *scrapeLimit) reject(w http.ResponseWriter) {
+func (l *requestLimit) reject(w http.ResponseWriter) {
 	l.rejected.Inc()
 	w.Header().Set("Retry-After", "1")
 	http.Error(w, fmt.Sprintf("Too many requests at once: %d scrapes and landing page requests are being served, the limit set by --web.max-requests. Try again later.", l.max), http.StatusServiceUnavailable)
