@@ -95,7 +95,7 @@ dashboards:
 BENCH_COUNT ?= 5
 bench:
 	go test -run '^$$' -bench . -benchtime=20x -count=$(BENCH_COUNT) -timeout 60m .
-	go test -run '^$$' -bench . -benchtime=3x -count=$(BENCH_COUNT) -timeout 60m ./collector/ ./server/
+	go test -run '^$$' -bench . -benchtime=3x -count=$(BENCH_COUNT) -timeout 60m ./collector/ ./exposition/ ./server/
 
 # A short fuzzing pass over the decoders (not part of test).
 fuzz:

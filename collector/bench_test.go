@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
@@ -222,55 +219,4 @@ func BenchmarkColdRefreshHTTP(b *testing.B) {
 			b.ReportMetric(float64(pages), "pages")
 		})
 	}
-}
-
-// BenchmarkCacheMemory reports the heap a warm cache holds per 10,000 series
-// it serves (cost and usage series of G groups x 200 categories, plus the
-// per-group gauges), measured after a full GC, after one scrape has encoded
-// the exposition in the text format, as it is (identity) or gzip-compressed
-// (what Prometheus asks for).
-func BenchmarkCacheMemory(b *testing.B) {
-	const categories = 200
-	for _, nGroups := range []int{1, 100, 1000} {
-		for _, gz := range []bool{false, true} {
-			encoding := map[bool]string{false: "identity", true: "gzip"}[gz]
-			b.Run(fmt.Sprintf("groups=%d/encoding=%s", nGroups, encoding), func(b *testing.B) {
-				f := &pagedFetcher{categories: categories, pages: 1}
-				groups := benchGroups(nGroups)
-				var held, series float64
-				for range b.N {
-					before := heapInUse()
-					cache := NewCache(f, monthly(time.Hour, groups...), CacheOptions{Concurrency: 4})
-					x := NewExposer(cache)
-					enc, err := x.Get(context.Background(), expfmt.NewFormat(expfmt.TypeTextPlain), gz)
-					if err != nil || enc.Err != nil {
-						b.Fatal(err, enc.Err)
-					}
-					after := heapInUse()
-					held += float64(after - before)
-					runtime.KeepAlive(x)
-					mfs, err := registryFor(New(cache.Get(context.Background()))).Gather()
-					if err != nil {
-						b.Fatal(err)
-					}
-					for _, mf := range mfs {
-						series += float64(len(mf.Metric))
-					}
-					cache.Close()
-				}
-				b.ReportMetric(held/series*10000, "heap-B/10k-series")
-				b.ReportMetric(held/float64(b.N)/(1<<20), "heap-MiB")
-				b.ReportMetric(series/float64(b.N), "series")
-			})
-		}
-	}
-}
-
-// heapInUse is the live heap after a full collection.
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -129,20 +130,22 @@ twilio_billing_group_info{billing_group="marketing",cost_center="4711",team="gro
 	}
 }
 
-// exposition is the text format of family name as the exporter serves it
-// (through an Exposer, as /metrics does).
+// exposition is the text format of family name as client_golang serves it
+// from the cache's state (the exposition package holds its encoding to
+// this).
 func (h *harness) exposition(t *testing.T, name string) string {
 	t.Helper()
-	enc, err := NewExposer(h.cache).Get(context.Background(), expfmt.NewFormat(expfmt.TypeTextPlain), false)
+	mfs, err := registryFor(New(h.cache.Get(context.Background()))).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if enc.Err != nil {
-		t.Fatal(enc.Err)
-	}
-	for _, seg := range enc.Families {
-		if seg.Name == name {
-			return string(seg.Data)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			var b bytes.Buffer
+			if err := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain)).Encode(mf); err != nil {
+				t.Fatal(err)
+			}
+			return b.String()
 		}
 	}
 	t.Fatalf("no family %s served", name)

@@ -153,6 +153,10 @@ type Collector struct {
 	only  *prometheus.Desc // nil: every family
 }
 
+// PerGroup reports whether desc's series are per billing group: every family
+// but twilio_billing_group_product_info, whose series are per product.
+func PerGroup(desc *prometheus.Desc) bool { return desc != descProductInfo }
+
 // New returns the collector of state st, as Cache.Get or Cache.State gave it.
 func New(st State) *Collector { return &Collector{state: st} }
 

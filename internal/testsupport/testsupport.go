@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -259,4 +260,14 @@ func (w *DiscardWriter) Write(p []byte) (int, error) {
 		w.Body.Write(p)
 	}
 	return len(p), nil
+}
+
+// HeapInUse is the live heap after two collections: what a benchmark's data
+// holds, without garbage.
+func HeapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

@@ -1,4 +1,4 @@
-package collector
+package exposition
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 )
 
@@ -76,9 +77,9 @@ func exposedBody(t *testing.T, x *Exposer, live prometheus.Gatherer, format expf
 // with and without gzip, gathered whole and a group at a time, merged with process-wide families that sort before,
 // between and after the billing group ones, and compares with the registry.
 func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
-	h := newHarness(t, []Group{groupA, groupB})
+	h := newHarness(t, []collector.Group{groupA, groupB})
 	h.fake.set(idA, usageA("2026-11-26"), nil)
-	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	h.fake.set(idB, usageB("2026-11-26", "1.5"), nil)
 	live := prometheus.NewRegistry()
 	for _, name := range []string{"go_goroutines_fixed", "twilio_billing_group_zz", "twilio_exporter_build_info", "twilio_exporter_requests"} {
 		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: "Fixed."})
@@ -98,7 +99,7 @@ func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
 		expfmt.NewFormat(expfmt.TypeProtoText),
 		expfmt.NewFormat(expfmt.TypeProtoCompact),
 	} {
-		want := registryBody(t, format, live, registryFor(New(h.cache.Get(context.Background()))))
+		want := registryBody(t, format, live, registryFor(collector.New(h.cache.Get(context.Background()))))
 		for _, x := range []*Exposer{whole, chunked} {
 			for _, gz := range []bool{false, true} {
 				got := exposedBody(t, x, live, format, gz)
@@ -120,13 +121,13 @@ func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
 // a reload renaming a group and changing its budget, a group removed) and
 // checks at each step that the exposition served equals the registry's.
 func TestExpositionFollowsTheCache(t *testing.T) {
-	h := newHarness(t, []Group{groupA, groupB})
+	h := newHarness(t, []collector.Group{groupA, groupB})
 	x := NewExposer(h.cache)
 	text := expfmt.NewFormat(expfmt.TypeTextPlain)
 	check := func(step string, wantIn string) {
 		t.Helper()
 		got := exposedBody(t, x, nil, text, true)
-		want := registryBody(t, text, registryFor(New(h.cache.Get(context.Background()))))
+		want := registryBody(t, text, registryFor(collector.New(h.cache.Get(context.Background()))))
 		if !bytes.Equal(got, want) {
 			t.Fatalf("%s: exposition\n%s\nregistry:\n%s", step, got, want)
 		}
@@ -135,11 +136,11 @@ func TestExpositionFollowsTheCache(t *testing.T) {
 		}
 	}
 	h.fake.set(idA, usageA("2026-11-26"), nil)
-	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	h.fake.set(idB, usageB("2026-11-26", "1.5"), nil)
 	check("first refresh", `twilio_billing_group_cost{billing_group="commerce_billingprofile_BBB222",currency="EUR",product_category="verify"} 1.5`)
 
 	h.clock.Add(16 * time.Minute)
-	h.fake.set(idB, usageB("2026-11-26", 2.5), nil)
+	h.fake.set(idB, usageB("2026-11-26", "2.5"), nil)
 	check("refresh after the TTL", `product_category="verify"} 2.5`)
 
 	h.clock.Set(time.Date(2026, 11, 30, 23, 59, 40, 0, time.UTC))
@@ -158,8 +159,8 @@ func TestExpositionFollowsTheCache(t *testing.T) {
 	h.clock.Add(2 * time.Minute)
 	h.fake.set(idA, usageA("2026-12-01"), nil)
 	renamed := groupA
-	renamed.Label, renamed.Budget = "growth", &Budget{Amount: 100, Currency: "USD"}
-	h.cache.SetGroups([]Group{renamed})
+	renamed.Label, renamed.Budget = "growth", &collector.Budget{Amount: 100, Currency: "USD"}
+	h.cache.SetGroups([]collector.Group{renamed})
 	check("reload renaming a group and removing another", `twilio_billing_group_budget{billing_group="growth",currency="USD"} 100`)
 	if got := exposedBody(t, x, nil, text, false); bytes.Contains(got, []byte("BBB222")) || bytes.Contains(got, []byte("marketing")) {
 		t.Fatalf("removed or renamed group still served:\n%s", got)
@@ -169,7 +170,7 @@ func TestExpositionFollowsTheCache(t *testing.T) {
 // TestExposerSharesOneEncoding checks that scrapes of one state share the
 // encoded bytes rather than each encoding its own copy.
 func TestExposerSharesOneEncoding(t *testing.T) {
-	h := newHarness(t, []Group{groupA})
+	h := newHarness(t, []collector.Group{groupA})
 	h.fake.set(idA, usageA("2026-11-26"), nil)
 	x := NewExposer(h.cache)
 	text := expfmt.NewFormat(expfmt.TypeTextPlain)
@@ -205,9 +206,9 @@ func TestCRC32Combine(t *testing.T) {
 // (under -race in make test): each body is whole and they all share one
 // encoding.
 func TestConcurrentScrapesServeOneEncoding(t *testing.T) {
-	h := newHarness(t, []Group{groupA, groupB})
+	h := newHarness(t, []collector.Group{groupA, groupB})
 	h.fake.set(idA, usageA("2026-11-26"), nil)
-	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	h.fake.set(idB, usageB("2026-11-26", "1.5"), nil)
 	x := NewExposer(h.cache)
 	text := expfmt.NewFormat(expfmt.TypeTextPlain)
 	const n = 8
@@ -229,7 +230,7 @@ func TestConcurrentScrapesServeOneEncoding(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	want := registryBody(t, text, registryFor(New(h.cache.Get(context.Background()))))
+	want := registryBody(t, text, registryFor(collector.New(h.cache.Get(context.Background()))))
 	for i := range n {
 		got := bodies[i]
 		if i%2 == 0 {
@@ -256,7 +257,7 @@ func TestConcurrentScrapesServeOneEncoding(t *testing.T) {
 func heldEncodes(x *Exposer, format expfmt.Format) (started <-chan struct{}, release chan struct{}, made *atomic.Int64) {
 	s, r := make(chan struct{}, 8), make(chan struct{})
 	made = new(atomic.Int64)
-	x.encode = func(st State, f expfmt.Format, gz bool, chunk int) *Encoded {
+	x.encode = func(st collector.State, f expfmt.Format, gz bool, chunk int) *Encoded {
 		made.Add(1)
 		if f == format {
 			s <- struct{}{}
@@ -271,9 +272,9 @@ func heldEncodes(x *Exposer, format expfmt.Format) (started <-chan struct{}, rel
 // new state is in progress, a text scrape of that state is served, without
 // waiting for it; then the protobuf scrape gets its own.
 func TestTextScrapeNotBehindProtobufEncode(t *testing.T) {
-	h := newHarness(t, []Group{groupA, groupB})
+	h := newHarness(t, []collector.Group{groupA, groupB})
 	h.fake.set(idA, usageA("2026-11-26"), nil)
-	h.fake.set(idB, usageB("2026-11-26", 1.5), nil)
+	h.fake.set(idB, usageB("2026-11-26", "1.5"), nil)
 	x := NewExposer(h.cache)
 	proto, text := expfmt.NewFormat(expfmt.TypeProtoDelim), expfmt.NewFormat(expfmt.TypeTextPlain)
 	started, release, _ := heldEncodes(x, proto)
@@ -296,7 +297,7 @@ func TestTextScrapeNotBehindProtobufEncode(t *testing.T) {
 	if err := Write(&b, enc, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if want := registryBody(t, text, registryFor(New(h.cache.Get(context.Background())))); !bytes.Equal(b.Bytes(), want) {
+	if want := registryBody(t, text, registryFor(collector.New(h.cache.Get(context.Background())))); !bytes.Equal(b.Bytes(), want) {
 		t.Errorf("text scrape: %d bytes, registry %d", b.Len(), len(want))
 	}
 	close(release)
@@ -309,7 +310,7 @@ func TestTextScrapeNotBehindProtobufEncode(t *testing.T) {
 // encoding it needs is in progress returns at once with its context's error;
 // the encoding goes on, and the next scrape is served with it, not a new one.
 func TestScrapeDeadlineWhileEncoding(t *testing.T) {
-	h := newHarness(t, []Group{groupA})
+	h := newHarness(t, []collector.Group{groupA})
 	h.fake.set(idA, usageA("2026-11-26"), nil)
 	x := NewExposer(h.cache)
 	proto := expfmt.NewFormat(expfmt.TypeProtoDelim)
@@ -341,14 +342,14 @@ func TestScrapeDeadlineWhileEncoding(t *testing.T) {
 // TestChunksBoundWhatIsGathered: a state of 1,000 groups is gathered in
 // chunks of about the chunk size, in label order, each group once.
 func TestChunksBoundWhatIsGathered(t *testing.T) {
-	var st State
+	var st collector.State
 	for i := range 1000 {
-		s := &Snapshot{}
+		s := &collector.Snapshot{}
 		for j := range 20 {
-			s.Costs = append(s.Costs, Sample{Category: fmt.Sprint(j), Unit: "USD"})
+			s.Costs = append(s.Costs, collector.Sample{Category: fmt.Sprint(j), Unit: "USD"})
 		}
-		g := GroupState{Group: Group{Label: fmt.Sprintf("g%04d", 999-i)}}
-		g.Periods[ThisMonth] = PeriodState{Fetched: true, Snapshot: s}
+		g := collector.GroupState{Group: collector.Group{Label: fmt.Sprintf("g%04d", 999-i)}}
+		g.Periods[collector.ThisMonth] = collector.PeriodState{Fetched: true, Snapshot: s}
 		st.Groups = append(st.Groups, g)
 	}
 	chunks := chunkGroups(st, expfmt.NewFormat(expfmt.TypeTextPlain), 500)

@@ -1,4 +1,11 @@
-package collector
+// Package exposition serves a cache state as Prometheus exposition bytes:
+// encoded once per state, format and compression, a family and a chunk of
+// groups at a time, each family a segment of its own (a raw DEFLATE stream
+// for gzip) that every scrape of that state shares, joined with the
+// process-wide families gathered per scrape into one body and one gzip
+// member (CRC-32 combined). It also negotiates the format and compression a
+// request asks for, as promhttp does.
+package exposition
 
 import (
 	"bytes"
@@ -18,9 +25,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 )
 
-// Exposer serves the billing group metrics of a Cache encoded once per state:
+// Exposer serves the billing group metrics of a collector.Cache encoded once per state:
 // the data changes only when a refresh lands, a reload applies or a period
 // rolls over, while Prometheus scrapes every 15-60 s. Concurrent scrapes of
 // one state share the same encoded bytes. An encoding is made in the
@@ -31,22 +40,22 @@ import (
 // encoding started is not encoded: its scrapes serve the latest state, so a
 // storm while refreshes land costs one encoding at a time per format.
 type Exposer struct {
-	cache *Cache
+	cache *collector.Cache
 	cur   atomic.Pointer[exposition]
 	chunk int // series gathered at once, see chunkSeries
 	// encode is encode; tests hold an encoding in progress with it.
-	encode func(st State, format expfmt.Format, gzip bool, chunk int) *Encoded
+	encode func(st collector.State, format expfmt.Format, gzip bool, chunk int) *Encoded
 
 	mu    sync.Mutex
 	slots map[encodingKey]chan struct{} // one encoding at a time per key
 }
 
 // NewExposer returns an Exposer of the cache's metrics.
-func NewExposer(cache *Cache) *Exposer {
+func NewExposer(cache *collector.Cache) *Exposer {
 	return &Exposer{cache: cache, chunk: chunkSeries, encode: encode, slots: map[encodingKey]chan struct{}{}}
 }
 
-// Get answers a scrape as Cache.Get does (stale snapshots are refreshed and
+// Get answers a scrape as collector.Cache.Get does (stale snapshots are refreshed and
 // waited for until ctx is done) and returns the billing group families in
 // format, gzip-compressed or not, of the state found or of a later one
 // another scrape has already seen, encoding them if no scrape has yet. If
@@ -74,7 +83,7 @@ func (x *Exposer) Get(ctx context.Context, format expfmt.Format, gzip bool) (*En
 			// A newer state replaced cur before its encoding started:
 			// serve that one.
 		case <-ctx.Done():
-			return nil, fmt.Errorf("collector: the scrape's deadline passed while the metrics of a new state were being encoded (the encoding goes on for the next scrape): %w", ctx.Err())
+			return nil, fmt.Errorf("exposition: the scrape's deadline passed while the metrics of a new state were being encoded (the encoding goes on for the next scrape): %w", ctx.Err())
 		}
 	}
 }
@@ -100,8 +109,8 @@ func (x *Exposer) run(e *exposition, k encodingKey, job *encodeJob) {
 // exposition is one cache state and its encodings, made as scrapes ask for
 // them.
 type exposition struct {
-	version Version
-	state   State
+	version collector.Version
+	state   collector.State
 
 	mu   sync.Mutex
 	jobs map[encodingKey]*encodeJob
@@ -167,9 +176,9 @@ const chunkSeries = 8192
 // time, of about chunk series (see chunkSeries), and the chunks' encodings joined
 // into the family's, so that the memory an encoding takes is that of a chunk
 // and the family's encoded bytes, not of the family's data model.
-func encode(st State, format expfmt.Format, gzip bool, chunk int) *Encoded {
+func encode(st collector.State, format expfmt.Format, gzip bool, chunk int) *Encoded {
 	descs := make(chan *prometheus.Desc, 64) // room for every descriptor
-	New(st).Describe(descs)
+	collector.New(st).Describe(descs)
 	close(descs)
 	chunks := chunkGroups(st, format, chunk)
 	var errs []error
@@ -178,10 +187,10 @@ func encode(st State, format expfmt.Format, gzip bool, chunk int) *Encoded {
 	var zw *flate.Writer
 	for desc := range descs {
 		parts := chunks
-		if desc == descProductInfo {
+		if !collector.PerGroup(desc) {
 			// Not per group: its labels sort by product first, so it is
 			// gathered whole (one series per product name).
-			parts = []State{{Products: st.Products}}
+			parts = []collector.State{{Products: st.Products}}
 		}
 		fam := familyJoiner{format: format}
 		var seg Segment
@@ -204,7 +213,7 @@ func encode(st State, format expfmt.Format, gzip bool, chunk int) *Encoded {
 		}
 		for _, part := range parts {
 			reg := prometheus.NewRegistry()
-			reg.MustRegister(New(part).Family(desc))
+			reg.MustRegister(collector.New(part).Family(desc))
 			mfs, err := reg.Gather()
 			if err != nil {
 				errs = append(errs, err)
@@ -244,20 +253,20 @@ func encode(st State, format expfmt.Format, gzip bool, chunk int) *Encoded {
 // by first: the chunks' series, concatenated, are in the order
 // one registry gathering them all would give. Formats the joiner does not
 // know are gathered whole.
-func chunkGroups(st State, format expfmt.Format, size int) []State {
+func chunkGroups(st collector.State, format expfmt.Format, size int) []collector.State {
 	switch format.FormatType() {
 	case expfmt.TypeTextPlain, expfmt.TypeOpenMetrics, expfmt.TypeProtoDelim:
 	default:
-		return []State{{Groups: st.Groups}}
+		return []collector.State{{Groups: st.Groups}}
 	}
 	groups := slices.Clone(st.Groups)
-	slices.SortFunc(groups, func(a, b GroupState) int { return strings.Compare(a.Group.Label, b.Group.Label) })
-	var chunks []State
+	slices.SortFunc(groups, func(a, b collector.GroupState) int { return strings.Compare(a.Group.Label, b.Group.Label) })
+	var chunks []collector.State
 	start, n := 0, 0
 	for i := range groups {
 		n += groupSeries(&groups[i])
 		if n >= size || i == len(groups)-1 {
-			chunks = append(chunks, State{Groups: groups[start : i+1]})
+			chunks = append(chunks, collector.State{Groups: groups[start : i+1]})
 			start, n = i+1, 0
 		}
 	}
@@ -265,7 +274,7 @@ func chunkGroups(st State, format expfmt.Format, size int) []State {
 }
 
 // groupSeries is about how many series g makes in all its families.
-func groupSeries(g *GroupState) int {
+func groupSeries(g *collector.GroupState) int {
 	n := 8 // the per-group gauges
 	for p := range g.Periods {
 		if s := g.Periods[p].Snapshot; s != nil {
