@@ -21,6 +21,7 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/server"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 const testSecret = "s3cr3t-never-printed-7f1c"
@@ -29,11 +30,7 @@ const testSecret = "s3cr3t-never-printed-7f1c"
 func simulator(t *testing.T) (*usagesim.Server, *usagesim.Instance) {
 	t.Helper()
 	sim := usagesim.New(usagesim.Options{ClientID: "test-client", ClientSecret: testSecret})
-	inst, err := usagesim.Start(sim, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { inst.Close() })
+	inst := simtest.Start(t, sim)
 	return sim, inst
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/diagnosis"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 // probeVerdicts reads the probe's verdict for each group and period from
@@ -109,11 +110,7 @@ func TestProbeAgreesWithExporter(t *testing.T) {
 				if tc.fault != nil {
 					sim.InjectFault(*tc.fault)
 				}
-				inst, err := usagesim.Start(sim, "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { inst.Close() })
+				inst := simtest.Start(t, sim)
 				path := filepath.Join(t.TempDir(), "config.yml")
 				writeConfig(t, path, inst, fmt.Sprintf("  - id: %s\n    name: marketing\n  - id: %s\n    name: support\n%s", demo[0].ID, demo[1].ID, tc.extra))
 				beforeGroups(t, path, fmt.Sprintf("  page_size: %d\n%s", cmp.Or(tc.pages, 7), tc.twilio))

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 // simulatorWith starts a simulated Usage API accepting testSecret, with
@@ -19,11 +20,7 @@ func simulatorWith(t *testing.T, edit func(*usagesim.Options)) (*usagesim.Server
 	opts := usagesim.Options{ClientID: "test-client", ClientSecret: testSecret}
 	edit(&opts)
 	sim := usagesim.New(opts)
-	inst, err := usagesim.Start(sim, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { inst.Close() })
+	inst := simtest.Start(t, sim)
 	return sim, inst
 }
 

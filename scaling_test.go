@@ -10,6 +10,7 @@ import (
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 // TestHAPrometheusPairDoesNotMultiplyTwilioCalls scrapes one exporter from two
@@ -30,11 +31,7 @@ func TestHAPrometheusPairDoesNotMultiplyTwilioCalls(t *testing.T) {
 	clk := testsupport.NewClock(time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC))
 	start := clk.Now()
 	sim := usagesim.New(usagesim.Options{ClientID: "test-client", ClientSecret: testSecret, Now: clk.Now})
-	inst, err := usagesim.Start(sim, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { inst.Close() })
+	inst := simtest.Start(t, sim)
 	groups := usagesim.DemoGroups()
 	var section string
 	for _, g := range groups {

@@ -17,6 +17,7 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 var testNow = time.Date(2026, 5, 20, 9, 30, 0, 0, time.UTC)
@@ -65,7 +66,7 @@ func entries(t *testing.T, dir string) []string {
 func TestBadInputWritesNothing(t *testing.T) {
 	sg, cg := testGroups()
 	sim := usagesim.New(usagesim.Options{Groups: sg, Now: func() time.Time { return testNow }})
-	client := simClient(t, sim, 100)
+	client := simtest.Client(t, simtest.Start(t, sim), 100, retries)
 	day := func(s string) time.Time { d, _ := time.Parse("2006-01-02", s); return d }
 	for _, tc := range []struct {
 		name    string
@@ -149,7 +150,7 @@ func TestAPIErrorMidRangeLeavesNoBlocks(t *testing.T) {
 	sim := usagesim.New(usagesim.Options{Groups: sg, Now: func() time.Time { return testNow }})
 	// Months fetched: January (for February's last month), February to May,
 	// two groups each: the 9th fetch is May's first.
-	f := &failingFetcher{f: simClient(t, sim, 100), after: 8, sim: sim}
+	f := &failingFetcher{f: simtest.Client(t, simtest.Start(t, sim), 100, retries), after: 8, sim: sim}
 	var progress strings.Builder
 	o := testOptions(t, f, cg, filepath.Join(t.TempDir(), "out"))
 	o.Logger = logfmt(&progress)
@@ -167,7 +168,7 @@ func TestAPIErrorMidRangeLeavesNoBlocks(t *testing.T) {
 
 	// An existing empty directory stays, empty.
 	sim.ClearFaults()
-	f = &failingFetcher{f: simClient(t, sim, 100), after: 8, sim: sim}
+	f = &failingFetcher{f: simtest.Client(t, simtest.Start(t, sim), 100, retries), after: 8, sim: sim}
 	o = testOptions(t, f, cg, t.TempDir())
 	o.Concurrency = 1
 	if _, err := Run(context.Background(), o); err == nil {
@@ -184,7 +185,7 @@ func TestAPIErrorMidRangeLeavesNoBlocks(t *testing.T) {
 func TestWritesBlocksOfAtMost8Days(t *testing.T) {
 	sg, cg := testGroups()
 	sim := usagesim.New(usagesim.Options{Groups: sg, Now: func() time.Time { return testNow }})
-	o := testOptions(t, simClient(t, sim, 100), cg, t.TempDir())
+	o := testOptions(t, simtest.Client(t, simtest.Start(t, sim), 100, retries), cg, t.TempDir())
 	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)

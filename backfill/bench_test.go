@@ -12,6 +12,7 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 // BenchmarkBackfill backfills G groups x 200 categories from the simulated
@@ -53,7 +54,7 @@ func benchmarkBackfill(b *testing.B, months, groups, categories int, latency tim
 		sim.InjectFault(usagesim.Fault{Kind: usagesim.Slow, Delay: latency})
 	}
 	const pageSize = 1000
-	client := simClient(b, sim, pageSize)
+	client := simtest.Client(b, simtest.Start(b, sim), pageSize, retries)
 
 	// The ideal: every record of the fetched days (from the 1st of the
 	// month before From) in as few pages as 365-day ranges allow.
@@ -110,21 +111,6 @@ func vmHWM(tb testing.TB) int64 {
 	return 0
 }
 
-// simClient serves sim on loopback until tb ends and returns a client of it.
-func simClient(tb testing.TB, sim *usagesim.Server, pageSize int) *twilio.Client {
-	tb.Helper()
-	inst, err := usagesim.Start(sim, "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = inst.Close() })
-	client, err := twilio.New(twilio.Config{
-		APIURL: inst.URL, TokenURL: inst.TokenURL,
-		ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret,
-		PageSize: pageSize, HTTPClient: nil,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return client
-}
+// retries keeps the client's default attempts per page, as the backfill
+// command's client has.
+func retries(c *twilio.Config) { c.MaxAttempts = 0 }

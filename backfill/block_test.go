@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/prometheus/tsdb/index"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 // headBlockWriter writes a block the way the backfill did before it wrote
@@ -142,13 +143,13 @@ func readBlocks(t *testing.T, dir string) map[int64]blockDump {
 func TestBlocksAreTheHeadWritersBlocks(t *testing.T) {
 	sg, cg := testGroups()
 	sim := usagesim.New(usagesim.Options{Groups: sg, Now: func() time.Time { return testNow }})
-	lean := testOptions(t, simClient(t, sim, 7), cg, t.TempDir())
+	lean := testOptions(t, simtest.Client(t, simtest.Start(t, sim), 7, retries), cg, t.TempDir())
 	if _, err := Run(context.Background(), lean); err != nil {
 		t.Fatal(err)
 	}
 	blockFileWriter = headBlockWriter
 	t.Cleanup(func() { blockFileWriter = writeTSDBBlock })
-	head := testOptions(t, simClient(t, sim, 7), cg, t.TempDir())
+	head := testOptions(t, simtest.Client(t, simtest.Start(t, sim), 7, retries), cg, t.TempDir())
 	if _, err := Run(context.Background(), head); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 // TestBlocksHoldWhatTheExporterWouldHaveServed reads the blocks back with
@@ -33,7 +34,7 @@ func TestBlocksHoldWhatTheExporterWouldHaveServed(t *testing.T) {
 	cg[0].Labels = map[string]string{"team": "payments", "owner": "alice"}
 	cg[1].PlannedCategories = []string{"verify-sms"}
 	sim := usagesim.New(usagesim.Options{Groups: sg, Now: func() time.Time { return testNow }})
-	o := testOptions(t, simClient(t, sim, 7), cg, t.TempDir())
+	o := testOptions(t, simtest.Client(t, simtest.Start(t, sim), 7, retries), cg, t.TempDir())
 	if _, err := Run(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}

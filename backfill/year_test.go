@@ -11,6 +11,7 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 // TestThisYearIsTheYearToDate backfills a group with this_year on beside one
@@ -51,7 +52,7 @@ func TestThisYearIsTheYearToDate(t *testing.T) {
 			cg[0].TTL[collector.ThisYear] = time.Hour // a: this_year on; b: off
 			sim := usagesim.New(usagesim.Options{Groups: sg, Now: func() time.Time { return testNow }})
 			const pageSize = 50
-			o := testOptions(t, simClient(t, sim, pageSize), cg, t.TempDir())
+			o := testOptions(t, simtest.Client(t, simtest.Start(t, sim), pageSize, retries), cg, t.TempDir())
 			o.From, o.To = tc.from, tc.to
 			sim.ResetStats()
 			res, err := Run(context.Background(), o)

@@ -11,6 +11,7 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 // Benchmarks of the cache: upstream calls under concurrent scrapers, cold
@@ -97,7 +98,7 @@ func BenchmarkUpstreamCalls(b *testing.B) {
 			}
 			// Tokens outlive the run: the injected clock jumps a TTL per lifetime.
 			sim := usagesim.New(usagesim.Options{Now: clk.Now, Groups: simGroups, TokenTTL: 10 * 365 * 24 * time.Hour})
-			client := simClient(b, sim, pageSize)
+			client := simtest.Client(b, simtest.Start(b, sim), pageSize, nil)
 			pagesPerRefresh := 0
 			for _, g := range simGroups {
 				records, _ := sim.Records(g.ID, "THIS_MONTH")
@@ -197,7 +198,7 @@ func BenchmarkColdRefreshHTTP(b *testing.B) {
 			records, _ := sim.Records(simGroups[0].ID, "THIS_MONTH")
 			pages := (len(records) + pageSize - 1) / pageSize
 			sim.InjectFault(usagesim.Fault{Kind: usagesim.Slow, Delay: latency})
-			client := simClient(b, sim, pageSize)
+			client := simtest.Client(b, simtest.Start(b, sim), pageSize, nil)
 			ideal := time.Duration(math.Ceil(float64(tc.groups)/float64(tc.concurrency))) * time.Duration(pages) * latency
 			b.ResetTimer()
 			var total time.Duration

@@ -9,6 +9,7 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 // TestTransportVariants runs the cache over a client set to learn the
@@ -49,7 +50,7 @@ func TestTransportVariants(t *testing.T) {
 
 	baseClock := testsupport.NewClock(start)
 	baseSim := usagesim.New(usagesim.Options{Now: baseClock.Now})
-	want, pages := served(t, baseClock, baseSim, newCache(simClient(t, baseSim, 7), baseClock))
+	want, pages := served(t, baseClock, baseSim, newCache(simtest.Client(t, simtest.Start(t, baseSim), 7, nil), baseClock))
 	if len(want) < 3*3 || pages <= len(groups) {
 		t.Fatalf("baseline: %d series in %d requests; the test needs several pages per group", len(want), pages)
 	}
@@ -60,7 +61,7 @@ func TestTransportVariants(t *testing.T) {
 	}
 	// Usage grows with the clock: the second refresh's baseline.
 	baseClock.Add(15 * time.Minute)
-	wantLater, pagesLater := served(t, baseClock, baseSim, newCache(simClient(t, baseSim, 7), baseClock))
+	wantLater, pagesLater := served(t, baseClock, baseSim, newCache(simtest.Client(t, simtest.Start(t, baseSim), 7, nil), baseClock))
 
 	for _, tc := range []struct {
 		name   string
@@ -102,11 +103,7 @@ func TestTransportVariants(t *testing.T) {
 			opts := usagesim.Options{Now: clk.Now}
 			tc.sim(&opts)
 			sim := usagesim.New(opts)
-			inst, err := usagesim.Start(sim, "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = inst.Close() })
+			inst := simtest.Start(t, sim)
 			cfg := twilio.Config{
 				APIURL: inst.URL, TokenURL: inst.TokenURL,
 				ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 // shapeEnv is the client, cache and collector against a simulated API whose
@@ -27,7 +28,7 @@ func newShapeEnv(t *testing.T, sh usagesim.Shapes) *shapeEnv {
 	t.Helper()
 	e := &shapeEnv{t: t, clk: testsupport.NewClock(time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC)), logs: &testsupport.SyncBuffer{}}
 	e.sim = usagesim.New(usagesim.Options{Now: e.clk.Now, TokenTTL: 10000 * time.Hour, Shapes: sh})
-	client := simClient(t, e.sim, 1000)
+	client := simtest.Client(t, simtest.Start(t, e.sim), 1000, nil)
 	for _, g := range usagesim.DemoGroups() {
 		e.groups = append(e.groups, Group{ID: g.ID, Label: g.Name, TTL: [NumPeriods]time.Duration{Yesterday: time.Hour}})
 	}

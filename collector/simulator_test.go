@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
-	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 // TestAgainstSimulator runs the cache and collector over the real client and
@@ -20,7 +20,7 @@ import (
 func TestAgainstSimulator(t *testing.T) {
 	clk := testsupport.NewClock(time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
 	sim := usagesim.New(usagesim.Options{Now: clk.Now, DefaultPageSize: 7})
-	client := simClient(t, sim, 7)
+	client := simtest.Client(t, simtest.Start(t, sim), 7, nil)
 	var groups []Group
 	for _, g := range usagesim.DemoGroups() {
 		groups = append(groups, Group{ID: g.ID, Label: g.Name})
@@ -78,26 +78,6 @@ func TestAgainstSimulator(t *testing.T) {
 			t.Errorf("%s: records = %v, want %d", g.Label, rec, len(records))
 		}
 	}
-}
-
-// simClient serves sim on loopback until tb ends and returns a client of it
-// that asks for pageSize records a page and makes one attempt per page.
-func simClient(tb testing.TB, sim *usagesim.Server, pageSize int) *twilio.Client {
-	tb.Helper()
-	inst, err := usagesim.Start(sim, "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = inst.Close() })
-	client, err := twilio.New(twilio.Config{
-		APIURL: inst.URL, TokenURL: inst.TokenURL,
-		ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret,
-		MaxAttempts: 1, PageSize: pageSize,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return client
 }
 
 // gatherValues collects c once and returns every sample keyed by its series

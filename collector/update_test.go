@@ -10,28 +10,11 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
-// autoClient serves sim on loopback until t ends and returns a client of it
-// as the exporter's default config builds it: request encoding learnt, pages
-// of pageSize.
-func autoClient(t *testing.T, sim *usagesim.Server, pageSize int) *twilio.Client {
-	t.Helper()
-	inst, err := usagesim.Start(sim, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = inst.Close() })
-	client, err := twilio.New(twilio.Config{
-		APIURL: inst.URL, TokenURL: inst.TokenURL,
-		ClientID: usagesim.DefaultClientID, ClientSecret: usagesim.DefaultClientSecret,
-		MaxAttempts: 1, PageSize: pageSize, Encoding: twilio.EncodingAuto,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client
-}
+// auto is the exporter's default config: the request encoding learnt.
+func auto(c *twilio.Config) { c.Encoding = twilio.EncodingAuto }
 
 // TestDataUpdateMidRefresh: a data update that lands while a refresh pages
 // (the first page as of yesterday, the later ones as of today) is served
@@ -43,7 +26,7 @@ func TestDataUpdateMidRefresh(t *testing.T) {
 	sim := usagesim.New(usagesim.Options{Now: clk.Now})
 	g := Group{ID: support, Label: "support"}
 	var logs testsupport.SyncBuffer
-	cache := NewCache(autoClient(t, sim, 7), monthly(15*time.Minute, g), CacheOptions{Now: clk.Now, Logger: newLogfmt(&logs), Concurrency: 1})
+	cache := NewCache(simtest.Client(t, simtest.Start(t, sim), 7, auto), monthly(15*time.Minute, g), CacheOptions{Now: clk.Now, Logger: newLogfmt(&logs), Concurrency: 1})
 	defer cache.Close()
 
 	// The first refresh learns the encoding and serves today's data.
@@ -99,7 +82,7 @@ func TestExportNotFoundStaysWithItsPeriod(t *testing.T) {
 		groups = append(groups, g)
 	}
 	var logs testsupport.SyncBuffer
-	cache := NewCache(autoClient(t, sim, 7), groups, CacheOptions{Now: clk.Now, Logger: newLogfmt(&logs), Concurrency: 2, RetryInterval: time.Minute})
+	cache := NewCache(simtest.Client(t, simtest.Start(t, sim), 7, auto), groups, CacheOptions{Now: clk.Now, Logger: newLogfmt(&logs), Concurrency: 2, RetryInterval: time.Minute})
 	defer cache.Close()
 
 	got := gatherValues(t, New(cache.Get(context.Background())))
@@ -142,11 +125,7 @@ func TestRateLimitedInEveryShape(t *testing.T) {
 				clk := testsupport.NewClock(time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC))
 				sim := usagesim.New(usagesim.Options{Now: clk.Now, ErrorShape: shape})
 				sim.InjectFault(usagesim.Fault{Kind: kind, RetryAfter: "45", Times: 1})
-				inst, err := usagesim.Start(sim, "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = inst.Close() })
+				inst := simtest.Start(t, sim)
 				var mu sync.Mutex
 				var waits []time.Duration
 				client, err := twilio.New(twilio.Config{

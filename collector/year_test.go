@@ -14,6 +14,7 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 const (
@@ -270,7 +271,7 @@ func TestThisYearAgainstSimulatorShapes(t *testing.T) {
 			sim := usagesim.New(usagesim.Options{Now: clk.Now, TokenTTL: 10000 * time.Hour, Shapes: tc.shape})
 			sg := usagesim.DemoGroups()[1]
 			g := Group{ID: sg.ID, Label: sg.Name, TTL: [NumPeriods]time.Duration{ThisYear: 6 * time.Hour}}
-			cache := NewCache(simClient(t, sim, 1000), monthly(faultTTL, g), CacheOptions{Now: clk.Now, Logger: newLogfmt(logs), Concurrency: 4})
+			cache := NewCache(simtest.Client(t, simtest.Start(t, sim), 1000, nil), monthly(faultTTL, g), CacheOptions{Now: clk.Now, Logger: newLogfmt(logs), Concurrency: 4})
 			defer cache.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

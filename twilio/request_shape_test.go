@@ -8,6 +8,7 @@ import (
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim/simtest"
 )
 
 // These tests run the client against simulators that answer as the APIs
@@ -23,16 +24,7 @@ func startSimWith(t *testing.T, edit func(*usagesim.Options)) *usagesim.Instance
 		Now:          func() time.Time { return simNow },
 	}
 	edit(&opts)
-	in, err := usagesim.Start(usagesim.New(opts), "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("start simulator: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := in.Close(); err != nil {
-			t.Errorf("close simulator: %v", err)
-		}
-	})
-	return in
+	return simtest.Start(t, usagesim.New(opts))
 }
 
 // learnings collects what a client reports through Config.Learned.

@@ -46,21 +46,7 @@ const (
 // and the test credentials; the instance is closed when the test ends.
 func startSim(t *testing.T) *usagesim.Instance {
 	t.Helper()
-	srv := usagesim.New(usagesim.Options{
-		ClientID:     simClientID,
-		ClientSecret: simClientSecret,
-		Now:          func() time.Time { return simNow },
-	})
-	in, err := usagesim.Start(srv, "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("start simulator: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := in.Close(); err != nil {
-			t.Errorf("close simulator: %v", err)
-		}
-	})
-	return in
+	return startSimWith(t, func(*usagesim.Options) {})
 }
 
 // waitRecorder is a Config.Sleep that records the waits the client asks for
