@@ -146,11 +146,11 @@ func TestReloadNeverEchoesSecretFileValue(t *testing.T) {
 // currency that is not an ISO 4217 code is refused outright.)
 func TestLabelValuesFromAPICleaned(t *testing.T) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v2/token", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /v2/token", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"access_token":"hostile-api-token","token_type":"Bearer","expires_in":3600}`)
 	})
-	mux.HandleFunc("POST /v2/Usage/BillingGroups/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /v2/Usage/BillingGroups/", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"records":[{"productName":"Refund\u202e\u0007","productCategory":"sms\u001b[2J\u0000","usage":{"amount":"1","unit":"seg\r\nments"},"price":{"amount":2,"currency":"USD"}}],"meta":{}}`)
 	})

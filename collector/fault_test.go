@@ -215,9 +215,9 @@ func TestFaultMatrix(t *testing.T) {
 	all := []string{"marketing", "support", "platform"}
 	for _, tc := range []struct {
 		name string
-		// break_ breaks the API (or the network) once the first good
+		// breakAPI breaks the API (or the network) once the first good
 		// refresh is cached; repair undoes what ClearFaults does not.
-		break_, repair func(e *faultEnv)
+		breakAPI, repair func(e *faultEnv)
 		// down lists the labels that must be up 0 and keep old data.
 		down []string
 		// wantErr is in the one logged failure line of each down group.
@@ -233,7 +233,7 @@ func TestFaultMatrix(t *testing.T) {
 	}{
 		{
 			name: "429 storm without Retry-After",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.RateLimit, BillingGroup: support})
 			},
 			down: []string{"support"}, wantErr: "giving up after 4 attempts: HTTP 429",
@@ -241,7 +241,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "429 storm with Retry-After",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.RateLimit, BillingGroup: support, RetryAfter: "7"})
 			},
 			down: []string{"support"}, wantErr: "giving up after 4 attempts: HTTP 429",
@@ -250,20 +250,20 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "429 burst then success",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.RateLimit, Times: 3, RetryAfter: "1"})
 			},
 		},
 		{
 			name: "5xx burst then success",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.ServerError, Times: 3})
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.ServerError, Status: http.StatusBadGateway, Page: 2, Times: 2})
 			},
 		},
 		{
 			name: "5xx storm",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.ServerError, Status: http.StatusInternalServerError, BillingGroup: support, Page: 2})
 			},
 			down: []string{"support"}, wantErr: "page 2: giving up after 4 attempts: HTTP 500",
@@ -272,7 +272,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "hanging API",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.Slow, BillingGroup: support, Delay: time.Hour})
 			},
 			down: []string{"support"}, wantErr: "context deadline exceeded",
@@ -280,14 +280,14 @@ func TestFaultMatrix(t *testing.T) {
 			requests: 3,
 		},
 		{
-			name:   "connection refused",
-			break_: func(e *faultEnv) { _ = e.inst.Close() },
-			repair: func(e *faultEnv) { e.startSim(e.addr) },
-			down:   all, wantErr: "connect: connection refused",
+			name:     "connection refused",
+			breakAPI: func(e *faultEnv) { _ = e.inst.Close() },
+			repair:   func(e *faultEnv) { e.startSim(e.addr) },
+			down:     all, wantErr: "connect: connection refused",
 		},
 		{
 			name: "malformed JSON",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.MalformedJSON, BillingGroup: support, Page: 2})
 			},
 			down: []string{"support"}, wantErr: "page 2: response is not valid JSON",
@@ -295,7 +295,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "truncated JSON",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.TruncatedJSON, BillingGroup: support})
 			},
 			down: []string{"support"}, wantErr: "page 1: response is truncated JSON",
@@ -303,7 +303,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "oversized body",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.Oversized, BillingGroup: support, Size: faultBodyCap + 1<<20})
 			},
 			down: []string{"support"}, wantErr: fmt.Sprintf("page 1: response body exceeds %d bytes (MaxBodyBytes)", faultBodyCap),
@@ -311,7 +311,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "repeating nextToken",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.RepeatingToken, BillingGroup: support, Page: 2})
 			},
 			down: []string{"support"}, wantErr: "page 2: meta.nextToken repeats the one page 1 returned",
@@ -319,7 +319,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "endless nextToken",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.EndlessToken, BillingGroup: support})
 			},
 			down: []string{"support"}, wantErr: fmt.Sprintf("more than %d pages (MaxPages)", faultMaxPages),
@@ -327,7 +327,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "token endpoint down",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.ExpireTokens()
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.TokenDown})
 			},
@@ -335,7 +335,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "token endpoint rejects the client",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.ExpireTokens()
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.TokenReject})
 			},
@@ -343,13 +343,13 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "token expires mid pagination",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.ExpiredToken, BillingGroup: support, Page: 2, Times: 1})
 			},
 		},
 		{
 			name: "token rejected on every page",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.ExpiredToken, BillingGroup: support, Page: 3})
 			},
 			down: []string{"support"}, wantErr: "page 3: HTTP 401",
@@ -358,7 +358,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "API version not eligible",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.NotEligible, BillingGroup: support})
 			},
 			down: []string{"support"}, wantErr: "71001",
@@ -366,7 +366,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "malformed record",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.BadRecord, BillingGroup: support, Page: 2})
 			},
 			down: []string{"support"}, wantErr: "page 2: record 0: usage.amount",
@@ -374,7 +374,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "offset pages repeat a row",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.SetShapes(usagesim.Shapes{RepeatAcrossPages: true})
 			},
 			repair: func(e *faultEnv) { e.sim.SetShapes(usagesim.Shapes{}) },
@@ -382,7 +382,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name: "two broken groups among three",
-			break_: func(e *faultEnv) {
+			breakAPI: func(e *faultEnv) {
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.NotEligible, BillingGroup: support})
 				e.sim.InjectFault(usagesim.Fault{Kind: usagesim.ServerError, BillingGroup: marketing, Page: 3})
 			},
@@ -426,7 +426,7 @@ func TestFaultMatrix(t *testing.T) {
 				}
 			}
 			e.sim.ResetStats()
-			tc.break_(e)
+			tc.breakAPI(e)
 
 			deadline := tc.deadline
 			if deadline == 0 {

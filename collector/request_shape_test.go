@@ -26,7 +26,7 @@ func TestTransportVariants(t *testing.T) {
 	}
 	// served runs one refresh of every group and returns the series that
 	// carry the API's figures, and the records requests it took.
-	served := func(t *testing.T, clk *testsupport.Clock, sim *usagesim.Server, cache *Cache) (map[string]float64, int) {
+	served := func(t *testing.T, _ *testsupport.Clock, sim *usagesim.Server, cache *Cache) (map[string]float64, int) {
 		t.Helper()
 		sim.ResetStats()
 		got := gatherValues(t, New(cache.Get(context.Background())))

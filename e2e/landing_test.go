@@ -70,7 +70,7 @@ type visit struct {
 
 // load opens url in a fresh tab of the browser of ctx at the viewport size
 // given (mobile: as a phone) and records what happened.
-func load(t *testing.T, ctx context.Context, url string, width, height int64, mobile bool) visit {
+func load(ctx context.Context, t *testing.T, url string, width, height int64, mobile bool) visit {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(ctx)
 	defer cancel()
@@ -154,7 +154,7 @@ func TestLandingPageInBrowser(t *testing.T) {
 		{"desktop", 1280, 900, false},
 		{"phone", 390, 844, true},
 	} {
-		v := load(t, ctx, base+"/", tc.width, tc.height, tc.mobile)
+		v := load(ctx, t, base+"/", tc.width, tc.height, tc.mobile)
 		file := filepath.Join(dir, "landing-"+tc.name+".png")
 		if err := os.WriteFile(file, v.Screenshot, 0o644); err != nil {
 			t.Fatal(err)
@@ -190,7 +190,7 @@ func TestBrowserDetectsConsoleErrors(t *testing.T) {
 			`<script>console.error("deliberate error"); throw new Error("deliberate exception");</script></body></html>`)
 	}))
 	defer srv.Close()
-	v := load(t, ctx, srv.URL+"/", 390, 844, true)
+	v := load(ctx, t, srv.URL+"/", 390, 844, true)
 	for _, want := range []string{`console.error: "deliberate error"`, "deliberate exception", "/missing.png"} {
 		if !slices.ContainsFunc(v.Errors, func(e string) bool { return strings.Contains(e, want) }) {
 			t.Errorf("errors %q lack %q", v.Errors, want)

@@ -30,9 +30,9 @@ type requestLimit struct {
 // logEvery is the least time between two log lines about rejected scrapes.
 const logEvery = time.Minute
 
-func newRequestLimit(max int, reg prometheus.Registerer, logger log.Logger) *requestLimit {
+func newRequestLimit(most int, reg prometheus.Registerer, logger log.Logger) *requestLimit {
 	l := &requestLimit{
-		max: max,
+		max: most,
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "twilio_exporter_scrapes_rejected_total",
 			Help: "Scrapes and landing page requests answered 503 at once because --web.max-requests of them were already being served.",
@@ -40,8 +40,8 @@ func newRequestLimit(max int, reg prometheus.Registerer, logger log.Logger) *req
 		logger: logger,
 		now:    time.Now,
 	}
-	if max > 0 {
-		l.slots = make(chan struct{}, max)
+	if most > 0 {
+		l.slots = make(chan struct{}, most)
 	}
 	reg.MustRegister(l.rejected)
 	return l

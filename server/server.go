@@ -59,10 +59,10 @@ func (s *Server) Handler() http.Handler {
 	o := s.o
 	mux := http.NewServeMux()
 	mux.Handle(o.TelemetryPath, s.metricsHandler(o.ScrapeTimeout, o.TimeoutOffset, o.LongestScrapeWait()))
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if waiting, left := s.ex.Readiness(); waiting > 0 {
 			http.Error(w, fmt.Sprintf("Not ready: waiting for the first refresh from Twilio (%d of the billing groups' periods to go, at most %v more).", waiting, left.Round(time.Second)), http.StatusServiceUnavailable)
 			return

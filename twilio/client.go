@@ -674,7 +674,7 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, pr pageRequest) (
 		c.observe(EndpointRecords, 0, time.Since(start))
 		return nil, tok, &transportError{withoutQuery(err)}
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // what was read is all the client uses
 	success := resp.StatusCode >= 200 && resp.StatusCode <= 299
 	limit := c.maxBody
 	if !success {

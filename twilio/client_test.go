@@ -216,13 +216,14 @@ func TestPaginationAsOfMoves(t *testing.T) {
 			}
 			c, _ := newTestClient(t, f, func(c *Config) { c.Encoding = EncodingQuery })
 			u, err := c.FetchRecords(t.Context(), testID, thisMonth)
-			if tc.err != "" {
+			switch {
+			case tc.err != "":
 				if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
 					t.Fatalf("error %v\nwant %s", err, tc.err)
 				}
-			} else if err != nil {
+			case err != nil:
 				t.Fatal(err)
-			} else if len(u.Records) != 2 || u.Pages != 2 || !u.AsOf.Equal(date("2025-01-31")) || u.Restarted != (len(tokens) == 4) {
+			case len(u.Records) != 2 || u.Pages != 2 || !u.AsOf.Equal(date("2025-01-31")) || u.Restarted != (len(tokens) == 4):
 				t.Errorf("%d records in %d pages, asOf %s, restarted %v", len(u.Records), u.Pages, u.AsOf, u.Restarted)
 			}
 			if tc.tokens != nil && !slices.Equal(tokens, tc.tokens) {

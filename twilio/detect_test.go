@@ -156,7 +156,7 @@ func TestJudgePageSize(t *testing.T) {
 // answers, and nothing is learnt.
 func TestTokenAloneRefusedToo(t *testing.T) {
 	f := newFakeAPI(t)
-	f.records = func(n int, r seenRequest) reply {
+	f.records = func(n int, _ seenRequest) reply {
 		if n == 1 {
 			return reply{body: pageJSON("2025-01-31", "tok2", recordJSON("sms", `"1"`, "1"))}
 		}
@@ -189,7 +189,7 @@ func TestTokenAloneRefusedToo(t *testing.T) {
 		t.Errorf("learnt %+v from a refusal of both", learnt)
 	}
 	// A refusal other than 400 is not sent again.
-	f.records = func(n int, r seenRequest) reply {
+	f.records = func(_ int, r seenRequest) reply {
 		if !strings.Contains(r.Body, "pageToken") {
 			return reply{body: pageJSON("2025-01-31", "tok2", recordJSON("sms", `"1"`, "1"))}
 		}

@@ -19,16 +19,16 @@ type tokenKey [sha256.Size]byte
 
 func keyOf(token string) tokenKey { return sha256.Sum256([]byte(token)) }
 
-// checkRecordBudget fails a fetch whose records would exceed max once page n,
+// checkRecordBudget fails a fetch whose records would exceed most once page n,
 // holding got records where pageSize were asked for, is added to have. The
 // API may send more records per page than asked; they are kept, and counted.
-func checkRecordBudget(have, got, pageSize, max, n int) error {
-	if have+got <= max {
+func checkRecordBudget(have, got, pageSize, most, n int) error {
+	if have+got <= most {
 		return nil
 	}
 	more := ""
 	if pageSize > 0 && got > pageSize {
 		more = fmt.Sprintf("; the page held %d records where %d were asked for", got, pageSize)
 	}
-	return fmt.Errorf("page %d: more than %d records (MaxRecords, twilio.max_records)%s", n, max, more)
+	return fmt.Errorf("page %d: more than %d records (MaxRecords, twilio.max_records)%s", n, most, more)
 }

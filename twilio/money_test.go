@@ -88,8 +88,8 @@ func TestDecimalSumIsExact(t *testing.T) {
 }
 
 func TestDecimalAddOverflowsIntoBig(t *testing.T) {
-	max := mustDecimal(strconv.FormatInt(math.MaxInt64, 10))
-	sum := max.Add(mustDecimal("1"))
+	largest := mustDecimal(strconv.FormatInt(math.MaxInt64, 10))
+	sum := largest.Add(mustDecimal("1"))
 	if got := sum.String(); got != "9223372036854775808" {
 		t.Errorf("MaxInt64 + 1 = %s", got)
 	}
@@ -100,11 +100,11 @@ func TestDecimalAddOverflowsIntoBig(t *testing.T) {
 	if got := mustDecimal("900000000000000000").Add(mustDecimal("0.01")).String(); got != "900000000000000000.01" {
 		t.Errorf("scale alignment overflow: %s", got)
 	}
-	min := mustDecimal(strconv.FormatInt(math.MinInt64, 10))
-	if got := min.Add(mustDecimal("-1")).String(); got != "-9223372036854775809" {
+	smallest := mustDecimal(strconv.FormatInt(math.MinInt64, 10))
+	if got := smallest.Add(mustDecimal("-1")).String(); got != "-9223372036854775809" {
 		t.Errorf("MinInt64 - 1 = %s", got)
 	}
-	if min.Add(mustDecimal("-1")).Cmp(min) != -1 || mustDecimal("1.50").Cmp(mustDecimal("1.5")) != 0 {
+	if smallest.Add(mustDecimal("-1")).Cmp(smallest) != -1 || mustDecimal("1.50").Cmp(mustDecimal("1.5")) != 0 {
 		t.Error("Cmp is wrong")
 	}
 	if !mustDecimal("1").Add(mustDecimal("-1.00")).IsZero() || (Decimal{}).String() != "0" {

@@ -676,7 +676,7 @@ func TestSimulatorFaults(t *testing.T) {
 			if q == (twilio.Query{}) {
 				q = twilio.Query{TimePeriod: twilio.ThisMonth, PageSize: size}
 			}
-			var ctx context.Context = t.Context()
+			ctx := t.Context()
 			fired := make(chan time.Time, 1)
 			if tt.expire {
 				d := twilio.NewTriggeredDeadline(ctx)

@@ -108,15 +108,15 @@ func run() error {
 		return err
 	}
 	apiSrv := &http.Server{Handler: up, ReadHeaderTimeout: 10 * time.Second}
-	go apiSrv.Serve(apiLn)
-	defer apiSrv.Close()
+	go func() { _ = apiSrv.Serve(apiLn) }() // ends with ErrServerClosed at Close
+	defer func() { _ = apiSrv.Close() }()
 	apiURL := "http://" + apiLn.Addr().String()
 
 	dir, err := os.MkdirTemp("", "loadgen")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory: best effort
 	// Month to date only unless -periods, so that the upstream count
 	// compares with groups x pages x refreshes of one period.
 	var cfg strings.Builder
@@ -288,7 +288,7 @@ func scrape(c *http.Client, url string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return "", err
@@ -303,7 +303,7 @@ func waitReady(c *http.Client, url string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if resp, err := c.Get(url); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
@@ -318,7 +318,7 @@ func freeAddr() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().String(), nil
 }
 
