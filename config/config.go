@@ -61,6 +61,9 @@ type Config struct {
 	Periods *Periods `yaml:"periods,omitempty"`
 	// BillingGroups are the billing groups to export; at least one.
 	BillingGroups []BillingGroup `yaml:"billing_groups"`
+	// ReportingCurrency, if set, converts every group's cost into one
+	// currency for an organization-wide total.
+	ReportingCurrency *ReportingCurrency `yaml:"reporting_currency,omitempty"`
 }
 
 // Twilio says how to reach and authenticate to Twilio's Usage API.
@@ -362,6 +365,7 @@ func parse(data []byte, dir string, lookupEnv func(string) (string, bool), readF
 	errs = cfg.Twilio.check(dir, lookupEnv, readFile, errs)
 	errs = cfg.Periods.check("periods", errs)
 	errs = checkBillingGroups(cfg.BillingGroups, errs)
+	errs = cfg.ReportingCurrency.check(cfg.BillingGroups, errs)
 	if len(errs) > 0 {
 		return nil, joinErrors(errs)
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/twilio"
 )
@@ -125,6 +126,14 @@ config: billing_groups[3].name: "raw\u202ename" holds U+202E at byte 3, a contro
 		"several-decoding-mistakes.yml": `config: line 4: unknown key "clinet_id" in twilio
 config: line 5: twilio.page_size: want an integer, got "abc"
 config: line 8: unknown key "period" in billing_groups[0].budget`,
+		"reporting-rate-missing.yml": "config: billing_groups[1].annual_budget.currency: GBP has no rate in reporting_currency.rates (add GBP: what one GBP is worth in USD)",
+		"reporting-bad-rates.yml": `config: reporting_currency.currency: "usd" is not a currency code (want 3 upper-case letters, e.g. USD)
+config: reporting_currency.rates_as_of: "2026-13-01" is not a YYYY-MM-DD date
+config: reporting_currency.rates.EUR: must be a number greater than 0 (what one EUR is worth in usd), got 0
+config: reporting_currency.rates.GBP: must be a number greater than 0 (what one GBP is worth in usd), got -1
+config: reporting_currency.rates.gbp: "gbp" is not a currency code (want 3 upper-case letters, e.g. EUR)`,
+		"reporting-unknown-key.yml": `config: line 13: unknown key "rate" in reporting_currency`,
+		"reporting-own-rate.yml":    "config: reporting_currency.rates.USD: is the reporting currency itself, worth 1; leave it out",
 		"several-mistakes.yml": `config: twilio.api_url: required (the base URL of the Usage API)
 config: twilio.client_id: required (set it in the file or in TWILIO_CLIENT_ID)
 config: twilio.request_encoding: "xml" is not one of auto, json, query, form
@@ -244,9 +253,24 @@ billing_groups:
       currency: EUR
     product_categories:
       exclude: ^voice
+reporting_currency:
+  currency: USD
+  rates_as_of: "2026-01-01"
+  rates:
+    EUR: 1.08
+    GBP: 1.27
 `
 	if got := cfg.String(); got != want {
 		t.Errorf("String():\n%s\nwant:\n%s", got, want)
+	}
+	if r := cfg.ReportingCurrency; r.Currencies()[0] != "EUR" || len(r.Currencies()) != 3 || !r.AsOf().Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("reporting currency %+v: currencies %v, as of %v", r, r.Currencies(), r.AsOf())
+	}
+	if rate, ok := cfg.ReportingCurrency.Rate("USD"); !ok || rate != 1 {
+		t.Errorf("the reporting currency's own rate: %v %v, want 1", rate, ok)
+	}
+	if _, ok := cfg.ReportingCurrency.Rate("JPY"); ok {
+		t.Error("JPY has a rate though none is configured")
 	}
 	// The file's content, trimmed, not the environment's secret.
 	if got := cfg.Twilio.ClientSecret.Reveal(); got != fileSecret {
