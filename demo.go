@@ -29,6 +29,10 @@ const (
 	demoAnnualBudgetFactor = 0.8
 )
 
+// demoRates are the demo's budget rates into USD, one per other currency the
+// demo groups are billed in.
+const demoRates = "EUR: 1.08, GBP: 1.27"
+
 // demoLabels are the demo groups' owner labels (billing_groups[].labels),
 // by group name: two teams, one group with none, as a real organization
 // rolls them out.
@@ -92,6 +96,9 @@ func startDemo(now func() time.Time) (*demo, error) {
 			fmt.Fprintf(&b, "    annual_budget: {amount: %g, currency: %s}\n", math.Round(yearForecast(sim, g.ID, t)*demoAnnualBudgetFactor), g.Currency)
 		}
 	}
+	// One currency for the organization's total, at this year's budget
+	// rates, with a rate for every currency the demo groups are billed in.
+	fmt.Fprintf(&b, "reporting_currency:\n  currency: USD\n  rates_as_of: %d-01-01\n  rates: {%s}\n", t.Year(), demoRates)
 	return &demo{sim: sim, inst: inst, yaml: []byte(b.String())}, nil
 }
 

@@ -78,7 +78,7 @@ func Spend() (dashboard.Dashboard, error) {
 		"Month-to-date Twilio spend per billing group from twilio_billing_exporter: budgets, forecast, daily spend, yesterday and last month, the year, and categories. "+
 			"Usage API figures are estimates; the invoice after month end is authoritative. Months are UTC.")
 	b = variables(b, "team", "billing_group", "currency", "product_category")
-	return assemble(b, spendThisMonth(), spendYesterdayAndLastMonth(), spendThisYear(), spendTrends(), spendCategories())
+	return assemble(b, spendThisMonth(), spendYesterdayAndLastMonth(), spendThisYear(), spendReportingCurrency(), spendTrends(), spendCategories())
 }
 
 // spendThisMonth is the month so far at a glance: spend, forecast, budget,
@@ -225,6 +225,34 @@ func spendThisYear() row {
 			WithTransformation(dashboard.DataTransformerConfig{Id: "groupingToMatrix", Options: map[string]any{
 				"columnField": "series", "rowField": "month", "valueField": "Value", "emptyValue": "null",
 			}})),
+	}}
+}
+
+// spendReportingCurrency is the organization's spend in one currency, at
+// the rates of the exporter's reporting_currency: nothing without it, and
+// cost in a currency without a rate left out, and counted.
+func spendReportingCurrency() row {
+	return row{"In the reporting currency", panels{
+		spendStat("Month-to-date spend, converted",
+			"This month's spend of the selected billing groups (all categories), every currency converted into the reporting currency at the rates of the exporter's reporting_currency (twilio_billing_reporting_rate, set on rates_as_of). "+
+				"Cost in a currency without a rate is left out: see Currencies without a rate. Empty without a reporting_currency.",
+			6, instant("A", fmt.Sprintf("sum by (reporting_currency) (\n  %s\n)", indent(converted(budgetCostSelector), 2)), "{{reporting_currency}}")),
+		spendStat("Year-to-date spend, converted",
+			"This year's spend of the selected billing groups (all categories) in the reporting currency, at the same rates.",
+			6, instant("A", fmt.Sprintf("sum by (reporting_currency) (\n  %s\n)", indent(converted(annualBudgetCostSelector), 2)), "{{reporting_currency}}")),
+		newStat("Currencies without a rate",
+			"Currencies the selected billing groups have cost in (this month or this year) that reporting_currency.rates lists no rate for: their cost is in no converted figure. 0 is complete. See the TwilioBillingReportingRateMissing alert.",
+			6, instant("A", missingRates(), "currencies without a rate")).
+			Unit("none").Decimals(0).
+			Thresholds(thresholds("green", 1.0, "red")).
+			ColorMode(common.BigValueColorModeValue),
+		newStat("Rates as of",
+			"When finance set the reporting currency's rates (reporting_currency.rates_as_of).",
+			6, instant("A", `max by (reporting_currency) (twilio_billing_reporting_rates_as_of_timestamp_seconds{job=~"$job"}) * 1000`, "{{reporting_currency}}")).
+			Unit("dateTimeAsIsoNoDateIfToday"),
+		withCurrencyUnits(moneyBars("Month-to-date spend by billing group, converted",
+			"Each selected billing group's spend this month (all categories) in the reporting currency.").
+			WithTarget(instant("A", fmt.Sprintf("sum by (billing_group, reporting_currency) (\n  %s\n)", indent(converted(budgetCostSelector), 2)), "{{billing_group}} ({{reporting_currency}})"))),
 	}}
 }
 

@@ -502,3 +502,30 @@ func changeVsWeekAgo() string {
 func indent(s string, n int) string {
 	return strings.ReplaceAll(s, "\n", "\n"+strings.Repeat(" ", n))
 }
+
+// converted is the cost series of selector, deduplicated, each multiplied by
+// its currency's rate into the reporting currency
+// (twilio_billing_reporting_rate): a series in a currency without a rate
+// has no result.
+func converted(selector string) string {
+	return fmt.Sprintf(`%s
+  * on (currency) group_left (reporting_currency)
+max by (currency, reporting_currency) (twilio_billing_reporting_rate{job=~"$job"})`, dedup(selector, ""))
+}
+
+// missingRates counts the currencies the selected groups have cost in,
+// this month or this year, without a rate into the reporting currency:
+// 0 when every one has a rate, or no reporting currency is configured.
+func missingRates() string {
+	return fmt.Sprintf(`count(
+  (
+    count by (currency) (%s)
+      or
+    count by (currency) (%s)
+  )
+    unless on (currency)
+  max by (currency) (twilio_billing_reporting_rate{job=~"$job"})
+    and on ()
+  count(twilio_billing_reporting_rate{job=~"$job"}) > 0
+) or vector(0)`, budgetCostSelector, annualBudgetCostSelector)
+}

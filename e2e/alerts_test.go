@@ -23,7 +23,7 @@ const (
 var wantAlerts = []string{
 	"TwilioBillingBudgetExceeded", "TwilioBillingBudgetNearlyExhausted", "TwilioBillingForecastOverBudget",
 	"TwilioBillingAnnualForecastOverBudget", "TwilioBillingAnnualBudgetExceeded", "TwilioBillingDailySpendSpike", "TwilioBillingYesterdaySpendSpike",
-	"TwilioBillingCategorySpendAnomaly", "TwilioBillingNewCategorySpend", "TwilioBillingBudgetCurrencyMismatch", "TwilioBillingGroupRefreshFailing", "TwilioBillingDataStale",
+	"TwilioBillingCategorySpendAnomaly", "TwilioBillingNewCategorySpend", "TwilioBillingBudgetCurrencyMismatch", "TwilioBillingReportingRateMissing", "TwilioBillingGroupRefreshFailing", "TwilioBillingDataStale",
 	"TwilioBillingGroupAbsent", "TwilioBillingExporterDown", "TwilioBillingExporterAbsent",
 }
 
@@ -70,7 +70,7 @@ func TestAlertRulesPassPromtoolCheckAndUnitTests(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"check", "rules", rulesFile}, "SUCCESS: 22 rules found"},
+		{[]string{"check", "rules", rulesFile}, "SUCCESS: 27 rules found"},
 		{[]string{"test", "rules", rulesTestFile}, "SUCCESS"},
 	} {
 		t.Run(strings.Join(tc.args[:2], " "), func(t *testing.T) {
@@ -144,8 +144,9 @@ func TestAlertRulesFollowConventions(t *testing.T) {
 			if r.Record == ownersRule {
 				continue
 			}
-			// Every alert about a billing group routes by its owner.
-			if r.Alert != "" && r.Alert != "TwilioBillingExporterDown" && r.Alert != "TwilioBillingExporterAbsent" &&
+			// Every alert about a billing group routes by its owner (not
+			// those about the exporter, or about a currency).
+			if r.Alert != "" && r.Alert != "TwilioBillingExporterDown" && r.Alert != "TwilioBillingExporterAbsent" && r.Alert != "TwilioBillingReportingRateMissing" &&
 				!strings.HasSuffix(strings.TrimSpace(r.Expr), ")\n* on (billing_group) group_left (team, owner, cost_center)\n"+ownersRule) {
 				t.Errorf("alert %s: want its whole expression joined with %s: (...) * on (billing_group) group_left (team, owner, cost_center) %[2]s", r.Alert, ownersRule)
 			}

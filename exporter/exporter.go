@@ -42,6 +42,7 @@ type Exporter struct {
 	monthTTL time.Duration // --cache.ttl
 	cache    *collector.Cache
 	encInfo  *encodingInfo // the current client's request encoding
+	rates    *reportingRates
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
@@ -92,7 +93,9 @@ func New(o Options, load func() (*config.Config, error), reg prometheus.Register
 	}
 	e.started = e.now()
 	e.encInfo = newEncodingInfo()
-	reg.MustRegister(e.reloadOK, e.reloadTime, e.encInfo)
+	e.rates = newReportingRates()
+	e.rates.set(cfg)
+	reg.MustRegister(e.reloadOK, e.reloadTime, e.encInfo, e.rates)
 	logWarnings(logger, cfg)
 	client, err := e.newClient(cfg)
 	if err != nil {
@@ -116,6 +119,10 @@ func New(o Options, load func() (*config.Config, error), reg prometheus.Register
 // Cache is the cache the exporter refreshes: what scrapes and the landing
 // page read.
 func (e *Exporter) Cache() *collector.Cache { return e.cache }
+
+// ReportingCurrency is the running configuration's reporting currency; nil
+// without one.
+func (e *Exporter) ReportingCurrency() *config.ReportingCurrency { return e.rates.cur.Load() }
 
 // Loads is the outcome of the configuration's loads so far.
 func (e *Exporter) Loads() LoadStatus {
@@ -186,6 +193,7 @@ func (e *Exporter) apply() error {
 		e.encInfo.client.Store(client) // it learns the request shape afresh
 	}
 	e.cfg = cfg
+	e.rates.set(cfg)
 	logWarnings(e.logger, cfg)
 	e.cache.Refresh()
 	return nil

@@ -31,6 +31,41 @@ type Page struct {
 	Reload      Reload
 	MetricsPath string // --web.telemetry-path
 	Groups      []Group
+	// Reporting, if set, converts every group's cost into one currency for
+	// the organization's total.
+	Reporting *Reporting
+}
+
+// Reporting is the configuration's reporting currency: its code, the date
+// its rates were set, and what one unit of each other currency is worth in
+// it.
+type Reporting struct {
+	Currency string
+	AsOf     time.Time
+	Rates    map[string]float64
+}
+
+// convert sums costs in the reporting currency, and lists the currencies
+// without a rate, whose costs it leaves out; never an amount added as if it
+// were in another currency.
+func (r *Reporting) convert(costs []Cost) (total Money, missing []string) {
+	total.Currency = r.Currency
+	for _, c := range costs {
+		cur := strings.ToUpper(c.Currency)
+		rate, ok := r.Rates[cur]
+		if cur == r.Currency {
+			rate, ok = 1, true
+		}
+		if !ok {
+			if !slices.Contains(missing, cur) {
+				missing = append(missing, cur)
+			}
+			continue
+		}
+		total.Amount += c.Amount * rate
+	}
+	slices.Sort(missing)
+	return total, missing
 }
 
 // Build names the running binary.
@@ -126,6 +161,18 @@ type view struct {
 	Groups     []groupView
 	Categories []currencyCategories
 	Reload     reloadView
+	// Organization is the month's and year's spend of every group in the
+	// reporting currency; nil without one.
+	Organization *organizationView
+}
+
+// organizationView is the organization's spend in the reporting currency.
+type organizationView struct {
+	Month, Year Money
+	HasYear     bool   // some group fetches the year
+	AsOf        string // the rates' date
+	// Missing are the currencies without a rate, whose cost is left out.
+	Missing []string
 }
 
 type reloadView struct {
@@ -219,14 +266,34 @@ type categoryRow struct {
 func newView(p Page) view {
 	v := view{Page: p}
 	v.Reload = reloadView{OK: p.Reload.OK, LastSuccess: p.stamp(p.Reload.LastSuccess), LastFailure: p.stamp(p.Reload.LastFailure)}
-	var month []Cost
+	var month, year []Cost
+	hasYear := false
 	for _, g := range p.Groups {
 		v.Groups = append(v.Groups, p.groupView(g))
 		if f := g.Month.Figures; f != nil {
 			month = append(month, f.Costs...)
 		}
+		if g.YearToDate != nil {
+			hasYear = true
+			if f := g.YearToDate.Figures; f != nil {
+				year = append(year, f.Costs...)
+			}
+		}
 	}
 	v.Categories = byCurrency(month)
+	if r := p.Reporting; r != nil {
+		o := &organizationView{HasYear: hasYear, AsOf: r.AsOf.UTC().Format(time.DateOnly)}
+		var missMonth, missYear []string
+		o.Month, missMonth = r.convert(month)
+		o.Year, missYear = r.convert(year)
+		for _, c := range append(missMonth, missYear...) {
+			if !slices.Contains(o.Missing, c) {
+				o.Missing = append(o.Missing, c)
+			}
+		}
+		slices.Sort(o.Missing)
+		v.Organization = o
+	}
 	return v
 }
 

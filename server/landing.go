@@ -59,6 +59,9 @@ func (s *Server) landingPage(t time.Time, st collector.State, reload landing.Rel
 		},
 		Groups: make([]landing.Group, 0, len(st.Groups)),
 	}
+	if r := s.ex.ReportingCurrency(); r != nil {
+		p.Reporting = &landing.Reporting{Currency: r.Currency, AsOf: r.AsOf(), Rates: r.Rates}
+	}
 	for _, gs := range st.Groups {
 		g := landing.Group{
 			Name:       gs.Group.Label,
