@@ -40,7 +40,7 @@ func addBackfillCommand(app *kingpin.Application) *backfillFlags {
 }
 
 // runBackfill runs the backfill command and returns the exit code.
-func runBackfill(o options, f *backfillFlags, load func() (*config.Config, error), logger log.Logger) int {
+func runBackfill(o exporter.Options, f *backfillFlags, load func() (*config.Config, error), logger log.Logger) int {
 	fail := func(msg string, err error) int {
 		level.Error(logger).Log("msg", msg, "err", err)
 		return 1
@@ -61,22 +61,30 @@ func runBackfill(o options, f *backfillFlags, load func() (*config.Config, error
 	}
 	// The client is built exactly as the exporter builds it: same settings,
 	// retries and limits.
-	client, err := exporter.NewClient(cfg, o.twilioTimeout, nil, logger)
+	client, err := exporter.NewClient(cfg, o.TwilioTimeout, nil, logger)
 	if err != nil {
 		return fail("Cannot build the Usage API client; nothing was written", err)
+	}
+	var reporting *backfill.Reporting
+	if rc := cfg.ReportingCurrency; rc != nil {
+		reporting = &backfill.Reporting{Currency: rc.Currency, AsOf: rc.AsOf(), Rates: map[string]float64{}}
+		for _, c := range rc.Currencies() {
+			reporting.Rates[c], _ = rc.Rate(c)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := backfill.Run(ctx, backfill.Options{
 		Fetcher:      client,
-		Groups:       exporter.Groups(cfg, o.cacheTTL),
+		Groups:       exporter.Groups(cfg, o.CacheTTL),
 		From:         from,
 		To:           to,
 		OutputDir:    f.outputDir,
 		Labels:       f.labels,
 		Interval:     f.interval,
-		Concurrency:  o.concurrency,
-		FetchTimeout: o.twilioTimeout,
+		Concurrency:  o.Concurrency,
+		FetchTimeout: o.TwilioTimeout,
+		Reporting:    reporting,
 		Logger:       logger,
 	})
 	if err != nil {

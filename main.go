@@ -96,7 +96,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return diagnosis.Run(cfg, o.twilioTimeout, o.cacheTTL, stdout)
 	case backfill:
-		return runBackfill(o, bf, load, logger)
+		return runBackfill(o.exporter(), bf, load, logger)
 	}
 	return serve(o, load, logger, slogger)
 }

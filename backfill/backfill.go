@@ -79,10 +79,23 @@ type Options struct {
 	// FetchTimeout bounds one fetch (one group, one month, every page and
 	// retry; --twilio.timeout); 0 means no bound.
 	FetchTimeout time.Duration
+	// Reporting, if set, is the reporting currency's rates, written as the
+	// exporter exports them: twilio_billing_reporting_rate per currency
+	// (the reporting currency's own at 1) and the rates' date.
+	Reporting *Reporting
 	// Logger receives progress; default none.
 	Logger log.Logger
 	// Now is the clock that decides what is in the future; default time.Now.
 	Now func() time.Time
+}
+
+// Reporting is a reporting currency and its rates.
+type Reporting struct {
+	Currency string
+	AsOf     time.Time
+	// Rates are what one unit of each currency is worth in Currency,
+	// Currency itself included (at 1).
+	Rates map[string]float64
 }
 
 // Result counts what a backfill did.
@@ -112,7 +125,7 @@ func Yesterday(now time.Time) time.Time {
 }
 
 // reservedLabels are set by the backfill itself.
-var reservedLabels = []string{model.MetricNameLabel, "billing_group", "product_category", "currency", "unit", "product"}
+var reservedLabels = []string{model.MetricNameLabel, "billing_group", "product_category", "currency", "unit", "product", "reporting_currency"}
 
 // check validates everything that needs no API call and no write.
 func (o *Options) check() error {
@@ -569,6 +582,12 @@ func (r *runner) build(m *month) *seriesSet {
 		}
 		for p := range products {
 			s.set(i, 1, prefix+"product_info", "product_category", p.Category, "product", p.Name)
+		}
+		if rp := r.o.Reporting; rp != nil {
+			for _, c := range slices.Sorted(maps.Keys(rp.Rates)) {
+				s.set(i, rp.Rates[c], "twilio_billing_reporting_rate", "currency", c, "reporting_currency", rp.Currency)
+			}
+			s.set(i, float64(rp.AsOf.Unix()), "twilio_billing_reporting_rates_as_of_timestamp_seconds", "reporting_currency", rp.Currency)
 		}
 	}
 	return s

@@ -63,6 +63,10 @@ billing_groups:
   - id: %s
     name: beta
     annual_budget: {amount: 40000, currency: EUR}
+reporting_currency:
+  currency: USD
+  rates_as_of: 2026-01-01
+  rates: {EUR: 1.25}
 `, inst.URL, inst.TokenURL, backfillGroups[0].ID, backfillGroups[1].ID)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
@@ -217,9 +221,13 @@ func checkBackfilledInstant(t *testing.T, prom string, sim *usagesim.Server, at 
 	}
 	want[`twilio_billing_group_info{billing_group="alpha", instance="exporter:10117", job="twilio_billing", team="payments"}`] = 1
 	want[`twilio_billing_group_info{billing_group="beta", instance="exporter:10117", job="twilio_billing"}`] = 1
+	// The reporting currency's rates, as the exporter exports them.
+	want[`twilio_billing_reporting_rate{currency="EUR", instance="exporter:10117", job="twilio_billing", reporting_currency="USD"}`] = 1.25
+	want[`twilio_billing_reporting_rate{currency="USD", instance="exporter:10117", job="twilio_billing", reporting_currency="USD"}`] = 1
+	want[`twilio_billing_reporting_rates_as_of_timestamp_seconds{instance="exporter:10117", job="twilio_billing", reporting_currency="USD"}`] = 1767225600
 
 	got := map[string]float64{}
-	for _, s := range promQueryAt(t, prom, `{__name__=~"twilio_billing_group_.*", __name__!="twilio_billing_group_product_info"}`, at) {
+	for _, s := range promQueryAt(t, prom, `{__name__=~"twilio_billing_(group|reporting)_.*", __name__!="twilio_billing_group_product_info"}`, at) {
 		name := string(s.Metric[model.MetricNameLabel])
 		delete(s.Metric, model.MetricNameLabel)
 		got[name+s.Metric.String()] = float64(s.Value)
