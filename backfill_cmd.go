@@ -67,10 +67,7 @@ func runBackfill(o exporter.Options, f *backfillFlags, load func() (*config.Conf
 	}
 	var reporting *backfill.Reporting
 	if rc := cfg.ReportingCurrency; rc != nil {
-		reporting = &backfill.Reporting{Currency: rc.Currency, AsOf: rc.AsOf(), Rates: map[string]float64{}}
-		for _, c := range rc.Currencies() {
-			reporting.Rates[c], _ = rc.Rate(c)
-		}
+		reporting = &backfill.Reporting{Currency: rc.Currency, AsOf: rc.AsOf(), Rates: rc.AllRates()}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -263,8 +264,8 @@ reporting_currency:
 	if got := cfg.String(); got != want {
 		t.Errorf("String():\n%s\nwant:\n%s", got, want)
 	}
-	if r := cfg.ReportingCurrency; r.Currencies()[0] != "EUR" || len(r.Currencies()) != 3 || !r.AsOf().Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
-		t.Errorf("reporting currency %+v: currencies %v, as of %v", r, r.Currencies(), r.AsOf())
+	if r := cfg.ReportingCurrency; !maps.Equal(r.AllRates(), map[string]float64{"EUR": 1.08, "GBP": 1.27, "USD": 1}) || !r.AsOf().Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("reporting currency %+v: rates %v, as of %v", r, r.AllRates(), r.AsOf())
 	}
 	if rate, ok := cfg.ReportingCurrency.Rate("USD"); !ok || rate != 1 {
 		t.Errorf("the reporting currency's own rate: %v %v, want 1", rate, ok)

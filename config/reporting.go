@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -30,16 +31,14 @@ func (r *ReportingCurrency) Rate(cur string) (rate float64, ok bool) {
 	return rate, ok
 }
 
-// Currencies lists the currencies with a rate, the reporting currency
-// included, sorted.
-func (r *ReportingCurrency) Currencies() []string {
-	out := []string{r.Currency}
-	for c := range r.Rates {
-		if c != r.Currency {
-			out = append(out, c)
-		}
+// AllRates is every currency's rate, the reporting currency's own (1)
+// included.
+func (r *ReportingCurrency) AllRates() map[string]float64 {
+	out := maps.Clone(r.Rates)
+	if out == nil {
+		out = map[string]float64{}
 	}
-	slices.Sort(out)
+	out[r.Currency] = 1
 	return out
 }
 

@@ -43,8 +43,7 @@ func (r *reportingRates) Collect(ch chan<- prometheus.Metric) {
 	if rc == nil {
 		return
 	}
-	for _, c := range rc.Currencies() {
-		rate, _ := rc.Rate(c)
+	for c, rate := range rc.AllRates() {
 		ch <- prometheus.MustNewConstMetric(r.rate, prometheus.GaugeValue, rate, c, rc.Currency)
 	}
 	ch <- prometheus.MustNewConstMetric(r.asOf, prometheus.GaugeValue, float64(rc.AsOf().Unix()), rc.Currency)

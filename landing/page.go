@@ -37,8 +37,8 @@ type Page struct {
 }
 
 // Reporting is the configuration's reporting currency: its code, the date
-// its rates were set, and what one unit of each other currency is worth in
-// it.
+// its rates were set, and what one unit of each currency is worth in it
+// (its own at 1).
 type Reporting struct {
 	Currency string
 	AsOf     time.Time
@@ -53,9 +53,6 @@ func (r *Reporting) convert(costs []Cost) (total Money, missing []string) {
 	for _, c := range costs {
 		cur := strings.ToUpper(c.Currency)
 		rate, ok := r.Rates[cur]
-		if cur == r.Currency {
-			rate, ok = 1, true
-		}
 		if !ok {
 			if !slices.Contains(missing, cur) {
 				missing = append(missing, cur)

@@ -60,7 +60,7 @@ func (s *Server) landingPage(t time.Time, st collector.State, reload landing.Rel
 		Groups: make([]landing.Group, 0, len(st.Groups)),
 	}
 	if r := s.ex.ReportingCurrency(); r != nil {
-		p.Reporting = &landing.Reporting{Currency: r.Currency, AsOf: r.AsOf(), Rates: r.Rates}
+		p.Reporting = &landing.Reporting{Currency: r.Currency, AsOf: r.AsOf(), Rates: r.AllRates()}
 	}
 	for _, gs := range st.Groups {
 		g := landing.Group{
