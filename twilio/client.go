@@ -380,8 +380,8 @@ func (c *Client) prepare(id string, q Query) (Query, error) {
 //
 // A startDate..endDate range longer than the 365 days the API accepts (a
 // leap year's 1 January to 31 December is 366) is fetched in consecutive
-// parts of at most 365 days, and returned as one only if every part carries
-// the same asOf: never sent whole to fail.
+// parts of at most 365 days, split at the end of a month, and returned as
+// one only if every part carries the same asOf: never sent whole to fail.
 func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, error) {
 	parts := q.split()
 	if len(parts) == 1 {

@@ -233,12 +233,13 @@ func TestPaginationAsOfMoves(t *testing.T) {
 	}
 }
 
-// A range longer than 365 days is sent in parts of at most 365 days; parts
-// of two states of the data (another asOf) are refused, naming both.
+// A range longer than 365 days is sent in parts of at most 365 days, split
+// at a month's end; parts of two states of the data (another asOf) are
+// refused, naming both.
 func TestLongRangeParts(t *testing.T) {
 	f := newFakeAPI(t)
 	var bodies []string
-	asOf := map[string]string{"2024-01-01": "2025-01-31", "2024-12-31": "2025-01-31"}
+	asOf := map[string]string{"2024-01-01": "2025-01-31", "2024-12-01": "2025-01-31"}
 	f.records = func(_ int, r seenRequest) reply {
 		bodies = append(bodies, r.Body)
 		for start, a := range asOf {
@@ -255,8 +256,8 @@ func TestLongRangeParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		`{"startDate":"2024-01-01","endDate":"2024-12-30","aggregationPeriod":"MONTHLY"}`,
-		`{"startDate":"2024-12-31","endDate":"2024-12-31","aggregationPeriod":"DAILY"}`,
+		`{"startDate":"2024-01-01","endDate":"2024-11-30","aggregationPeriod":"MONTHLY"}`,
+		`{"startDate":"2024-12-01","endDate":"2024-12-31","aggregationPeriod":"MONTHLY"}`,
 	}
 	if !slices.Equal(bodies, want) {
 		t.Errorf("requests %q, want %q", bodies, want)
@@ -264,14 +265,14 @@ func TestLongRangeParts(t *testing.T) {
 	if len(u.Records) != 2 || u.Pages != 2 || u.Records[1].Page != 2 || !u.AsOf.Equal(date("2025-01-31")) {
 		t.Errorf("usage %+v", u)
 	}
-	asOf["2024-12-31"] = "2025-02-01"
+	asOf["2024-12-01"] = "2025-02-01"
 	_, err = c.FetchRecords(t.Context(), testID, q)
 	assertErr(t, err, "twilio: records for "+testMasked+": 2024-01-01 to 2024-12-31 is fetched in 2 parts of at most 365 days, "+
-		"and the data changed between them: asOf 2025-01-31, then 2025-02-01 in part 2 (2024-12-31 to 2024-12-31)")
+		"and the data changed between them: asOf 2025-01-31, then 2025-02-01 in part 2 (2024-12-01 to 2024-12-31)")
 	// A part that fails says which.
-	delete(asOf, "2024-12-31")
+	delete(asOf, "2024-12-01")
 	_, err = c.FetchRecords(t.Context(), testID, q)
-	assertErr(t, err, "twilio: records for "+testMasked+": page 1: HTTP 400: code 20001: unexpected (in part 2 of 2, 2024-12-31 to 2024-12-31, of 2024-01-01 to 2024-12-31)")
+	assertErr(t, err, "twilio: records for "+testMasked+": page 1: HTTP 400: code 20001: unexpected (in part 2 of 2, 2024-12-01 to 2024-12-31, of 2024-01-01 to 2024-12-31)")
 }
 
 func TestPaginationLimits(t *testing.T) {

@@ -73,8 +73,11 @@ func (q Query) validate() error {
 
 // split returns the parts q is fetched in: q itself, or, for a valid
 // startDate..endDate range longer than maxRangeDays, consecutive ranges of
-// at most maxRangeDays that cover it. A query that is not such a range is
-// its own only part, and is validated when it is fetched.
+// at most maxRangeDays that cover it. Every part but the last ends on the
+// last day of a month, so that a MONTHLY answer is exact however the API
+// rolls a month up: a part never ends inside a month the next part goes
+// on with. A query that is not such a range is its own only part, and is
+// validated when it is fetched.
 func (q Query) split() []Query {
 	if q.TimePeriod != "" || q.StartDate == "" || q.EndDate == "" {
 		return []Query{q}
@@ -85,14 +88,21 @@ func (q Query) split() []Query {
 		return []Query{q}
 	}
 	var parts []Query
-	for from := start; !from.After(end); from = from.AddDate(0, 0, maxRangeDays) {
+	for from := start; !from.After(end); {
 		to := from.AddDate(0, 0, maxRangeDays-1)
-		if to.After(end) {
+		if to.Before(end) {
+			// Back to the last day of the month before the one to is in,
+			// unless to is such a day: any 365 days hold a month's end.
+			if next := to.AddDate(0, 0, 1); next.Day() != 1 {
+				to = time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
+			}
+		} else {
 			to = end
 		}
 		p := q
 		p.StartDate, p.EndDate = from.Format(DateLayout), to.Format(DateLayout)
 		parts = append(parts, p)
+		from = to.AddDate(0, 0, 1)
 	}
 	return parts
 }

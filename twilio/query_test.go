@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"net/url"
+	"slices"
 	"testing"
 )
 
@@ -151,5 +152,67 @@ func TestRecordsURL(t *testing.T) {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// A range over 365 days is split into parts the API accepts, each but the
+// last ending on a month's last day: a MONTHLY row never straddles two parts.
+func TestQuerySplit(t *testing.T) {
+	tests := []struct {
+		start, end string
+		want       []string // start..end of each part
+	}{
+		{"2024-01-01", "2024-12-30", []string{"2024-01-01..2024-12-30"}},
+		{"2024-01-01", "2024-12-31", []string{"2024-01-01..2024-11-30", "2024-12-01..2024-12-31"}},
+		// A fiscal year from 1 March, to date on its 366th day.
+		{"2023-03-01", "2024-02-29", []string{"2023-03-01..2024-01-31", "2024-02-01..2024-02-29"}},
+		{"2023-03-01", "2024-02-28", []string{"2023-03-01..2024-02-28"}},
+		{"2023-03-15", "2024-03-20", []string{"2023-03-15..2024-02-29", "2024-03-01..2024-03-20"}},
+		// 365 days that end on a month's last day stay one part.
+		{"2020-12-01", "2021-11-30", []string{"2020-12-01..2021-11-30"}},
+		{"2020-01-01", "2022-06-30", []string{"2020-01-01..2020-11-30", "2020-12-01..2021-11-30", "2021-12-01..2022-06-30"}},
+	}
+	for _, tt := range tests {
+		q := Query{StartDate: tt.start, EndDate: tt.end, AggregationPeriod: Monthly}
+		var got []string
+		for _, p := range q.split() {
+			if p.AggregationPeriod != Monthly {
+				t.Errorf("%s..%s: part %s..%s lost its aggregationPeriod", tt.start, tt.end, p.StartDate, p.EndDate)
+			}
+			if err := p.Validate(); err != nil {
+				t.Errorf("%s..%s: part %s..%s: %v", tt.start, tt.end, p.StartDate, p.EndDate, err)
+			}
+			got = append(got, p.StartDate+".."+p.EndDate)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s..%s split into %q, want %q", tt.start, tt.end, got, tt.want)
+		}
+	}
+	// Every range from 1 to 1100 days from a few starts: parts follow one
+	// another without a gap, each at most 365 days, each but the last ending
+	// on a month's last day.
+	for _, start := range []string{"2023-01-01", "2023-03-01", "2023-07-17", "2024-02-29"} {
+		from, _ := parseDate(start)
+		for n := 1; n <= 1100; n++ {
+			end := from.AddDate(0, 0, n-1)
+			parts := Query{StartDate: start, EndDate: end.Format(DateLayout)}.split()
+			next := from
+			for i, p := range parts {
+				ps, _ := parseDate(p.StartDate)
+				pe, _ := parseDate(p.EndDate)
+				switch {
+				case !ps.Equal(next):
+					t.Fatalf("%s + %d days: part %d starts %s, want %s", start, n, i+1, p.StartDate, next.Format(DateLayout))
+				case pe.Before(ps) || rangeDays(ps, pe) > maxRangeDays:
+					t.Fatalf("%s + %d days: part %d is %s..%s", start, n, i+1, p.StartDate, p.EndDate)
+				case i < len(parts)-1 && pe.AddDate(0, 0, 1).Day() != 1:
+					t.Fatalf("%s + %d days: part %d ends on %s, not a month's last day", start, n, i+1, p.EndDate)
+				}
+				next = pe.AddDate(0, 0, 1)
+			}
+			if !next.Equal(end.AddDate(0, 0, 1)) {
+				t.Fatalf("%s + %d days: parts end %s, want %s", start, n, next.AddDate(0, 0, -1).Format(DateLayout), end.Format(DateLayout))
+			}
+		}
 	}
 }
