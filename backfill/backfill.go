@@ -6,7 +6,8 @@
 // Usage is fetched one calendar month at a time with aggregationPeriod=DAILY,
 // starting at the 1st of the month before the range (last month's total and
 // yesterday on the 1st need it), and, for groups with this_year on, at
-// 1 January of the range's first year (the year to date needs it). Each
+// the start of the year the range starts in (1 January, or the 1st of the
+// fiscal year's first month: Group.YearStart), which the year to date needs. Each
 // month's day totals are added up with the collector's rules
 // (collector.BackfillTotals) and written as blocks of at most 8 days while
 // the next month is fetched; the year to date is the exact running totals of
@@ -308,19 +309,21 @@ func thisYear(g collector.Group) bool { return g.TTL[collector.ThisYear] > 0 }
 // fetchAll fetches month by month, all groups of a month at once (at most
 // Concurrency), and sends each month that has days to write. Before the
 // range it fetches the month before (every group) and the earlier months of
-// the range's first year (groups with this_year on only).
+// the year the range starts in (groups with this_year on only).
 func (r *runner) fetchAll(ctx context.Context, out chan<- *month) error {
 	o := r.o
 	firstMonth := time.Date(o.From.Year(), o.From.Month(), 1, 0, 0, 0, 0, time.UTC)
 	monthBefore := firstMonth.AddDate(0, -1, 0)
 	fetchFrom := monthBefore
-	if yearStart := time.Date(o.From.Year(), time.January, 1, 0, 0, 0, 0, time.UTC); yearStart.Before(fetchFrom) && slices.ContainsFunc(o.Groups, thisYear) {
-		fetchFrom = yearStart
+	for _, g := range o.Groups {
+		if yearStart, _ := collector.ThisYear.Bounds(o.From, g.YearStart); thisYear(g) && yearStart.Before(fetchFrom) {
+			fetchFrom = yearStart
+		}
 	}
 	prev := make([][]twilio.Record, len(o.Groups)) // previous month's records, by group
 	// year holds, for each group with this_year on, the exact totals of the
 	// year's months before the one being added up (nil: none yet), reset
-	// on 1 January.
+	// on the 1st of the group's year.
 	year := make([]*collector.Totals, len(o.Groups))
 	for ms := fetchFrom; !ms.After(o.To); ms = ms.AddDate(0, 1, 0) {
 		me := ms.AddDate(0, 1, 0)
@@ -346,8 +349,10 @@ func (r *runner) fetchAll(ctx context.Context, out chan<- *month) error {
 		if err := g.Wait(); err != nil {
 			return err
 		}
-		if ms.Month() == time.January {
-			clear(year)
+		for i, grp := range o.Groups {
+			if yearStart, _ := collector.ThisYear.Bounds(ms, grp.YearStart); yearStart.Equal(ms) {
+				year[i] = nil
+			}
 		}
 		r.mu.Lock()
 		pages, records := r.pages, r.records
@@ -553,7 +558,7 @@ func (r *runner) build(m *month) *seriesSet {
 				addProducts(gm.lastMonth)
 			}
 			if thisYear(g) {
-				start, end := collector.ThisYear.Bounds(d)
+				start, end := collector.ThisYear.Bounds(d, g.YearStart)
 				s.periodSeries(i, prefix+"this_year_", g.Label, gm.yearToDate[i], start, end)
 				addProducts(gm.yearToDate[i])
 			}

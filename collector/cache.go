@@ -38,7 +38,7 @@ type Group struct {
 	ID           string         // Twilio billing group ID (commerce_billingprofile_...)
 	Label        string         // value of the billing_group label
 	Budget       *Budget        // monthly; nil when none is configured
-	AnnualBudget *Budget        // for the calendar year (UTC); nil when none is configured
+	AnnualBudget *Budget        // for the year period (YearStart); nil when none is configured
 	Include      *regexp.Regexp // only categories matching it are exported; nil = all
 	Exclude      *regexp.Regexp // categories matching it are dropped; nil = none
 	// TTL is the cache lifetime of each period's snapshot, by Period; 0
@@ -57,6 +57,10 @@ type Group struct {
 	// Labels are the group's owner labels (team, owner, ...), exported on
 	// twilio_billing_group_info; none of the exporter's own label names.
 	Labels map[string]string
+	// YearStart is the month the year period (ThisYear) starts in:
+	// January, or 0, for the calendar year; another month for a fiscal
+	// year (fiscal_year_start). See Period.Bounds.
+	YearStart time.Month
 }
 
 // budgets names, by Period, the budget that the period's cost is compared
@@ -396,7 +400,7 @@ func (c *Cache) fresh(e *entry, now time.Time) bool {
 // current reports whether e's snapshot covers the period as of now. Callers
 // hold c.mu.
 func (c *Cache) current(e *entry, now time.Time) bool {
-	start, _ := e.period.Bounds(now)
+	start, _ := e.period.Bounds(now, e.group.YearStart)
 	return e.snap != nil && e.snap.PeriodStart.Equal(start)
 }
 
@@ -515,7 +519,7 @@ func (c *Cache) refresh(k entryKey) {
 // checks through it, so that what the probe accepts is what the exporter
 // serves. now dates the snapshot.
 func Fetch(ctx context.Context, f Fetcher, g Group, p Period, started time.Time, now func() time.Time) (*Snapshot, *twilio.Usage, error) {
-	usage, err := f.FetchRecords(ctx, g.ID, p.Query())
+	usage, err := f.FetchRecords(ctx, g.ID, p.Query(started, g.YearStart))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -524,7 +528,7 @@ func Fetch(ctx context.Context, f Fetcher, g Group, p Period, started time.Time,
 	// records outside the period the fetch started in, so an earlier
 	// period's figures are never served as the current one's, nor a mix of
 	// two as one.
-	start, end := p.Bounds(started)
+	start, end := p.Bounds(started, g.YearStart)
 	t, err := Sum(usage.Records, start, end)
 	if err != nil {
 		return nil, usage, fmt.Errorf("collector: %s: %w", p, err)

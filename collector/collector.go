@@ -47,8 +47,8 @@ var periods = [NumPeriods]periodDescs{
 	Yesterday: newPeriodDescs(Yesterday, "yesterday (UTC)", "00:00 UTC yesterday", "00:00 UTC today"),
 	LastMonth: newPeriodDescs(LastMonth, "last month (UTC); it keeps changing for days after the 1st as late usage arrives",
 		"00:00 UTC on the 1st of last month", "00:00 UTC on the 1st of this month"),
-	ThisYear: newPeriodDescs(ThisYear, "this year (UTC) to date",
-		"00:00 UTC on 1 January", "00:00 UTC on 1 January of the next year"),
+	ThisYear: newPeriodDescs(ThisYear, "this year to date: the calendar year (UTC), or the fiscal year where fiscal_year_start sets one (twilio_billing_fiscal_year_start_month)",
+		"00:00 UTC on the 1st of the year's first month: 1 January, or fiscal_year_start", "a year later"),
 }
 
 // The descriptors of the group-wide families.
@@ -63,7 +63,7 @@ var (
 		"Share of the monthly budget at which a budget alert fires for the billing group (billing_groups[].budget_alert_thresholds, or the defaults), by level: nearly (TwilioBillingBudgetNearlyExhausted), warning and critical (TwilioBillingBudgetExceeded).",
 		[]string{"billing_group", "level"}, nil)
 	descAnnualBudget = prometheus.NewDesc("twilio_billing_group_annual_budget",
-		"Annual budget configured for the billing group, for the calendar year (UTC).",
+		"Annual budget configured for the billing group, for the year of the this_year cost: the calendar year (UTC), or the fiscal year where fiscal_year_start sets one.",
 		[]string{"billing_group", "currency"}, nil)
 	descPlannedCategory = prometheus.NewDesc("twilio_billing_group_planned_category_info",
 		"A product category the billing group starts to use on purpose (billing_groups[].planned_categories); always 1.",

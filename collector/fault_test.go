@@ -150,7 +150,7 @@ func simSeries(t *testing.T, sim *usagesim.Server, now time.Time, g Group) map[s
 	if err != nil {
 		t.Fatal(err)
 	}
-	start, _ := ThisMonth.Bounds(now)
+	start, _ := ThisMonth.Bounds(now, time.January)
 	want[fmt.Sprintf(`twilio_billing_group_records{billing_group=%q}`, g.Label)] = float64(len(records))
 	want[fmt.Sprintf(`twilio_billing_group_as_of_timestamp_seconds{billing_group=%q}`, g.Label)] = unixSeconds(day)
 	want[fmt.Sprintf(`twilio_billing_group_period_start_timestamp_seconds{billing_group=%q}`, g.Label)] = unixSeconds(start)

@@ -235,9 +235,49 @@ func TestPeriodBounds(t *testing.T) {
 		{ThisYear, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), "2027-01-01", "2028-01-01"},
 		{ThisYear, time.Date(2027, 1, 1, 5, 0, 0, 0, time.FixedZone("UTC+8", 8*3600)), "2026-01-01", "2027-01-01"}, // 21:00 UTC on the 31st
 	} {
-		start, end := tc.p.Bounds(tc.now)
+		start, end := tc.p.Bounds(tc.now, time.January)
 		if got := start.Format(twilio.DateLayout) + ".." + end.Format(twilio.DateLayout); got != tc.start+".."+tc.end {
 			t.Errorf("%s at %v: %s, want %s..%s", tc.p, tc.now, got, tc.start, tc.end)
+		}
+	}
+}
+
+// A fiscal year starts on the 1st of its month, in this calendar year or
+// the last, and is asked as a range to today: the API names no such period.
+// January, or no month, is the calendar year, asked as THIS_YEAR.
+func TestFiscalYearBoundsAndQuery(t *testing.T) {
+	for _, tc := range []struct {
+		p          Period
+		yearStart  time.Month
+		now        time.Time
+		start, end string
+		query      string // timePeriod, or startDate..endDate
+		parts      int    // requests FetchRecords sends the query in
+	}{
+		{ThisYear, time.April, time.Date(2026, 12, 5, 11, 0, 0, 0, time.UTC), "2026-04-01", "2027-04-01", "2026-04-01..2026-12-05", 1},
+		{ThisYear, time.April, time.Date(2027, 3, 31, 23, 59, 59, 0, time.UTC), "2026-04-01", "2027-04-01", "2026-04-01..2027-03-31", 1},
+		{ThisYear, time.April, time.Date(2027, 4, 1, 0, 0, 0, 0, time.UTC), "2027-04-01", "2028-04-01", "2027-04-01..2027-04-01", 1},
+		{ThisYear, time.April, time.Date(2027, 4, 1, 5, 0, 0, 0, time.FixedZone("UTC+8", 8*3600)), "2026-04-01", "2027-04-01", "2026-04-01..2027-03-31", 1}, // 21:00 UTC on 31 March
+		// The 366th day of a fiscal year holding 29 February: two requests.
+		{ThisYear, time.March, time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC), "2023-03-01", "2024-03-01", "2023-03-01..2024-02-29", 2},
+		{ThisYear, time.December, time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), "2025-12-01", "2026-12-01", "2025-12-01..2026-11-30", 1},
+		{ThisYear, time.December, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), "2026-12-01", "2027-12-01", "2026-12-01..2026-12-01", 1},
+		{ThisYear, time.January, time.Date(2026, 12, 5, 11, 0, 0, 0, time.UTC), "2026-01-01", "2027-01-01", "THIS_YEAR", 1},
+		{ThisYear, 0, time.Date(2026, 12, 5, 11, 0, 0, 0, time.UTC), "2026-01-01", "2027-01-01", "THIS_YEAR", 1},
+		{ThisMonth, time.April, time.Date(2026, 12, 5, 11, 0, 0, 0, time.UTC), "2026-12-01", "2027-01-01", "THIS_MONTH", 1},
+		{LastMonth, time.April, time.Date(2026, 4, 5, 11, 0, 0, 0, time.UTC), "2026-03-01", "2026-04-01", "LAST_MONTH", 1},
+	} {
+		start, end := tc.p.Bounds(tc.now, tc.yearStart)
+		if got := start.Format(twilio.DateLayout) + ".." + end.Format(twilio.DateLayout); got != tc.start+".."+tc.end {
+			t.Errorf("%s from %s at %v: %s, want %s..%s", tc.p, tc.yearStart, tc.now, got, tc.start, tc.end)
+		}
+		q := tc.p.Query(tc.now, tc.yearStart)
+		got := string(q.TimePeriod)
+		if got == "" {
+			got = q.StartDate + ".." + q.EndDate
+		}
+		if got != tc.query || len(q.Parts()) != tc.parts {
+			t.Errorf("%s from %s at %v: query %s in %d parts, want %s in %d", tc.p, tc.yearStart, tc.now, got, len(q.Parts()), tc.query, tc.parts)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 // BenchmarkSnapshot turns a month of DAILY rows (40 products, 31 days) into a
 // snapshot: the checks and exact sums of Sum, then the float64 samples.
 func BenchmarkSnapshot(b *testing.B) {
-	start, end := ThisMonth.Bounds(time.Date(2026, 12, 31, 12, 0, 0, 0, time.UTC))
+	start, end := ThisMonth.Bounds(time.Date(2026, 12, 31, 12, 0, 0, 0, time.UTC), time.January)
 	u := &twilio.Usage{}
 	for d := range 31 {
 		day := start.AddDate(0, 0, d)

@@ -22,7 +22,7 @@ func at(r twilio.Record, page, index int, from, to string) twilio.Record {
 }
 
 func TestSumRefusesWhatWouldBeCountedTwiceOrIsOutOfPeriod(t *testing.T) {
-	start, end := ThisMonth.Bounds(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	start, end := ThisMonth.Bounds(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), time.January)
 	sms := rec("United States-Outbound-SMS", "sms-outbound", "segments", 100, 0.79, "USD")
 	ca := rec("Canada-Outbound-SMS", "sms-outbound", "segments", 10, 0.08, "USD")
 	for _, tc := range []struct {
@@ -69,7 +69,7 @@ func TestSumRefusesWhatWouldBeCountedTwiceOrIsOutOfPeriod(t *testing.T) {
 // TestSumDailyRowsEqualTheMonthlyRow: DAILY rows add up to exactly the
 // MONTHLY figures, without float64's binary rounding.
 func TestSumDailyRowsEqualTheMonthlyRow(t *testing.T) {
-	start, end := LastMonth.Bounds(time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC))
+	start, end := LastMonth.Bounds(time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC), time.January)
 	var daily []twilio.Record
 	var floatSum float64
 	for d := range 30 {

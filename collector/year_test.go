@@ -18,12 +18,12 @@ import (
 )
 
 const (
-	thisYearCostHelp = "# HELP twilio_billing_group_this_year_cost Estimated cost of the billing group's usage this year (UTC) to date, from Twilio's Usage API; an estimate, the invoice is authoritative. Served from a cache refreshed every periods.this_year.cache_ttl.\n# TYPE twilio_billing_group_this_year_cost gauge\n"
+	thisYearCostHelp = "# HELP twilio_billing_group_this_year_cost Estimated cost of the billing group's usage this year to date: the calendar year (UTC), or the fiscal year where fiscal_year_start sets one (twilio_billing_fiscal_year_start_month), from Twilio's Usage API; an estimate, the invoice is authoritative. Served from a cache refreshed every periods.this_year.cache_ttl.\n# TYPE twilio_billing_group_this_year_cost gauge\n"
 	thisYearUpHelp   = "# HELP twilio_billing_group_this_year_up 1 if the latest refresh of the billing group's this_year usage succeeded, else 0.\n# TYPE twilio_billing_group_this_year_up gauge\n"
-	thisYearBounds   = `# HELP twilio_billing_group_this_year_period_start_timestamp_seconds Start of the period the this_year cost covers (00:00 UTC on 1 January), as a Unix timestamp.
+	thisYearBounds   = `# HELP twilio_billing_group_this_year_period_start_timestamp_seconds Start of the period the this_year cost covers (00:00 UTC on the 1st of the year's first month: 1 January, or fiscal_year_start), as a Unix timestamp.
 # TYPE twilio_billing_group_this_year_period_start_timestamp_seconds gauge
 twilio_billing_group_this_year_period_start_timestamp_seconds{billing_group="support"} START
-# HELP twilio_billing_group_this_year_period_end_timestamp_seconds End of the period the this_year cost covers (00:00 UTC on 1 January of the next year), as a Unix timestamp.
+# HELP twilio_billing_group_this_year_period_end_timestamp_seconds End of the period the this_year cost covers (a year later), as a Unix timestamp.
 # TYPE twilio_billing_group_this_year_period_end_timestamp_seconds gauge
 twilio_billing_group_this_year_period_end_timestamp_seconds{billing_group="support"} END
 `
@@ -80,7 +80,7 @@ func TestThisYearExposition(t *testing.T) {
 		Budget: &Budget{Amount: 40, Currency: "EUR"}, AnnualBudget: &Budget{Amount: 400, Currency: "EUR"}}
 	h.cache.SetGroups(monthly(15*time.Minute, g))
 	h.scrape(t, thisYearCostHelp+`twilio_billing_group_this_year_cost{billing_group="support",currency="EUR",product_category="verify"} 335.5
-# HELP twilio_billing_group_this_year_usage Usage amount of the billing group this year (UTC) to date, in the unit label's unit; an estimate. Served from a cache refreshed every periods.this_year.cache_ttl.
+# HELP twilio_billing_group_this_year_usage Usage amount of the billing group this year to date: the calendar year (UTC), or the fiscal year where fiscal_year_start sets one (twilio_billing_fiscal_year_start_month), in the unit label's unit; an estimate. Served from a cache refreshed every periods.this_year.cache_ttl.
 # TYPE twilio_billing_group_this_year_usage gauge
 twilio_billing_group_this_year_usage{billing_group="support",product_category="verify",unit="verifications"} 550
 `+yearBounds("1.7672256e+09", "1.7987616e+09")+thisYearUpHelp+`twilio_billing_group_this_year_up{billing_group="support"} 1
@@ -90,7 +90,7 @@ twilio_billing_group_this_year_as_of_timestamp_seconds{billing_group="support"} 
 # HELP twilio_billing_group_budget Monthly budget configured for the billing group.
 # TYPE twilio_billing_group_budget gauge
 twilio_billing_group_budget{billing_group="support",currency="EUR"} 40
-# HELP twilio_billing_group_annual_budget Annual budget configured for the billing group, for the calendar year (UTC).
+# HELP twilio_billing_group_annual_budget Annual budget configured for the billing group, for the year of the this_year cost: the calendar year (UTC), or the fiscal year where fiscal_year_start sets one.
 # TYPE twilio_billing_group_annual_budget gauge
 twilio_billing_group_annual_budget{billing_group="support",currency="EUR"} 400
 `, append(thisYearNames, "twilio_billing_group_budget", "twilio_billing_group_annual_budget")...)
@@ -173,7 +173,7 @@ func TestThisYearStaleOnErrorWithinTheYear(t *testing.T) {
 // so they add up exactly. A roll-up of the whole year beside them is the same
 // usage twice and is refused, as is a row of last December.
 func TestSumYearOfMonthlyRows(t *testing.T) {
-	start, end := ThisYear.Bounds(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	start, end := ThisYear.Bounds(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), time.January)
 	u := monthlyVerify(2026, time.November, 30.5, "2026-11-26")
 	totals, err := Sum(u.Records, start, end)
 	if err != nil {
@@ -320,5 +320,135 @@ func TestThisYearAgainstSimulatorShapes(t *testing.T) {
 				t.Errorf("the simulator answers THIS_YEAR with %d rows, want 11 months x %d products", len(recs), len(products))
 			}
 		})
+	}
+}
+
+// TestFiscalYearAgainstSimulator: a fiscal year to date is asked as a range
+// from its 1st day to today and served exactly, whatever rows the API answers
+// a range with; on the 366th day of a fiscal year holding 29 February it is
+// asked in two parts, split at a month's end, and still exact.
+func TestFiscalYearAgainstSimulator(t *testing.T) {
+	shapes := []struct {
+		name  string
+		shape usagesim.Shapes
+	}{
+		{"a row per month", usagesim.Shapes{}},
+		{"one roll-up per range", usagesim.Shapes{RangeRollups: true}},
+		{"DAILY rows whatever is asked", usagesim.Shapes{DefaultAggregation: "DAILY", IgnoreAggregation: true}},
+	}
+	for _, tc := range []struct {
+		name       string
+		yearStart  time.Month
+		now        time.Time
+		first      string // the fiscal year's first day
+		start, end float64
+		requests   int
+	}{
+		{"April, in December", time.April, time.Date(2026, 12, 5, 10, 30, 0, 0, time.UTC), "2026-04-01", 1775001600, 1806537600, 1},
+		{"April, on its last day", time.April, time.Date(2027, 3, 31, 10, 0, 0, 0, time.UTC), "2026-04-01", 1775001600, 1806537600, 1},
+		{"March, on its 366th day", time.March, time.Date(2024, 2, 29, 10, 0, 0, 0, time.UTC), "2023-03-01", 1677628800, 1709251200, 2},
+	} {
+		for _, sh := range shapes {
+			t.Run(tc.name+", "+sh.name, func(t *testing.T) {
+				clk := testsupport.NewClock(tc.now)
+				logs := &testsupport.SyncBuffer{}
+				sim := usagesim.New(usagesim.Options{Now: clk.Now, TokenTTL: 10000 * time.Hour, Shapes: sh.shape})
+				sg := usagesim.DemoGroups()[1]
+				g := Group{ID: sg.ID, Label: sg.Name, YearStart: tc.yearStart, TTL: [NumPeriods]time.Duration{ThisYear: 6 * time.Hour}}
+				client := simtest.Client(t, simtest.Start(t, sim), 1000, nil)
+				cache := NewCache(client, monthly(12*time.Hour, g), CacheOptions{Now: clk.Now, Logger: newLogfmt(logs), Concurrency: 4})
+				defer cache.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				// The first refresh learns the token and the request
+				// encoding; the second, past the year's lifetime and not
+				// the month's, sends the year's requests alone.
+				cache.Get(ctx)
+				sim.ResetStats()
+				clk.Add(7 * time.Hour)
+				got := gatherValues(t, New(cache.Get(ctx)))
+				if up := got[`twilio_billing_group_this_year_up{billing_group="support"}`]; up != 1 {
+					t.Fatalf("this_year up = %v, want 1:\n%s", up, logs)
+				}
+				if s, e := got[`twilio_billing_group_this_year_period_start_timestamp_seconds{billing_group="support"}`], got[`twilio_billing_group_this_year_period_end_timestamp_seconds{billing_group="support"}`]; s != tc.start || e != tc.end {
+					t.Errorf("this_year bounds %v..%v, want %v..%v", s, e, tc.start, tc.end)
+				}
+				sums := testsupport.ExactSums{}
+				today := clk.Now().UTC().Format(twilio.DateLayout)
+				for _, r := range sim.DailyRecords(sg.ID, tc.first, today) {
+					sums.AddFloat(t, fmt.Sprintf(`twilio_billing_group_this_year_cost{billing_group="support",currency=%q,product_category=%q}`, r.Price.Currency, r.ProductCategory), r.Price.Amount)
+				}
+				want := sums.Floats()
+				n := 0
+				for k, v := range got {
+					if strings.HasPrefix(k, "twilio_billing_group_this_year_cost") {
+						n++
+						if want[k] != v {
+							t.Errorf("%s = %v, the days from %s to %s add up to %v", k, v, tc.first, today, want[k])
+						}
+					}
+				}
+				if n != len(want) || n == 0 {
+					t.Errorf("%d this_year cost series, want %d", n, len(want))
+				}
+				// A year of MONTHLY rows or roll-ups is one page a request
+				// (DAILY rows are many).
+				if st := sim.Stats(); sh.shape.DefaultAggregation == "" && st.RecordsRequests != tc.requests {
+					t.Errorf("the year was asked in %d requests, want %d", st.RecordsRequests, tc.requests)
+				}
+			})
+		}
+	}
+}
+
+// TestFiscalYearRollsOver: a fiscal year's snapshot is withheld from 00:00
+// UTC on the 1st of its first month, never served as the new year's, while
+// 1 January is an ordinary day for it.
+func TestFiscalYearRollsOver(t *testing.T) {
+	clk := testsupport.NewClock(time.Date(2026, 12, 31, 23, 50, 0, 0, time.UTC))
+	logs := &testsupport.SyncBuffer{}
+	sim := usagesim.New(usagesim.Options{Now: clk.Now, TokenTTL: 10000 * time.Hour})
+	sg := usagesim.DemoGroups()[1]
+	g := Group{ID: sg.ID, Label: sg.Name, YearStart: time.April, TTL: [NumPeriods]time.Duration{ThisYear: 6 * time.Hour}}
+	cache := NewCache(simtest.Client(t, simtest.Start(t, sim), 1000, nil), monthly(15*time.Minute, g), CacheOptions{Now: clk.Now, Logger: newLogfmt(logs), Concurrency: 4, RetryInterval: time.Minute})
+	defer cache.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const (
+		cost      = `twilio_billing_group_this_year_cost{billing_group="support",currency="EUR",product_category="sms-outbound"}`
+		monthCost = `twilio_billing_group_cost{billing_group="support",currency="EUR",product_category="sms-outbound"}`
+		start     = `twilio_billing_group_this_year_period_start_timestamp_seconds{billing_group="support"}`
+		up        = `twilio_billing_group_this_year_up{billing_group="support"}`
+	)
+	scrape := func(step string, served bool, wantStart, wantUp float64) map[string]float64 {
+		t.Helper()
+		got := gatherValues(t, New(cache.Get(ctx)))
+		_, has := got[cost]
+		if has != served || got[start] != wantStart || got[up] != wantUp {
+			t.Errorf("%s: cost served %v, start %v, up %v; want served %v, start %v, up %v:\n%s",
+				step, has, got[start], got[up], served, wantStart, wantUp, logs)
+		}
+		return got
+	}
+	const april2026, april2027 = 1775001600, 1806537600
+	december := scrape("31 December", true, april2026, 1)[cost]
+
+	// 1 January, the API refusing every request: the fiscal year goes on,
+	// its last good figure with it.
+	sim.InjectFault(usagesim.Fault{Kind: usagesim.ExportNotFound})
+	clk.Set(time.Date(2027, 1, 1, 6, 0, 20, 0, time.UTC))
+	if got := scrape("1 January, refused", true, april2026, 0)[cost]; got != december || got == 0 {
+		t.Errorf("1 January: this_year cost %v, want the last good %v", got, december)
+	}
+
+	// 1 April 00:00:20, still refused: last fiscal year's figure is withheld.
+	clk.Set(time.Date(2027, 4, 1, 0, 0, 20, 0, time.UTC))
+	scrape("1 April, refused", false, 0, 0)
+	// Answered: the new fiscal year to date is the month to date.
+	sim.ClearFaults()
+	clk.Add(2 * time.Minute)
+	got := scrape("1 April, answered", true, april2027, 1)
+	if got[cost] != got[monthCost] || got[cost] >= december {
+		t.Errorf("1 April: this_year cost %v, want the month to date %v", got[cost], got[monthCost])
 	}
 }

@@ -162,7 +162,7 @@ func (p *probe) group(base *twilio.Client, g collector.Group) (served bool, f fi
 		if ttl == 0 {
 			continue
 		}
-		p.firstPage(ctx, g.ID, collector.Period(period), f)
+		p.firstPage(ctx, g, collector.Period(period), f)
 		served = p.serve(base, g, collector.Period(period)) && served
 	}
 	return served, f, diagnosed
@@ -293,15 +293,17 @@ func advanced(first, next *twilio.Page) bool {
 }
 
 // firstPage reports one period's first page, sent as f says.
-func (p *probe) firstPage(ctx context.Context, id string, period collector.Period, f finding) {
+func (p *probe) firstPage(ctx context.Context, g collector.Group, period collector.Period, f finding) {
 	c, err := p.client(f.enc, f.param)
 	if err != nil {
 		fmt.Fprintf(p.out, "  cannot build a client: %v\n", err)
 		return
 	}
-	q := period.Query()
+	// A fiscal year to date longer than the API accepts in one request is
+	// fetched in parts: its first page is the first part's.
+	q := period.Query(time.Now(), g.YearStart).Parts()[0]
 	q.PageSize = p.cfg.Twilio.PageSize
-	first, err := c.FetchPage(ctx, id, q, twilio.PageOptions{Encoding: f.enc, TokenParam: f.param})
+	first, err := c.FetchPage(ctx, g.ID, q, twilio.PageOptions{Encoding: f.enc, TokenParam: f.param})
 	if err != nil {
 		fmt.Fprintf(p.out, "  %s: first page: %s\n", period, describeErr(err))
 		return

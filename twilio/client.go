@@ -383,7 +383,7 @@ func (c *Client) prepare(id string, q Query) (Query, error) {
 // parts of at most 365 days, split at the end of a month, and returned as
 // one only if every part carries the same asOf: never sent whole to fail.
 func (c *Client) FetchRecords(ctx context.Context, id string, q Query) (*Usage, error) {
-	parts := q.split()
+	parts := q.Parts()
 	if len(parts) == 1 {
 		u, err := c.fetchRecords(ctx, id, q)
 		return u, maskID(err, id)

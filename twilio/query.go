@@ -71,14 +71,14 @@ func (q Query) validate() error {
 	return nil
 }
 
-// split returns the parts q is fetched in: q itself, or, for a valid
+// Parts returns the parts FetchRecords fetches q in: q itself, or, for a valid
 // startDate..endDate range longer than maxRangeDays, consecutive ranges of
 // at most maxRangeDays that cover it. Every part but the last ends on the
 // last day of a month, so that a MONTHLY answer is exact however the API
 // rolls a month up: a part never ends inside a month the next part goes
 // on with. A query that is not such a range is its own only part, and is
 // validated when it is fetched.
-func (q Query) split() []Query {
+func (q Query) Parts() []Query {
 	if q.TimePeriod != "" || q.StartDate == "" || q.EndDate == "" {
 		return []Query{q}
 	}

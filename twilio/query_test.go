@@ -157,7 +157,7 @@ func TestRecordsURL(t *testing.T) {
 
 // A range over 365 days is split into parts the API accepts, each but the
 // last ending on a month's last day: a MONTHLY row never straddles two parts.
-func TestQuerySplit(t *testing.T) {
+func TestQueryParts(t *testing.T) {
 	tests := []struct {
 		start, end string
 		want       []string // start..end of each part
@@ -175,7 +175,7 @@ func TestQuerySplit(t *testing.T) {
 	for _, tt := range tests {
 		q := Query{StartDate: tt.start, EndDate: tt.end, AggregationPeriod: Monthly}
 		var got []string
-		for _, p := range q.split() {
+		for _, p := range q.Parts() {
 			if p.AggregationPeriod != Monthly {
 				t.Errorf("%s..%s: part %s..%s lost its aggregationPeriod", tt.start, tt.end, p.StartDate, p.EndDate)
 			}
@@ -195,7 +195,7 @@ func TestQuerySplit(t *testing.T) {
 		from, _ := parseDate(start)
 		for n := 1; n <= 1100; n++ {
 			end := from.AddDate(0, 0, n-1)
-			parts := Query{StartDate: start, EndDate: end.Format(DateLayout)}.split()
+			parts := Query{StartDate: start, EndDate: end.Format(DateLayout)}.Parts()
 			next := from
 			for i, p := range parts {
 				ps, _ := parseDate(p.StartDate)
