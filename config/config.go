@@ -64,6 +64,9 @@ type Config struct {
 	// ReportingCurrency, if set, converts every group's cost into one
 	// currency for an organization-wide total.
 	ReportingCurrency *ReportingCurrency `yaml:"reporting_currency,omitempty"`
+	// FiscalYearStart, if set, makes the year period a fiscal year (see
+	// YearStart); the calendar year without it.
+	FiscalYearStart *FiscalYearStart `yaml:"fiscal_year_start,omitempty"`
 }
 
 // Twilio says how to reach and authenticate to Twilio's Usage API.
@@ -117,8 +120,9 @@ type BillingGroup struct {
 	Name string `yaml:"name,omitempty"`
 	// Budget is the group's monthly budget, if any.
 	Budget *Budget `yaml:"budget,omitempty"`
-	// AnnualBudget is the group's budget for the calendar year (UTC), if
-	// any; with or without a monthly one.
+	// AnnualBudget is the group's budget for the year period (the calendar
+	// year, or the fiscal year of fiscal_year_start), if any; with or
+	// without a monthly one.
 	AnnualBudget *Budget `yaml:"annual_budget,omitempty"`
 	// ProductCategories selects which product categories to export; all of
 	// them if nil.
@@ -366,6 +370,7 @@ func parse(data []byte, dir string, lookupEnv func(string) (string, bool), readF
 	errs = cfg.Periods.check("periods", errs)
 	errs = checkBillingGroups(cfg.BillingGroups, errs)
 	errs = cfg.ReportingCurrency.check(cfg.BillingGroups, errs)
+	errs = cfg.FiscalYearStart.check(errs)
 	if len(errs) > 0 {
 		return nil, joinErrors(errs)
 	}

@@ -133,8 +133,12 @@ config: reporting_currency.rates_as_of: "2026-13-01" is not a YYYY-MM-DD date
 config: reporting_currency.rates.EUR: must be a number greater than 0 (what one EUR is worth in usd), got 0
 config: reporting_currency.rates.GBP: must be a number greater than 0 (what one GBP is worth in usd), got -1
 config: reporting_currency.rates.gbp: "gbp" is not a currency code (want 3 upper-case letters, e.g. EUR)`,
-		"reporting-unknown-key.yml": `config: line 13: unknown key "rate" in reporting_currency`,
-		"reporting-own-rate.yml":    "config: reporting_currency.rates.USD: is the reporting currency itself, worth 1; leave it out",
+		"reporting-unknown-key.yml":  `config: line 13: unknown key "rate" in reporting_currency`,
+		"reporting-own-rate.yml":     "config: reporting_currency.rates.USD: is the reporting currency itself, worth 1; leave it out",
+		"fiscal-year-month-13.yml":   "config: fiscal_year_start.month: must be the number of the month the fiscal year starts in, 1 for January to 12 for December, got 13",
+		"fiscal-year-empty.yml":      "config: fiscal_year_start.month: required (the number of the month the fiscal year starts in, 1 for January to 12 for December)",
+		"fiscal-year-day.yml":        `config: line 9: unknown key "day" in fiscal_year_start`,
+		"fiscal-year-month-name.yml": `config: line 7: fiscal_year_start.month: want an integer, got "April"`,
 		"several-mistakes.yml": `config: twilio.api_url: required (the base URL of the Usage API)
 config: twilio.client_id: required (set it in the file or in TWILIO_CLIENT_ID)
 config: twilio.request_encoding: "xml" is not one of auto, json, query, form
@@ -208,6 +212,7 @@ func TestLoadMinimalAppliesDefaults(t *testing.T) {
 		{"billing_groups[0] label", cfg.BillingGroups[0].Label(), "commerce_billingprofile_ABC123"},
 		{"billing_groups[0].budget", cfg.BillingGroups[0].Budget == nil, true},
 		{"billing_groups[0].product_categories", cfg.BillingGroups[0].ProductCategories == nil, true},
+		{"fiscal_year_start: the calendar year", cfg.YearStart(), time.January},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.key, c.got, c.want)
@@ -260,12 +265,17 @@ reporting_currency:
   rates:
     EUR: 1.08
     GBP: 1.27
+fiscal_year_start:
+  month: 4
 `
 	if got := cfg.String(); got != want {
 		t.Errorf("String():\n%s\nwant:\n%s", got, want)
 	}
 	if r := cfg.ReportingCurrency; !maps.Equal(r.AllRates(), map[string]float64{"EUR": 1.08, "GBP": 1.27, "USD": 1}) || !r.AsOf().Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("reporting currency %+v: rates %v, as of %v", r, r.AllRates(), r.AsOf())
+	}
+	if got := cfg.YearStart(); got != time.April {
+		t.Errorf("fiscal_year_start: the year starts in %s, want April", got)
 	}
 	if rate, ok := cfg.ReportingCurrency.Rate("USD"); !ok || rate != 1 {
 		t.Errorf("the reporting currency's own rate: %v %v, want 1", rate, ok)

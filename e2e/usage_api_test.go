@@ -26,6 +26,7 @@ func TestBinaryAgainstUsageAPIVariants(t *testing.T) {
 		twilio string   // appended to the twilio section
 		down   []string // periods up 0 for every group; the others up 1
 		logs   []string // lines the log must hold
+		fiscal bool     // a fiscal year that began 11 months ago, or in February
 	}{
 		{name: "page token read from the query string only", sim: func(o *usagesim.Options) { o.TokenInQuery = true }},
 		{name: "JSON body only, page token from the query string", sim: func(o *usagesim.Options) {
@@ -53,6 +54,10 @@ func TestBinaryAgainstUsageAPIVariants(t *testing.T) {
 			fault: &usagesim.Fault{Kind: usagesim.ExportNotFound, TimePeriod: "LAST_MONTH"},
 			down:  []string{"last_month"},
 			logs:  []string{`period=last_month`, `code 71003: Usage export not found`}},
+		// The API has no name for a fiscal year: it is asked as a range,
+		// and served exactly the API's days from its first to today.
+		{name: "a fiscal year", fiscal: true},
+		{name: "a fiscal year, page token from the query string only", sim: func(o *usagesim.Options) { o.TokenInQuery = true }, fiscal: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A fixed clock: the API's figures do not move while the test
@@ -75,6 +80,16 @@ func TestBinaryAgainstUsageAPIVariants(t *testing.T) {
 				inst.URL, inst.TokenURL, tc.twilio)
 			for _, g := range groups {
 				cfg += fmt.Sprintf("  - id: %s\n    name: %s\n", g.ID, g.Name)
+			}
+			yearStart, yearFirst := time.January, ""
+			if tc.fiscal {
+				yearStart = max(now.UTC().Month()%12+1, time.February)
+				year := now.UTC().Year()
+				if now.UTC().Month() < yearStart {
+					year--
+				}
+				yearFirst = time.Date(year, yearStart, 1, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
+				cfg += fmt.Sprintf("fiscal_year_start: {month: %d}\n", yearStart)
 			}
 			path := filepath.Join(t.TempDir(), "config.yml")
 			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -116,6 +131,14 @@ func TestBinaryAgainstUsageAPIVariants(t *testing.T) {
 					}
 					tp := map[string]string{"": "THIS_MONTH", "yesterday_": "YESTERDAY", "last_month_": "LAST_MONTH", "this_year_": "THIS_YEAR"}[period]
 					records, _ := sim.Records(g.ID, tp)
+					if period == "this_year_" && tc.fiscal {
+						tp = yearFirst + " to today"
+						records = sim.DailyRecords(g.ID, yearFirst, now.UTC().Format("2006-01-02"))
+						start, _ := time.Parse("2006-01-02", yearFirst)
+						if key := fmt.Sprintf("twilio_billing_group_this_year_period_start_timestamp_seconds{billing_group=%q}", g.Name); got[key] != float64(start.Unix()) {
+							t.Errorf("%s = %v, want %s", key, got[key], yearFirst)
+						}
+					}
 					sums := testsupport.ExactSums{}
 					for _, r := range records {
 						sums.AddFloat(t, fmt.Sprintf(`twilio_billing_group_%scost{billing_group=%q,currency=%q,product_category=%q}`, period, g.Name, r.Price.Currency, r.ProductCategory), r.Price.Amount)
@@ -138,6 +161,9 @@ func TestBinaryAgainstUsageAPIVariants(t *testing.T) {
 						t.Errorf("%s %s: %d cost and usage series, want %d", g.Name, tp, n, len(want))
 					}
 				}
+			}
+			if m := got["twilio_billing_fiscal_year_start_month{}"]; m != float64(yearStart) {
+				t.Errorf("twilio_billing_fiscal_year_start_month = %v, want %d", m, yearStart)
 			}
 			for _, l := range tc.logs {
 				if !strings.Contains(p.out.String(), l) {

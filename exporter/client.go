@@ -58,7 +58,7 @@ func collectorBudget(b *config.Budget) *collector.Budget {
 func Groups(cfg *config.Config, monthTTL time.Duration) []collector.Group {
 	groups := make([]collector.Group, 0, len(cfg.BillingGroups))
 	for _, bg := range cfg.BillingGroups {
-		g := collector.Group{ID: bg.ID, Label: bg.Label(), MaxSeries: cfg.Twilio.MaxSeries, PlannedCategories: bg.PlannedCategories, Labels: bg.Labels}
+		g := collector.Group{ID: bg.ID, Label: bg.Label(), MaxSeries: cfg.Twilio.MaxSeries, PlannedCategories: bg.PlannedCategories, Labels: bg.Labels, YearStart: cfg.YearStart()}
 		g.TTL[collector.ThisMonth] = monthTTL
 		ttls := cfg.PeriodTTLs(bg)
 		for p := collector.ThisMonth + 1; p < collector.NumPeriods; p++ {

@@ -43,6 +43,9 @@ type Exporter struct {
 	cache    *collector.Cache
 	encInfo  *encodingInfo // the current client's request encoding
 	rates    *reportingRates
+	// yearStart is the month the year period starts in, exported for the
+	// rules and dashboards: 1 for the calendar year.
+	yearStart prometheus.Gauge
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
@@ -85,6 +88,10 @@ func New(o Options, load func() (*config.Config, error), reg prometheus.Register
 			Name: "twilio_exporter_config_last_reload_success_timestamp_seconds",
 			Help: "When the configuration was last loaded successfully, as a Unix timestamp.",
 		}),
+		yearStart: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "twilio_billing_fiscal_year_start_month",
+			Help: "The month the year period (twilio_billing_group_this_year_*) and the annual budgets start in, on its 1st at 00:00 UTC: 1 for the calendar year, else fiscal_year_start.month.",
+		}),
 		cfg: cfg,
 		now: o.Now,
 	}
@@ -94,8 +101,8 @@ func New(o Options, load func() (*config.Config, error), reg prometheus.Register
 	e.started = e.now()
 	e.encInfo = newEncodingInfo()
 	e.rates = newReportingRates()
-	e.rates.set(cfg)
-	reg.MustRegister(e.reloadOK, e.reloadTime, e.encInfo, e.rates)
+	e.exportConfig(cfg)
+	reg.MustRegister(e.reloadOK, e.reloadTime, e.encInfo, e.rates, e.yearStart)
 	logWarnings(logger, cfg)
 	client, err := e.newClient(cfg)
 	if err != nil {
@@ -114,6 +121,13 @@ func New(o Options, load func() (*config.Config, error), reg prometheus.Register
 	e.loaded(true)
 	level.Info(logger).Log("msg", "Loaded configuration", "billing_groups", len(cfg.BillingGroups))
 	return e, nil
+}
+
+// exportConfig makes the metrics that export settings of cfg (the reporting
+// currency, the year's first month) say cfg's.
+func (e *Exporter) exportConfig(cfg *config.Config) {
+	e.rates.set(cfg)
+	e.yearStart.Set(float64(cfg.YearStart()))
 }
 
 // Cache is the cache the exporter refreshes: what scrapes and the landing
@@ -193,7 +207,7 @@ func (e *Exporter) apply() error {
 		e.encInfo.client.Store(client) // it learns the request shape afresh
 	}
 	e.cfg = cfg
-	e.rates.set(cfg)
+	e.exportConfig(cfg)
 	logWarnings(e.logger, cfg)
 	e.cache.Refresh()
 	return nil
