@@ -150,6 +150,8 @@ func (o *Options) check() error {
 		return fmt.Errorf("--sample.interval=%s must be from 1s to %s and divide a day evenly", o.Interval, MaxInterval)
 	case len(o.Groups) == 0:
 		return errors.New("the configuration has no billing groups")
+	case slices.ContainsFunc(o.Groups, func(g collector.Group) bool { return yearStart(g) != yearStart(o.Groups[0]) }):
+		return errors.New("the billing groups' years start in different months: the exporter exports one twilio_billing_fiscal_year_start_month")
 	case o.Concurrency < 1:
 		return fmt.Errorf("--twilio.concurrency=%d must be at least 1", o.Concurrency)
 	}
@@ -302,6 +304,10 @@ type groupMonth struct {
 	lastMonth   collector.Figures
 	yearToDate  []collector.Figures // by day, for a group with this_year on
 }
+
+// yearStart is the month g's year starts in, as
+// twilio_billing_fiscal_year_start_month says it: 1 for the calendar year.
+func yearStart(g collector.Group) time.Month { return max(g.YearStart, time.January) }
 
 // thisYear says whether g has the this_year period on.
 func thisYear(g collector.Group) bool { return g.TTL[collector.ThisYear] > 0 }
@@ -594,6 +600,7 @@ func (r *runner) build(m *month) *seriesSet {
 			}
 			s.set(i, float64(rp.AsOf.Unix()), "twilio_billing_reporting_rates_as_of_timestamp_seconds", "reporting_currency", rp.Currency)
 		}
+		s.set(i, float64(yearStart(r.o.Groups[0])), "twilio_billing_fiscal_year_start_month")
 	}
 	return s
 }

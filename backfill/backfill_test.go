@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -102,6 +103,10 @@ func TestBadInputWritesNothing(t *testing.T) {
 		{"interval over the lookback", func(o *Options) { o.Interval = 10 * time.Minute }, "--sample.interval=10m0s must be from 1s to 5m0s", []string{"(does not exist)"}},
 		{"interval not dividing a day", func(o *Options) { o.Interval = 7 * time.Minute }, "divide a day evenly", []string{"(does not exist)"}},
 		{"no concurrency", func(o *Options) { o.Concurrency = 0 }, "--twilio.concurrency=0 must be at least 1", []string{"(does not exist)"}},
+		{"years starting in different months", func(o *Options) {
+			o.Groups = slices.Clone(o.Groups)
+			o.Groups[1].YearStart = time.April
+		}, "the billing groups' years start in different months", []string{"(does not exist)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := testOptions(t, client, cg, filepath.Join(t.TempDir(), "out"))

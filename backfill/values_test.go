@@ -85,7 +85,8 @@ func checkAt(t *testing.T, db *tsdb.DBReadOnly, sim *usagesim.Server, sg []usage
 
 // truthAt is what the exporter would have served at the end of at's day,
 // from the simulator's daily records, product_info aside: this_year is
-// every day from 1 January through that day, added up exactly.
+// every day from the 1st of the year's first month (January, or the group's
+// fiscal YearStart) through that day, added up exactly.
 func truthAt(t *testing.T, sim *usagesim.Server, sg []usagesim.Group, cg []collector.Group, at time.Time) map[string]float64 {
 	t.Helper()
 	d := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
@@ -114,7 +115,11 @@ func truthAt(t *testing.T, sim *usagesim.Server, sg []usagesim.Group, cg []colle
 			add(p+"last_month_", day(prev), day(month.AddDate(0, 0, -1)), prev, month)
 		}
 		if g.TTL[collector.ThisYear] > 0 {
-			year := time.Date(at.Year(), time.January, 1, 0, 0, 0, 0, time.UTC)
+			first, y := max(g.YearStart, time.January), at.Year()
+			if at.Month() < first {
+				y-- // a fiscal year that began last calendar year
+			}
+			year := time.Date(y, first, 1, 0, 0, 0, 0, time.UTC)
 			add(p+"this_year_", day(year), day(d), year, year.AddDate(1, 0, 0))
 		}
 		if b := g.Budget; b != nil {
@@ -135,6 +140,8 @@ func truthAt(t *testing.T, sim *usagesim.Server, sg []usagesim.Group, cg []colle
 		info := labels.NewBuilder(labels.FromMap(g.Labels)).Set("billing_group", g.Label).
 			Set("instance", "exporter:10117").Set("job", "twilio_billing").Labels()
 		want[p+"info"+info.String()] = 1
+		// The month the year starts in, 1 for the calendar year.
+		want[`twilio_billing_fiscal_year_start_month{instance="exporter:10117", job="twilio_billing"}`] = float64(max(g.YearStart, time.January))
 	}
 	maps.Copy(want, sums.Floats())
 	return want

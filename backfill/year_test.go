@@ -16,40 +16,59 @@ import (
 
 // TestThisYearIsTheYearToDate backfills a group with this_year on beside one
 // with it off and checks, at instants of several days, every series against
-// the simulator's daily records added up exactly (this_year: 1 January
-// through the day), and the records requests: the months of the range's
-// first year before the month before --from are fetched for the this_year
-// group only, and none when the range starts in January.
+// the simulator's daily records added up exactly (this_year: 1 January, or
+// the fiscal year's first day, through the day), and the records requests:
+// the months of the year --from is in before the month before --from are
+// fetched for the this_year group only, and none when the range starts in
+// the year's first month.
 func TestThisYearIsTheYearToDate(t *testing.T) {
 	date := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 	for _, tc := range []struct {
-		name     string
-		from, to time.Time
-		at       []time.Time
+		name      string
+		yearStart time.Month // 0: the calendar year
+		from, to  time.Time
+		at        []time.Time
 		// extra are the months fetched for the this_year group only: the
 		// year's months before the month before --from.
 		extra int
 	}{
-		{"from mid-year", date(2026, 4, 10), date(2026, 5, 3), []time.Time{
+		{"from mid-year", 0, date(2026, 4, 10), date(2026, 5, 3), []time.Time{
 			date(2026, 4, 10), // the first instant
 			date(2026, 4, 30).Add(23*time.Hour + 35*time.Minute), // the last hour of a month
 			date(2026, 5, 1).Add(42 * time.Minute),               // the first hour of the next
 			date(2026, 5, 4).Add(-time.Second),                   // the last second
 		}, 2},
-		{"across 1 January", date(2025, 12, 20), date(2026, 1, 10), []time.Time{
+		{"across 1 January", 0, date(2025, 12, 20), date(2026, 1, 10), []time.Time{
 			date(2025, 12, 20).Add(13 * time.Hour),
 			date(2026, 1, 1).Add(-25 * time.Minute), // the whole of 2025
 			date(2026, 1, 1).Add(42 * time.Minute),  // 1 January alone
 			date(2026, 1, 11).Add(-time.Second),
 		}, 10},
-		{"from in January", date(2026, 1, 5), date(2026, 2, 2), []time.Time{
+		{"from in January", 0, date(2026, 1, 5), date(2026, 2, 2), []time.Time{
 			date(2026, 1, 5).Add(time.Hour),
 			date(2026, 2, 1).Add(42 * time.Minute),
+		}, 0},
+		// A fiscal year from 1 April: it resets on 1 April, not 1 January.
+		{"fiscal, across 1 April", time.April, date(2026, 3, 20), date(2026, 4, 10), []time.Time{
+			date(2026, 3, 20).Add(13 * time.Hour),
+			date(2026, 4, 1).Add(-25 * time.Minute), // April 2025 to March 2026
+			date(2026, 4, 1).Add(42 * time.Minute),  // 1 April alone
+			date(2026, 4, 11).Add(-time.Second),
+		}, 10},
+		{"fiscal, across 1 January", time.April, date(2025, 12, 20), date(2026, 1, 10), []time.Time{
+			date(2026, 1, 1).Add(-25 * time.Minute),
+			date(2026, 1, 1).Add(42 * time.Minute), // 1 April 2025 to 1 January
+			date(2026, 1, 11).Add(-time.Second),
+		}, 7},
+		{"fiscal, from in April", time.April, date(2026, 4, 5), date(2026, 5, 2), []time.Time{
+			date(2026, 4, 5).Add(time.Hour),
+			date(2026, 5, 1).Add(42 * time.Minute),
 		}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sg, cg := testGroups()
 			cg[0].TTL[collector.ThisYear] = time.Hour // a: this_year on; b: off
+			cg[0].YearStart, cg[1].YearStart = tc.yearStart, tc.yearStart
 			sim := usagesim.New(usagesim.Options{Groups: sg, Now: func() time.Time { return testNow }})
 			const pageSize = 50
 			o := testOptions(t, simtest.Client(t, simtest.Start(t, sim), pageSize, retries), cg, t.TempDir())

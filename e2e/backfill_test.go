@@ -28,7 +28,8 @@ var backfillGroups = []usagesim.Group{
 // from the simulated API with the real binary, serves the blocks from a real
 // Prometheus and checks past instants (mid-month, the last hour of a month,
 // the first hour of the next) against the simulator's own daily records,
-// exactly (this_year, on by default, from 1 January); then every
+// exactly (this_year, on by default, a fiscal year from the 1st of last
+// month, so that the range crosses the fiscal new year); then every
 // spend-overview panel query that does not depend on the exporter's health at
 // an instant inside the range.
 func TestBackfillIntoPrometheus(t *testing.T) {
@@ -67,7 +68,8 @@ reporting_currency:
   currency: USD
   rates_as_of: 2026-01-01
   rates: {EUR: 1.25}
-`, inst.URL, inst.TokenURL, backfillGroups[0].ID, backfillGroups[1].ID)
+fiscal_year_start: {month: %d}
+`, inst.URL, inst.TokenURL, backfillGroups[0].ID, backfillGroups[1].ID, lastMonth.Month())
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +128,7 @@ reporting_currency:
 		lastMonth.Add(42 * time.Minute),    // the first hour of the next
 		to.Add(24*time.Hour - time.Second), // the range's last second
 	} {
-		checkBackfilledInstant(t, prom, sim, at)
+		checkBackfilledInstant(t, prom, sim, lastMonth.Month(), at)
 	}
 
 	// Every spend-overview panel that does not show the exporter's own
@@ -181,12 +183,15 @@ func containsAny(s string, subs []string) bool {
 // records added up exactly, as the exporter adds them: month to date through that day,
 // yesterday, last month, this year to that day, the period bounds, the
 // budgets, the alert thresholds and the owner labels.
-func checkBackfilledInstant(t *testing.T, prom string, sim *usagesim.Server, at time.Time) {
+func checkBackfilledInstant(t *testing.T, prom string, sim *usagesim.Server, yearStart time.Month, at time.Time) {
 	t.Helper()
 	d := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
 	month := time.Date(at.Year(), at.Month(), 1, 0, 0, 0, 0, time.UTC)
 	prevMonth := month.AddDate(0, -1, 0)
-	year := time.Date(at.Year(), time.January, 1, 0, 0, 0, 0, time.UTC)
+	year := time.Date(at.Year(), yearStart, 1, 0, 0, 0, 0, time.UTC)
+	if at.Month() < yearStart {
+		year = year.AddDate(-1, 0, 0) // a fiscal year that began last calendar year
+	}
 	want := map[string]float64{}
 	sums := testsupport.ExactSums{}
 	add := func(prefix, group string, records []usagesim.WireRecord) {
@@ -225,9 +230,10 @@ func checkBackfilledInstant(t *testing.T, prom string, sim *usagesim.Server, at 
 	want[`twilio_billing_reporting_rate{currency="EUR", instance="exporter:10117", job="twilio_billing", reporting_currency="USD"}`] = 1.25
 	want[`twilio_billing_reporting_rate{currency="USD", instance="exporter:10117", job="twilio_billing", reporting_currency="USD"}`] = 1
 	want[`twilio_billing_reporting_rates_as_of_timestamp_seconds{instance="exporter:10117", job="twilio_billing", reporting_currency="USD"}`] = 1767225600
+	want[`twilio_billing_fiscal_year_start_month{instance="exporter:10117", job="twilio_billing"}`] = float64(yearStart)
 
 	got := map[string]float64{}
-	for _, s := range promQueryAt(t, prom, `{__name__=~"twilio_billing_(group|reporting)_.*", __name__!="twilio_billing_group_product_info"}`, at) {
+	for _, s := range promQueryAt(t, prom, `{__name__=~"twilio_billing_(group|reporting|fiscal)_.*", __name__!="twilio_billing_group_product_info"}`, at) {
 		name := string(s.Metric[model.MetricNameLabel])
 		delete(s.Metric, model.MetricNameLabel)
 		got[name+s.Metric.String()] = float64(s.Value)
