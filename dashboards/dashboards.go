@@ -183,19 +183,25 @@ func spendYesterdayAndLastMonth() row {
 	}}
 }
 
-// spendThisYear is the year so far: spend, the forecast against the annual
+// spendThisYear is the year so far (the calendar year, or the exporter's
+// fiscal year): when it began, spend, the forecast against the annual
 // budget, and each month's spend.
 func spendThisYear() row {
-	return row{"This year", panels{
+	return row{"This year (calendar or fiscal)", panels{
+		newStat("Year began",
+			"The first day of the year this row covers: 1 January, or the first day of the fiscal year the exporter's fiscal_year_start sets (twilio_billing_group_this_year_period_start_timestamp_seconds; twilio_billing_fiscal_year_start_month is its month). "+
+				"Monthly spend this year follows the dashboard's own fiscal year setting instead: set its start month to match.",
+			6, instant("A", fmt.Sprintf("min(%s) * 1000", dedup(`twilio_billing_group_this_year_period_start_timestamp_seconds{`+groupMatch+`}`, "")), "year to date from")).
+			Unit("time:YYYY-MM-DD"),
 		spendStat("Year-to-date spend",
-			"Estimated spend this year (UTC) to date, per currency, over the selected billing groups and product categories (twilio_billing_group_this_year_cost, refreshed every periods.this_year.cache_ttl). Resets at 00:00 UTC on 1 January.",
-			8, instant("A", fmt.Sprintf("sum by (currency) (%s)", dedup(thisYearSelector, "")), "{{currency}}")),
+			"Estimated spend this year to date (see Year began), per currency, over the selected billing groups and product categories (twilio_billing_group_this_year_cost, refreshed every periods.this_year.cache_ttl). Resets at 00:00 UTC on the year's first day.",
+			6, instant("A", fmt.Sprintf("sum by (currency) (%s)", dedup(thisYearSelector, "")), "{{currency}}")),
 		spendStat("Forecast to year end",
-			"Linear forecast of this year's spend per currency: spend so far divided by the time elapsed since 1 January, times the year's length (from the exporter's bounds of this year, so leap years and 1 January are right). Noisy in the first weeks of a year, and blind to seasonal spend.",
-			8, instant("A", fmt.Sprintf("sum by (currency) (\n  %s\n)", indent(yearForecast("billing_group, currency", thisYearSelector), 2)), "{{currency}}")),
+			"Linear forecast of this year's spend per currency: spend so far divided by the time elapsed since the year's first day, times the year's length (from the exporter's bounds of this year, so 29 February and the year's first day are right). Noisy in the first weeks of a year, and blind to seasonal spend.",
+			6, instant("A", fmt.Sprintf("sum by (currency) (\n  %s\n)", indent(yearForecast("billing_group, currency", thisYearSelector), 2)), "{{currency}}")),
 		budgetStat("Forecast against annual budget",
 			"This year's linear forecast (see Forecast to year end) as a percentage of the billing group's configured annual budget (twilio_billing_group_annual_budget), for groups that have one. Ignores the product category filter: a budget covers the whole group. Amber from 80%, red from 100%. See also the TwilioBillingAnnualForecastOverBudget alert.",
-			8, instant("A", yearForecastVsBudgetPercent(), "{{billing_group}} ({{currency}})")),
+			6, instant("A", yearForecastVsBudgetPercent(), "{{billing_group}} ({{currency}})")),
 		spendTimeseries("Forecast to year end against the annual budget",
 			"How the linear year-end forecast per billing group has moved (see Forecast to year end), with the group's configured annual budget as a dashed line.",
 			"/annual budget/").
@@ -203,13 +209,13 @@ func spendThisYear() row {
 			WithTarget(query("A", yearForecast("billing_group, currency", thisYearSelector), "{{billing_group}} ({{currency}})")).
 			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", annualBudgetSelector), "{{billing_group}} annual budget ({{currency}})")),
 		withCurrencyUnits(place(barchart.NewPanelBuilder(), "Monthly spend this year",
-			"Each month's spend this year (UTC) per billing group and currency, whatever the dashboard's time range. "+
+			"Each month's spend this year per billing group and currency, whatever the dashboard's time range: the dashboard's fiscal year (Dashboard settings, Fiscal year start month; January unless set), which should match the exporter's fiscal_year_start. "+
 				"A past month is the exporter's figure for the whole month, twilio_billing_group_last_month_cost, as Prometheus last recorded it in the following month (late usage included); "+
 				"where Prometheus holds none, the month-to-date cost as last recorded in the month itself. The current month is its month-to-date spend. "+
 				"Past months come from Prometheus' history, scraped or written by the backfill command, sampled at 00:00 UTC each day: "+
 				"a month with no sample, in it or in the month after, has no bar (no data, not zero), and one whose history ends early is low.",
 			9, 12).
-			TimeFrom("now/y").
+			TimeFrom("now/fy").
 			Unit("none").Decimals(2).Min(0).
 			ShowValue(common.VisibilityModeNever).
 			// No calculations: the last value of a series is merely its current month.

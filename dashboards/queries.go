@@ -19,7 +19,8 @@ const (
 	// of last month (UTC), filtered like costSelector.
 	yesterdaySelector = `twilio_billing_group_yesterday_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency", product_category=~"$product_category"}`
 	lastMonthSelector = `twilio_billing_group_last_month_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency", product_category=~"$product_category"}`
-	// thisYearSelector is the cost of this year (UTC) to date, filtered like
+	// thisYearSelector is the cost of this year to date (the calendar year,
+	// or the exporter's fiscal year; UTC), filtered like
 	// costSelector; annualBudgetCostSelector ignores $product_category, as
 	// budgetCostSelector does.
 	thisYearSelector         = `twilio_billing_group_this_year_cost{job=~"$job", billing_group=~"$billing_group", currency=~"$currency", product_category=~"$product_category"}`
@@ -250,9 +251,11 @@ func yearMonth(ts string) string {
 // without such history has no value, not zero.
 func monthlySpend() string {
 	thisMonth := monthLabelled(costSelector, yearMonth(periodStart("")))
-	// Last month is December of last year in January: not this year's.
-	lastMonth := monthLabelled(lastMonthSelector, fmt.Sprintf("(%s)\n  and on (billing_group)\n(year(%s) == year(%s))",
-		yearMonth(lastMonthStart("")), lastMonthStart(""), periodStart("")))
+	// In the year's first month (January, or the fiscal year's first: the
+	// exporter's twilio_billing_fiscal_year_start_month, January where it
+	// exports none), last month is the previous year's: not this year's.
+	lastMonth := monthLabelled(lastMonthSelector, fmt.Sprintf("(%s)\n  and on (billing_group)\n(month(%s) != scalar(max(twilio_billing_fiscal_year_start_month{job=~\"$job\"}) or vector(1)))",
+		yearMonth(lastMonthStart("")), periodStart("")))
 	return fmt.Sprintf(`label_replace(
   label_join(
     (

@@ -34,6 +34,10 @@ type Page struct {
 	// Reporting, if set, converts every group's cost into one currency for
 	// the organization's total.
 	Reporting *Reporting
+	// YearStart is the month the year (YearToDate, the annual budgets)
+	// starts in: January, or 0, for the calendar year; another month for a
+	// fiscal year.
+	YearStart time.Month
 }
 
 // Reporting is the configuration's reporting currency: its code, the date
@@ -161,6 +165,9 @@ type view struct {
 	// Organization is the month's and year's spend of every group in the
 	// reporting currency; nil without one.
 	Organization *organizationView
+	// YearLabel names the year to date: "Spent this year", or the fiscal
+	// year's with its first day.
+	YearLabel string
 }
 
 // organizationView is the organization's spend in the reporting currency.
@@ -261,7 +268,10 @@ type categoryRow struct {
 }
 
 func newView(p Page) view {
-	v := view{Page: p}
+	v := view{Page: p, YearLabel: "Spent this year"}
+	if p.YearStart > time.January {
+		v.YearLabel = fmt.Sprintf("Spent this fiscal year (from 1 %s)", p.YearStart)
+	}
 	v.Reload = reloadView{OK: p.Reload.OK, LastSuccess: p.stamp(p.Reload.LastSuccess), LastFailure: p.stamp(p.Reload.LastFailure)}
 	var month, year []Cost
 	hasYear := false

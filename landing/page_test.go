@@ -581,3 +581,45 @@ func TestOwnerLabels(t *testing.T) {
 		t.Errorf("a group without owner labels has an owners line: %v", n)
 	}
 }
+
+// The year to date says which year it is: this year, or the fiscal year
+// from the 1st of its first month, for each group and for the organization.
+func TestFiscalYearLabel(t *testing.T) {
+	// label is the text of the <dt> just before the field's <dd>.
+	label := func(n *html.Node, field string) string {
+		t.Helper()
+		dd := pagetest.FindAll(n, pagetest.WithAttr("data-field", field))
+		if len(dd) != 1 {
+			t.Fatalf("%d %s fields, want 1", len(dd), field)
+		}
+		for dt := dd[0].PrevSibling; dt != nil; dt = dt.PrevSibling {
+			if dt.Type == html.ElementNode {
+				return pagetest.Text(dt)
+			}
+		}
+		return ""
+	}
+	start := time.Date(2025, time.April, 1, 0, 0, 0, 0, time.UTC)
+	g := Group{Name: "a", Month: Period{Attempted: true, Up: true, Figures: month(usd("sms", 10))},
+		YearToDate: &Period{Attempted: true, Up: true, Figures: &Figures{Start: start, End: start.AddDate(1, 0, 0), Costs: []Cost{usd("sms", 3500)}}}}
+	for _, tc := range []struct {
+		yearStart time.Month
+		want      string
+	}{
+		{0, "Spent this year"},
+		{time.January, "Spent this year"},
+		{time.April, "Spent this fiscal year (from 1 April)"},
+		{time.December, "Spent this fiscal year (from 1 December)"},
+	} {
+		p := basePage(g)
+		p.YearStart = tc.yearStart
+		p.Reporting = &Reporting{Currency: "USD", AsOf: start, Rates: map[string]float64{"USD": 1}}
+		doc := render(t, p)
+		if got := label(pagetest.Group(t, doc, "a"), "year"); got != tc.want {
+			t.Errorf("year starting in %s: the group's year is labelled %q, want %q", tc.yearStart, got, tc.want)
+		}
+		if got := label(doc, "organization-year"); got != tc.want {
+			t.Errorf("year starting in %s: the organization's year is labelled %q, want %q", tc.yearStart, got, tc.want)
+		}
+	}
+}

@@ -59,6 +59,9 @@ func (s *Server) landingPage(t time.Time, st collector.State, reload landing.Rel
 		},
 		Groups: make([]landing.Group, 0, len(st.Groups)),
 	}
+	if len(st.Groups) > 0 {
+		p.YearStart = st.Groups[0].Group.YearStart // every group's year starts alike
+	}
 	if r := s.ex.ReportingCurrency(); r != nil {
 		p.Reporting = &landing.Reporting{Currency: r.Currency, AsOf: r.AsOf(), Rates: r.AllRates()}
 	}
