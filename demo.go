@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
@@ -32,6 +33,11 @@ const (
 // demoRates are the demo's budget rates into USD, one per other currency the
 // demo groups are billed in.
 const demoRates = "EUR: 1.08, GBP: 1.27"
+
+// demoFiscalYearStart is the month the demo's year starts in: a fiscal year
+// from 1 April, as many organizations keep, so that the year's figures,
+// bounds, budget and alerts show a fiscal year.
+const demoFiscalYearStart = time.April
 
 // demoLabels are the demo groups' owner labels (billing_groups[].labels),
 // by group name: two teams, one group with none, as a real organization
@@ -99,6 +105,7 @@ func startDemo(now func() time.Time) (*demo, error) {
 	// One currency for the organization's total, at this year's budget
 	// rates, with a rate for every currency the demo groups are billed in.
 	fmt.Fprintf(&b, "reporting_currency:\n  currency: USD\n  rates_as_of: %d-01-01\n  rates: {%s}\n", t.Year(), demoRates)
+	fmt.Fprintf(&b, "fiscal_year_start: {month: %d}\n", demoFiscalYearStart)
 	return &demo{sim: sim, inst: inst, yaml: []byte(b.String())}, nil
 }
 
@@ -112,13 +119,18 @@ func total(sim *usagesim.Server, id, period string) float64 {
 	return sum
 }
 
-// yearForecast extrapolates a simulated group's year to date at t linearly
-// over the year, as the annual forecast alert does; in the year's first day,
-// too short to extrapolate from, last month's spend times twelve.
+// yearForecast extrapolates a simulated group's fiscal year to date at t
+// linearly over the fiscal year, as the annual forecast alert does; in the
+// year's first day, too short to extrapolate from, last month's spend times
+// twelve.
 func yearForecast(sim *usagesim.Server, id string, t time.Time) float64 {
-	start := time.Date(t.Year(), time.January, 1, 0, 0, 0, 0, time.UTC)
-	elapsed, year := t.Sub(start), start.AddDate(1, 0, 0).Sub(start)
-	if ytd := total(sim, id, "THIS_YEAR"); ytd > 0 && elapsed >= 24*time.Hour {
+	start, end := collector.ThisYear.Bounds(t, demoFiscalYearStart)
+	elapsed, year := t.Sub(start), end.Sub(start)
+	var ytd float64
+	for _, r := range sim.DailyRecords(id, start.Format(time.DateOnly), t.UTC().Format(time.DateOnly)) {
+		ytd += r.Price.Amount
+	}
+	if ytd > 0 && elapsed >= 24*time.Hour {
 		return ytd * float64(year) / float64(elapsed)
 	}
 	return 12 * total(sim, id, "LAST_MONTH")

@@ -8,8 +8,9 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
-// TestDemoShowsWhatItSays: whatever day the demo starts, platform has an
-// annual budget its forecast for the year exceeds, support spends steadily
+// TestDemoShowsWhatItSays: whatever day the demo starts, its year is a
+// fiscal year from 1 April, platform has an annual budget its forecast for
+// that year exceeds, support spends steadily
 // on a category it never used before this month, and the monthly budgets
 // put marketing over and support under.
 func TestDemoShowsWhatItSays(t *testing.T) {
@@ -17,8 +18,10 @@ func TestDemoShowsWhatItSays(t *testing.T) {
 		time.Date(2026, 11, 26, 10, 30, 0, 0, time.UTC),
 		time.Date(2026, 12, 1, 0, 30, 0, 0, time.UTC), // the 1st: yesterday is last month
 		time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC),
-		time.Date(2027, 1, 1, 0, 10, 0, 0, time.UTC), // too early in the year to extrapolate
+		time.Date(2027, 1, 1, 0, 10, 0, 0, time.UTC), // 1 January: an ordinary day of the fiscal year
 		time.Date(2027, 1, 3, 12, 0, 0, 0, time.UTC),
+		time.Date(2027, 4, 1, 0, 10, 0, 0, time.UTC), // too early in the fiscal year to extrapolate
+		time.Date(2027, 4, 3, 12, 0, 0, 0, time.UTC),
 		time.Date(2028, 2, 29, 18, 0, 0, 0, time.UTC),
 	} {
 		t.Run(now.Format(time.RFC3339), func(t *testing.T) {
@@ -69,8 +72,13 @@ func TestDemoShowsWhatItSays(t *testing.T) {
 				t.Errorf("marketing thresholds %+v, want the defaults", got)
 			}
 
-			// Platform: year to date extrapolated over the year, as the
-			// annual forecast alert computes it, above the annual budget.
+			// A fiscal year from 1 April.
+			if got := cfg.YearStart(); got != time.April {
+				t.Errorf("the demo's year starts in %s, want April", got)
+			}
+			// Platform: fiscal year to date extrapolated over the fiscal
+			// year, as the annual forecast alert computes it, above the
+			// annual budget.
 			ab := byName["platform"].AnnualBudget
 			if ab == nil || ab.Currency != "GBP" {
 				t.Fatalf("platform annual budget %+v, want one in GBP", ab)
@@ -78,8 +86,14 @@ func TestDemoShowsWhatItSays(t *testing.T) {
 			if byName["marketing"].AnnualBudget != nil || byName["support"].AnnualBudget != nil {
 				t.Errorf("annual budgets on marketing or support: %+v", cfg.BillingGroups)
 			}
-			start := time.Date(now.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
-			ytd, _ := cost("platform", "THIS_YEAR", "")
+			start := time.Date(now.Year(), time.April, 1, 0, 0, 0, 0, time.UTC)
+			if now.Before(start) {
+				start = start.AddDate(-1, 0, 0)
+			}
+			var ytd float64
+			for _, r := range d.sim.DailyRecords(ids["platform"], start.Format(time.DateOnly), now.Format(time.DateOnly)) {
+				ytd += r.Price.Amount
+			}
 			forecast := ytd / now.Sub(start).Seconds() * start.AddDate(1, 0, 0).Sub(start).Seconds()
 			if now.Sub(start) >= 24*time.Hour && !(forecast > ab.Amount*1.2) {
 				t.Errorf("platform: forecast %.0f GBP for the year, annual budget %v: want the forecast well above it", forecast, ab.Amount)

@@ -83,6 +83,7 @@ func TestProbeAgreesWithExporter(t *testing.T) {
 		fault  *usagesim.Fault
 		twilio string // appended to the twilio section
 		extra  string // another billing group
+		top    string // appended to the file: a top-level key
 		pages  int    // page_size; 7 if 0, so that most periods take several pages
 		code   int    // the probe's exit code, so that both outcomes are covered
 	}{
@@ -99,6 +100,10 @@ func TestProbeAgreesWithExporter(t *testing.T) {
 		{name: "last month not ready", fault: &usagesim.Fault{Kind: usagesim.ExportNotFound, TimePeriod: "LAST_MONTH"}, code: 1},
 		{name: "data moving under every pagination", fault: &usagesim.Fault{Kind: usagesim.StaleData, Page: 1}, code: 1},
 		{name: "an unknown group", extra: "  - id: commerce_billingprofile_NOSUCHGROUP\n    name: ghost\n", code: 1},
+		// A fiscal year is asked as a range: the probe tries what the
+		// exporter asks.
+		{name: "a fiscal year", top: "fiscal_year_start: {month: 2}\n", code: 0},
+		{name: "a fiscal year, more series than max_series", twilio: "  max_series: 60\n", top: "fiscal_year_start: {month: 2}\n", code: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := func() string {
@@ -112,7 +117,7 @@ func TestProbeAgreesWithExporter(t *testing.T) {
 				}
 				inst := simtest.Start(t, sim)
 				path := filepath.Join(t.TempDir(), "config.yml")
-				writeConfig(t, path, inst, fmt.Sprintf("  - id: %s\n    name: marketing\n  - id: %s\n    name: support\n%s", demo[0].ID, demo[1].ID, tc.extra))
+				writeConfig(t, path, inst, fmt.Sprintf("  - id: %s\n    name: marketing\n  - id: %s\n    name: support\n%s%s", demo[0].ID, demo[1].ID, tc.extra, tc.top))
 				beforeGroups(t, path, fmt.Sprintf("  page_size: %d\n%s", cmp.Or(tc.pages, 7), tc.twilio))
 				return path
 			}
