@@ -295,31 +295,40 @@ func TestThisYearAgainstSimulatorShapes(t *testing.T) {
 			if up != 1 {
 				t.Fatalf("this_year up = %v, want 1:\n%s", up, logs)
 			}
-			sums := testsupport.ExactSums{}
 			days := sim.DailyRecords(sg.ID, "2026-01-01", "2026-11-26")
+			checkYearIsTheDays(t, got, days)
 			products := map[string]bool{}
 			for _, r := range days {
-				sums.AddFloat(t, fmt.Sprintf(`twilio_billing_group_this_year_cost{billing_group="support",currency=%q,product_category=%q}`, r.Price.Currency, r.ProductCategory), r.Price.Amount)
 				products[r.ProductName+"\x00"+r.Usage.Unit] = true
-			}
-			want := sums.Floats()
-			n := 0
-			for k, v := range got {
-				if strings.HasPrefix(k, "twilio_billing_group_this_year_cost") {
-					n++
-					if want[k] != v {
-						t.Errorf("%s = %v, the days add up to %v", k, v, want[k])
-					}
-				}
-			}
-			if n != len(want) || n == 0 {
-				t.Errorf("%d this_year cost series, want %d", n, len(want))
 			}
 			recs, _ := sim.Records(sg.ID, "THIS_YEAR")
 			if len(recs) != 11*len(products) {
 				t.Errorf("the simulator answers THIS_YEAR with %d rows, want 11 months x %d products", len(recs), len(products))
 			}
 		})
+	}
+}
+
+// checkYearIsTheDays checks that support's this_year cost series in got are
+// exactly the days' costs added up, one series per category and currency.
+func checkYearIsTheDays(t *testing.T, got map[string]float64, days []usagesim.WireRecord) {
+	t.Helper()
+	sums := testsupport.ExactSums{}
+	for _, r := range days {
+		sums.AddFloat(t, fmt.Sprintf(`twilio_billing_group_this_year_cost{billing_group="support",currency=%q,product_category=%q}`, r.Price.Currency, r.ProductCategory), r.Price.Amount)
+	}
+	want := sums.Floats()
+	n := 0
+	for k, v := range got {
+		if strings.HasPrefix(k, "twilio_billing_group_this_year_cost") {
+			n++
+			if want[k] != v {
+				t.Errorf("%s = %v, the days add up to %v", k, v, want[k])
+			}
+		}
+	}
+	if n != len(want) || n == 0 {
+		t.Errorf("%d this_year cost series, want %d", n, len(want))
 	}
 }
 
@@ -373,24 +382,7 @@ func TestFiscalYearAgainstSimulator(t *testing.T) {
 				if s, e := got[`twilio_billing_group_this_year_period_start_timestamp_seconds{billing_group="support"}`], got[`twilio_billing_group_this_year_period_end_timestamp_seconds{billing_group="support"}`]; s != tc.start || e != tc.end {
 					t.Errorf("this_year bounds %v..%v, want %v..%v", s, e, tc.start, tc.end)
 				}
-				sums := testsupport.ExactSums{}
-				today := clk.Now().UTC().Format(twilio.DateLayout)
-				for _, r := range sim.DailyRecords(sg.ID, tc.first, today) {
-					sums.AddFloat(t, fmt.Sprintf(`twilio_billing_group_this_year_cost{billing_group="support",currency=%q,product_category=%q}`, r.Price.Currency, r.ProductCategory), r.Price.Amount)
-				}
-				want := sums.Floats()
-				n := 0
-				for k, v := range got {
-					if strings.HasPrefix(k, "twilio_billing_group_this_year_cost") {
-						n++
-						if want[k] != v {
-							t.Errorf("%s = %v, the days from %s to %s add up to %v", k, v, tc.first, today, want[k])
-						}
-					}
-				}
-				if n != len(want) || n == 0 {
-					t.Errorf("%d this_year cost series, want %d", n, len(want))
-				}
+				checkYearIsTheDays(t, got, sim.DailyRecords(sg.ID, tc.first, clk.Now().UTC().Format(twilio.DateLayout)))
 				// A year of MONTHLY rows or roll-ups is one page a request
 				// (DAILY rows are many).
 				if st := sim.Stats(); sh.shape.DefaultAggregation == "" && st.RecordsRequests != tc.requests {
