@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twilio-billing-exporter/twilio_billing_exporter/collector"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/config"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
@@ -124,8 +123,11 @@ func total(sim *usagesim.Server, id, period string) float64 {
 // year's first day, too short to extrapolate from, last month's spend times
 // twelve.
 func yearForecast(sim *usagesim.Server, id string, t time.Time) float64 {
-	start, end := collector.ThisYear.Bounds(t, demoFiscalYearStart)
-	elapsed, year := t.Sub(start), end.Sub(start)
+	start := time.Date(t.Year(), demoFiscalYearStart, 1, 0, 0, 0, 0, time.UTC)
+	if t.Before(start) {
+		start = start.AddDate(-1, 0, 0) // the fiscal year began last calendar year
+	}
+	elapsed, year := t.Sub(start), start.AddDate(1, 0, 0).Sub(start)
 	var ytd float64
 	for _, r := range sim.DailyRecords(id, start.Format(time.DateOnly), t.UTC().Format(time.DateOnly)) {
 		ytd += r.Price.Amount

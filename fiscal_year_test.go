@@ -39,7 +39,7 @@ func TestFiscalYearFromConfig(t *testing.T) {
 	}
 	ex := newTestExporter(t, path)
 
-	check := func(step string, month float64, start time.Time, label string) {
+	check := func(step string, month float64, start time.Time, label, from string) {
 		t.Helper()
 		_, body, _ := request(t, http.MethodGet, ex.server.URL+"/metrics")
 		got := exposition(t, body)
@@ -57,11 +57,11 @@ func TestFiscalYearFromConfig(t *testing.T) {
 		}
 		doc := getLanding(t, ex.server.URL+"/")
 		card := pagetest.Group(t, doc, "support")
-		if !strings.Contains(pagetest.Text(card), label) || pagetest.Field(t, card, "year") == "" {
+		if !strings.Contains(pagetest.Text(card), label) || !strings.Contains(pagetest.Field(t, card, "year"), from) {
 			t.Errorf("%s: the landing page's year to date is not labelled %q:\n%s", step, label, pagetest.Text(card))
 		}
 	}
-	check("fiscal", float64(first), fiscalStart, "Spent this fiscal year (from 1 "+first.String()+")")
+	check("fiscal", float64(first), fiscalStart, "Fiscal year to date", "from 1 "+first.String())
 
 	if err := os.WriteFile(path, calendar, 0o600); err != nil {
 		t.Fatal(err)
@@ -69,5 +69,5 @@ func TestFiscalYearFromConfig(t *testing.T) {
 	if code, _, _ := request(t, http.MethodPost, ex.server.URL+"/-/reload"); code != http.StatusOK {
 		t.Fatalf("reload: %d", code)
 	}
-	check("calendar after a reload", 1, calendarStart, "Spent this year")
+	check("calendar after a reload", 1, calendarStart, "Spent this year", "")
 }

@@ -165,9 +165,10 @@ type view struct {
 	// Organization is the month's and year's spend of every group in the
 	// reporting currency; nil without one.
 	Organization *organizationView
-	// YearLabel names the year to date: "Spent this year", or the fiscal
-	// year's with its first day.
-	YearLabel string
+	// YearLabel names the year to date: "Spent this year", or "Fiscal year
+	// to date" with YearFrom, its first day ("from 1 April"), beside the
+	// figures.
+	YearLabel, YearFrom string
 }
 
 // organizationView is the organization's spend in the reporting currency.
@@ -270,7 +271,7 @@ type categoryRow struct {
 func newView(p Page) view {
 	v := view{Page: p, YearLabel: "Spent this year"}
 	if p.YearStart > time.January {
-		v.YearLabel = fmt.Sprintf("Spent this fiscal year (from 1 %s)", p.YearStart)
+		v.YearLabel, v.YearFrom = "Fiscal year to date", fmt.Sprintf("from 1 %s", p.YearStart)
 	}
 	v.Reload = reloadView{OK: p.Reload.OK, LastSuccess: p.stamp(p.Reload.LastSuccess), LastFailure: p.stamp(p.Reload.LastFailure)}
 	var month, year []Cost

@@ -583,7 +583,8 @@ func TestOwnerLabels(t *testing.T) {
 }
 
 // The year to date says which year it is: this year, or the fiscal year
-// from the 1st of its first month, for each group and for the organization.
+// and its first day, for each group and for the organization, in a label
+// no longer than the card's others (a longer one squeezes the figures).
 func TestFiscalYearLabel(t *testing.T) {
 	// label is the text of the <dt> just before the field's <dd>.
 	label := func(n *html.Node, field string) string {
@@ -605,21 +606,29 @@ func TestFiscalYearLabel(t *testing.T) {
 	for _, tc := range []struct {
 		yearStart time.Month
 		want      string
+		lines     []string // the year's field
 	}{
-		{0, "Spent this year"},
-		{time.January, "Spent this year"},
-		{time.April, "Spent this fiscal year (from 1 April)"},
-		{time.December, "Spent this fiscal year (from 1 December)"},
+		{0, "Spent this year", []string{"USD 3,500.00"}},
+		{time.January, "Spent this year", []string{"USD 3,500.00"}},
+		{time.April, "Fiscal year to date", []string{"USD 3,500.00", "from 1 April"}},
+		{time.December, "Fiscal year to date", []string{"USD 3,500.00", "from 1 December"}},
 	} {
 		p := basePage(g)
 		p.YearStart = tc.yearStart
 		p.Reporting = &Reporting{Currency: "USD", AsOf: start, Rates: map[string]float64{"USD": 1}}
 		doc := render(t, p)
-		if got := label(pagetest.Group(t, doc, "a"), "year"); got != tc.want {
+		card := pagetest.Group(t, doc, "a")
+		if got := label(card, "year"); got != tc.want {
 			t.Errorf("year starting in %s: the group's year is labelled %q, want %q", tc.yearStart, got, tc.want)
+		}
+		if got := pagetest.Lines(t, card, "year"); !slices.Equal(got, tc.lines) {
+			t.Errorf("year starting in %s: the group's year says %q, want %q", tc.yearStart, got, tc.lines)
 		}
 		if got := label(doc, "organization-year"); got != tc.want {
 			t.Errorf("year starting in %s: the organization's year is labelled %q, want %q", tc.yearStart, got, tc.want)
+		}
+		if got := pagetest.Lines(t, doc, "organization-year"); !slices.Equal(got, tc.lines) {
+			t.Errorf("year starting in %s: the organization's year says %q, want %q", tc.yearStart, got, tc.lines)
 		}
 	}
 }
