@@ -64,7 +64,10 @@ type visit struct {
 	// more than 0 means a sideways scroll.
 	Overflow int
 	// Text is the visible text of the element with id "demo"; "" without one.
-	Demo       string
+	Demo string
+	// Wrapped are the amounts of money (a line of a field, "USD 1,803.72")
+	// laid out on more than one line: a figure broken in two.
+	Wrapped    []string
 	Screenshot []byte // PNG of the whole page
 }
 
@@ -129,19 +132,35 @@ func load(ctx context.Context, t *testing.T, url string, width, height int64, mo
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each amount's text, as laid out: more than one line box is a figure
+	// broken across lines, as a long label beside it can force.
+	wrapped, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+  const out = [];
+  for (const el of document.querySelectorAll("dd[data-field], dd[data-field] > div")) {
+    if (el.children.length > 0 || !/^[A-Z]{3} [0-9,.]+$/.test(el.textContent.trim())) continue;
+    const r = document.createRange();
+    r.selectNodeContents(el);
+    const lines = new Set([...r.getClientRects()].map(b => Math.round(b.top)));
+    if (lines.size > 1) out.push(el.textContent.trim());
+  }
+  return out;
+})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	v.Overflow, v.Demo, v.Screenshot = overflow, demo, shot
+	v.Overflow, v.Demo, v.Wrapped, v.Screenshot = overflow, demo, wrapped, shot
 	return v
 }
 
 // The demo's landing page in a real browser: no console errors, nothing
-// requested but the page, no sideways scroll on a phone, and the demo notice
-// shown. The screenshots stay in e2e/output/ for people to look at.
+// requested but the page, no sideways scroll on a phone, no amount broken
+// across lines, and the demo notice shown. The screenshots stay in e2e/output/ for people to look at.
 func TestLandingPageInBrowser(t *testing.T) {
 	ctx := browser(t)
 	base := startDemo(t)
@@ -168,6 +187,9 @@ func TestLandingPageInBrowser(t *testing.T) {
 		}
 		if v.Overflow > 0 {
 			t.Errorf("%s: the page is %dpx wider than the %dpx viewport", tc.name, v.Overflow, tc.width)
+		}
+		if len(v.Wrapped) > 0 {
+			t.Errorf("%s: amounts broken across lines: %q", tc.name, v.Wrapped)
 		}
 		if !strings.Contains(v.Demo, "made-up figures from the built-in simulator") {
 			t.Errorf("%s: demo notice %q, want it to say the figures are made up", tc.name, v.Demo)
