@@ -209,7 +209,7 @@ func spendThisYear() row {
 			WithTarget(query("A", yearForecast("billing_group, currency", thisYearSelector), "{{billing_group}} ({{currency}})")).
 			WithTarget(query("B", fmt.Sprintf("max by (billing_group, currency) (%s)", annualBudgetSelector), "{{billing_group}} annual budget ({{currency}})")),
 		withCurrencyUnits(place(barchart.NewPanelBuilder(), "Monthly spend this year",
-			"Each month's spend this year per billing group and currency, whatever the dashboard's time range: the dashboard's fiscal year (Dashboard settings, Fiscal year start month; January unless set), which should match the exporter's fiscal_year_start. "+
+			"Each month's spend this year per billing group and currency, whatever the dashboard's time range: the dashboard's fiscal year (Dashboard settings, Fiscal year start month; January unless set, and set by the Helm chart from config.fiscal_year_start), which should match the exporter's fiscal_year_start. "+
 				"A past month is the exporter's figure for the whole month, twilio_billing_group_last_month_cost, as Prometheus last recorded it in the following month (late usage included); "+
 				"where Prometheus holds none, the month-to-date cost as last recorded in the month itself. The current month is its month-to-date spend. "+
 				"Past months come from Prometheus' history, scraped or written by the backfill command, sampled at 00:00 UTC each day: "+

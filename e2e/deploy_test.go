@@ -994,6 +994,30 @@ func TestHelmChartBundlesRulesAndDashboards(t *testing.T) {
 			t.Errorf("dashboards ConfigMap %s differs from dashboards/%s", k, k)
 		}
 	}
+
+	// With a fiscal year, the dashboards' own fiscal year (Grafana counts
+	// months from 0) is the exporter's, and nothing else changes.
+	docs, out, code = helmTemplateArgs(t, helm, "-f", filepath.Join(chartDir, "ci/monitoring-values.yaml"), "--set", "config.fiscal_year_start.month=4")
+	if code != 0 {
+		t.Fatalf("helm template with a fiscal year: exit %d\n%s", code, out)
+	}
+	fiscal, _ := dig(docs["ConfigMap/"+fullname+"-dashboards"], "data").(map[string]any)
+	for _, k := range keys {
+		var got, want map[string]any
+		if err := json.Unmarshal([]byte(fmt.Sprint(fiscal[k])), &got); err != nil {
+			t.Fatalf("dashboards ConfigMap %s with a fiscal year: %v", k, err)
+		}
+		if err := json.Unmarshal(readRepoFile(t, "dashboards/"+k), &want); err != nil {
+			t.Fatal(err)
+		}
+		if got["fiscalYearStartMonth"] != 3.0 {
+			t.Errorf("dashboards ConfigMap %s: fiscalYearStartMonth %v, want 3 (April)", k, got["fiscalYearStartMonth"])
+		}
+		want["fiscalYearStartMonth"] = 3.0
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("dashboards ConfigMap %s with a fiscal year differs from dashboards/%s in more than fiscalYearStartMonth", k, k)
+		}
+	}
 }
 
 // TestHelmChartRulesMatchBundledRules fails when the chart's copy of the
