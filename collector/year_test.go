@@ -209,18 +209,7 @@ func TestCollectorCoversEveryPeriod(t *testing.T) {
 	check := func(step string, wantIn, wantOut []string) {
 		t.Helper()
 		for _, format := range []expfmt.Format{expfmt.NewFormat(expfmt.TypeTextPlain), expfmt.NewFormat(expfmt.TypeOpenMetrics)} {
-			mfs, err := registryFor(New(h.cache.Get(context.Background()))).Gather()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b bytes.Buffer
-			enc := expfmt.NewEncoder(&b, format)
-			for _, mf := range mfs {
-				if err := enc.Encode(mf); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got := b.Bytes()
+			got := testsupport.Exposition(t, format, registryFor(New(h.cache.Get(context.Background()))))
 			for _, s := range wantIn {
 				if !bytes.Contains(got, []byte(s)) {
 					t.Fatalf("%s, %s: lacks %q:\n%s", step, format, s, got)

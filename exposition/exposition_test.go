@@ -24,29 +24,6 @@ import (
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 )
 
-// registryBody is what client_golang serves for gatherers in format: the
-// reference the pre-encoded exposition must equal.
-func registryBody(t *testing.T, format expfmt.Format, gatherers ...prometheus.Gatherer) []byte {
-	t.Helper()
-	mfs, err := prometheus.Gatherers(gatherers).Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	enc := expfmt.NewEncoder(&b, format)
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if c, ok := enc.(expfmt.Closer); ok {
-		if err := c.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.Bytes()
-}
-
 // exposedBody is what Write serves for exp and live in format, decompressed;
 // a gzip body must be exactly one member.
 func exposedBody(t *testing.T, x *Exposer, live prometheus.Gatherer, format expfmt.Format, gz bool) []byte {
@@ -99,7 +76,7 @@ func TestExpositionEqualsRegistryPerFormat(t *testing.T) {
 		expfmt.NewFormat(expfmt.TypeProtoText),
 		expfmt.NewFormat(expfmt.TypeProtoCompact),
 	} {
-		want := registryBody(t, format, live, registryFor(collector.New(h.cache.Get(context.Background()))))
+		want := testsupport.Exposition(t, format, live, registryFor(collector.New(h.cache.Get(context.Background()))))
 		for _, x := range []*Exposer{whole, chunked} {
 			for _, gz := range []bool{false, true} {
 				got := exposedBody(t, x, live, format, gz)
@@ -127,7 +104,7 @@ func TestExpositionFollowsTheCache(t *testing.T) {
 	check := func(step string, wantIn string) {
 		t.Helper()
 		got := exposedBody(t, x, nil, text, true)
-		want := registryBody(t, text, registryFor(collector.New(h.cache.Get(context.Background()))))
+		want := testsupport.Exposition(t, text, registryFor(collector.New(h.cache.Get(context.Background()))))
 		if !bytes.Equal(got, want) {
 			t.Fatalf("%s: exposition\n%s\nregistry:\n%s", step, got, want)
 		}
@@ -230,7 +207,7 @@ func TestConcurrentScrapesServeOneEncoding(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	want := registryBody(t, text, registryFor(collector.New(h.cache.Get(context.Background()))))
+	want := testsupport.Exposition(t, text, registryFor(collector.New(h.cache.Get(context.Background()))))
 	for i := range n {
 		got := bodies[i]
 		if i%2 == 0 {
@@ -297,7 +274,7 @@ func TestTextScrapeNotBehindProtobufEncode(t *testing.T) {
 	if err := Write(&b, enc, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if want := registryBody(t, text, registryFor(collector.New(h.cache.Get(context.Background())))); !bytes.Equal(b.Bytes(), want) {
+	if want := testsupport.Exposition(t, text, registryFor(collector.New(h.cache.Get(context.Background())))); !bytes.Equal(b.Bytes(), want) {
 		t.Errorf("text scrape: %d bytes, registry %d", b.Len(), len(want))
 	}
 	close(release)

@@ -1,7 +1,8 @@
 // Package testsupport holds what the tests of several packages share: a log
 // buffer safe for background writers, the exact sums a test expects of the
 // exporter's money, decimals from literals, synthetic usage for load without
-// the API, and scrapes of a running exporter. Only tests import it.
+// the API, the exposition client_golang serves for gatherers, and scrapes
+// of a running exporter. Only tests import it.
 package testsupport
 
 import (
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -271,4 +273,27 @@ func HeapInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// Exposition is what client_golang serves for gatherers in format: every
+// family gathered, encoded, and the format's end (# EOF in OpenMetrics).
+func Exposition(t testing.TB, format expfmt.Format, gatherers ...prometheus.Gatherer) []byte {
+	t.Helper()
+	mfs, err := prometheus.Gatherers(gatherers).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	enc := expfmt.NewEncoder(&b, format)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, ok := enc.(expfmt.Closer); ok {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.Bytes()
 }
