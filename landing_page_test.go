@@ -40,22 +40,23 @@ func getLanding(t *testing.T, url string) *html.Node {
 	return pagetest.Parse(t, strings.NewReader(body))
 }
 
-// monthCostByCurrency is a group's month-to-date spend per currency, as the
-// metrics sum it.
-func monthCostByCurrency(families map[string]*dto.MetricFamily, group string) map[string]float64 {
-	return costByCurrency(families, "twilio_billing_group_cost", group)
+// monthCostByCurrency is a group's month-to-date spend per currency: the
+// exact sum of the figures the metrics serve.
+func monthCostByCurrency(t *testing.T, families map[string]*dto.MetricFamily, group string) testsupport.ExactSums {
+	return costByCurrency(t, families, "twilio_billing_group_cost", group)
 }
 
-// costByCurrency is a group's spend per currency in one cost family.
-func costByCurrency(families map[string]*dto.MetricFamily, family, group string) map[string]float64 {
-	sums := map[string]float64{}
+// costByCurrency is a group's spend per currency in one cost family, the
+// exact sum of the decimals its series are served as.
+func costByCurrency(t *testing.T, families map[string]*dto.MetricFamily, family, group string) testsupport.ExactSums {
+	sums := testsupport.ExactSums{}
 	for _, m := range families[family].GetMetric() {
 		labels := map[string]string{}
 		for _, l := range m.GetLabel() {
 			labels[l.GetName()] = l.GetValue()
 		}
 		if labels["billing_group"] == group {
-			sums[labels["currency"]] += m.GetGauge().GetValue()
+			sums.AddFloat(t, labels["currency"], m.GetGauge().GetValue())
 		}
 	}
 	return sums
@@ -103,7 +104,7 @@ func TestLandingPageShowsTheCache(t *testing.T) {
 			t.Errorf("%s: status %q, want up", name, got)
 		}
 		var want []string
-		for cur, v := range monthCostByCurrency(families, name) {
+		for cur, v := range monthCostByCurrency(t, families, name).Floats() {
 			want = append(want, landing.Money{Amount: v, Currency: cur}.String())
 		}
 		slices.Sort(want)
@@ -114,7 +115,7 @@ func TestLandingPageShowsTheCache(t *testing.T) {
 	// The year to date and the annual budget come from the same cache.
 	support := pagetest.Group(t, doc, "support")
 	var wantYear []string
-	for cur, v := range costByCurrency(families, "twilio_billing_group_this_year_cost", "support") {
+	for cur, v := range costByCurrency(t, families, "twilio_billing_group_this_year_cost", "support").Floats() {
 		wantYear = append(wantYear, landing.Money{Amount: v, Currency: cur}.String())
 	}
 	if got := pagetest.Lines(t, support, "year"); len(wantYear) != 1 || !slices.Equal(got, wantYear) {
@@ -301,7 +302,7 @@ func TestLandingForecastMatchesTheRules(t *testing.T) {
 			t.Fatalf("%s: period %v to %v, want February's 28 days", name, starts[name], ends[name])
 		}
 		var want []string
-		for cur, cost := range monthCostByCurrency(families, name) {
+		for cur, cost := range monthCostByCurrency(t, families, name).Floats() {
 			forecast := cost / max(now-starts[name], 3600) * (ends[name] - starts[name])
 			want = append(want, landing.Money{Amount: forecast, Currency: cur}.String())
 		}

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/internal/testsupport"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/landing"
 	"github.com/twilio-billing-exporter/twilio_billing_exporter/landing/pagetest"
+	"github.com/twilio-billing-exporter/twilio_billing_exporter/usagesim"
 )
 
 // TestReportingRatesExported: the reporting currency's rates are exported,
@@ -66,42 +70,67 @@ func TestReportingRatesExported(t *testing.T) {
 // TestLandingPageShowsTheOrganizationTotal: the landing page converts every
 // group's month and year into the reporting currency at the configured
 // rates, says the rates' date, and names a currency without a rate, whose
-// cost it leaves out rather than adding it as if it were in another.
+// cost it leaves out rather than adding it as if it were in another. The
+// totals are exact: at each instant below, a page that added the rates'
+// products as float64s showed a cent less or more than the decimals make.
 func TestLandingPageShowsTheOrganizationTotal(t *testing.T) {
 	for _, tc := range []struct {
 		name, rates string
-		eur         float64 // EUR's rate; 0: none
+		eur         string // EUR's rate; "": none
+		at          time.Time
 	}{
-		{"every currency", "{EUR: 1.25}", 1.25},
-		{"EUR without a rate", "{GBP: 1.5}", 0},
+		{"every currency", "{EUR: 1.25}", "1.25", time.Date(2026, time.November, 27, 0, 0, 0, 0, time.UTC)},
+		{"every currency", "{EUR: 1.25}", "1.25", time.Date(2026, time.December, 10, 0, 0, 0, 0, time.UTC)},
+		{"every currency", "{EUR: 1.25}", "1.25", time.Date(2026, time.December, 19, 0, 0, 0, 0, time.UTC)},
+		{"EUR without a rate", "{GBP: 1.5}", "", time.Date(2026, time.December, 19, 0, 0, 0, 0, time.UTC)},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, inst := simulator(t)
+		t.Run(tc.name+" "+tc.at.Format(time.DateOnly), func(t *testing.T) {
+			clk := testsupport.NewClock(tc.at)
+			_, inst := simulatorWith(t, func(o *usagesim.Options) { o.Now = clk.Now })
 			path := filepath.Join(t.TempDir(), "config.yml")
 			writeConfig(t, path, inst, groupsAB+"reporting_currency:\n  currency: USD\n  rates_as_of: 2026-01-01\n  rates: "+tc.rates+"\n")
-			ex := newTestExporter(t, path)
+			o := testOptions()
+			o.now = clk.Now
+			ex := newTestExporterWith(t, path, o)
 			families, err := testsupport.ScrapeFamilies(ex.server.URL + "/metrics") // waits for the refreshes
 			if err != nil {
 				t.Fatal(err)
 			}
-			var month, year float64
+			// The truth: each currency's exact sum of the served figures,
+			// times its rate, added exactly and rounded once.
+			rateOf := map[string]*big.Rat{"USD": big.NewRat(1, 1)}
+			if tc.eur != "" {
+				rateOf["EUR"], _ = new(big.Rat).SetString(tc.eur)
+			}
+			month, year := new(big.Rat), new(big.Rat)
 			for _, g := range []string{"marketing", "support"} {
-				for cur, v := range monthCostByCurrency(families, g) {
-					month += v * map[string]float64{"USD": 1, "EUR": tc.eur}[cur]
+				for total, sums := range map[*big.Rat]testsupport.ExactSums{
+					month: monthCostByCurrency(t, families, g),
+					year:  costByCurrency(t, families, "twilio_billing_group_this_year_cost", g),
+				} {
+					for cur, v := range sums {
+						if rate, ok := rateOf[cur]; ok {
+							total.Add(total, new(big.Rat).Mul(v, rate))
+						}
+					}
 				}
-				for cur, v := range costByCurrency(families, "twilio_billing_group_this_year_cost", g) {
-					year += v * map[string]float64{"USD": 1, "EUR": tc.eur}[cur]
+			}
+			cents := func(r *big.Rat) string {
+				f, err := strconv.ParseFloat(r.FloatString(2), 64)
+				if err != nil {
+					t.Fatal(err)
 				}
+				return landing.Money{Amount: f, Currency: "USD"}.String()
 			}
 			doc := getLanding(t, ex.server.URL+"/")
-			if got, want := pagetest.Field(t, doc, "organization-month"), (landing.Money{Amount: month, Currency: "USD"}).String(); got != want {
+			if got, want := pagetest.Field(t, doc, "organization-month"), cents(month); got != want {
 				t.Errorf("organization this month %q, want %q", got, want)
 			}
-			if got, want := pagetest.Field(t, doc, "organization-year"), (landing.Money{Amount: year, Currency: "USD"}).String(); got != want {
+			if got, want := pagetest.Field(t, doc, "organization-year"), cents(year); got != want {
 				t.Errorf("organization this year %q, want %q", got, want)
 			}
 			rates := pagetest.Field(t, doc, "organization-rates")
-			if !strings.HasPrefix(rates, "budget rates of 2026-01-01") || strings.Contains(rates, "no rate for EUR") != (tc.eur == 0) {
+			if !strings.HasPrefix(rates, "budget rates of 2026-01-01") || strings.Contains(rates, "no rate for EUR") != (tc.eur == "") {
 				t.Errorf("rates %q", rates)
 			}
 		})

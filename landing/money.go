@@ -39,16 +39,16 @@ func (m Money) String() string {
 }
 
 // formatAmount rounds a to d decimals, halves away from zero as money is
-// rounded (not to even, as strconv does on exact halves), and groups the integer digits by
-// three. Minus zero, and an amount that rounds to zero, show as zero.
+// rounded (not to even, as strconv does on exact halves), and groups the
+// integer digits by three. It rounds the decimal a stands for, its shortest
+// decimal, so 1.005 rounds up though its float64 is a little less. Minus
+// zero, and an amount that rounds to zero, show as zero.
 func formatAmount(a float64, d int) string {
 	if math.IsNaN(a) || math.IsInf(a, 0) {
 		return strconv.FormatFloat(a, 'f', -1, 64)
 	}
-	scale := math.Pow10(d)
-	s := strconv.FormatFloat(math.Round(math.Abs(a)*scale)/scale, 'f', d, 64)
-	neg := a < 0 && strings.Trim(s, "0.") != ""
-	intPart, frac, _ := strings.Cut(s, ".")
+	intPart, frac := roundDecimal(strconv.FormatFloat(math.Abs(a), 'f', -1, 64), d)
+	neg := a < 0 && strings.Trim(intPart+frac, "0") != ""
 	var b strings.Builder
 	if neg {
 		b.WriteByte('-')
@@ -64,4 +64,29 @@ func formatAmount(a float64, d int) string {
 		b.WriteString(frac)
 	}
 	return b.String()
+}
+
+// roundDecimal rounds the plain decimal s (digits, an optional point and
+// more digits) to d decimals, a half away from zero, and returns its
+// integer digits and its d decimals.
+func roundDecimal(s string, d int) (intPart, frac string) {
+	intPart, frac, _ = strings.Cut(s, ".")
+	if len(frac) <= d {
+		return intPart, frac + strings.Repeat("0", d-len(frac))
+	}
+	up := frac[d] >= '5' // the digits after it only add to a half or more
+	digits := []byte(intPart + frac[:d])
+	for i := len(digits) - 1; up && i >= 0; i-- {
+		if digits[i] == '9' {
+			digits[i] = '0'
+			continue
+		}
+		digits[i]++
+		up = false
+	}
+	if up {
+		digits = append([]byte{'1'}, digits...)
+	}
+	n := len(digits) - d
+	return string(digits[:n]), string(digits[n:])
 }

@@ -54,6 +54,7 @@ type Reporting struct {
 // were in another currency.
 func (r *Reporting) convert(costs []Cost) (total Money, missing []string) {
 	total.Currency = r.Currency
+	var sum exactSum
 	for _, c := range costs {
 		cur := strings.ToUpper(c.Currency)
 		rate, ok := r.Rates[cur]
@@ -63,8 +64,9 @@ func (r *Reporting) convert(costs []Cost) (total Money, missing []string) {
 			}
 			continue
 		}
-		total.Amount += c.Amount * rate
+		sum.add(c.Amount, rate)
 	}
+	total.Amount = sum.float64()
 	slices.Sort(missing)
 	return total, missing
 }
@@ -144,13 +146,17 @@ func Forecast(spent float64, start, end, now time.Time) float64 {
 // totals sums costs per currency, ordered by currency code; it never adds
 // amounts of different currencies.
 func totals(costs []Cost) []Money {
-	sums := map[string]float64{}
+	sums := map[string]*exactSum{}
 	for _, c := range costs {
-		sums[strings.ToUpper(c.Currency)] += c.Amount
+		cur := strings.ToUpper(c.Currency)
+		if sums[cur] == nil {
+			sums[cur] = new(exactSum)
+		}
+		sums[cur].add(c.Amount, 1)
 	}
 	out := make([]Money, 0, len(sums))
-	for cur, a := range sums {
-		out = append(out, Money{Amount: a, Currency: cur})
+	for cur, s := range sums {
+		out = append(out, Money{Amount: s.float64(), Currency: cur})
 	}
 	slices.SortFunc(out, func(a, b Money) int { return strings.Compare(a.Currency, b.Currency) })
 	return out
@@ -412,19 +418,27 @@ func (p Page) budgetView(label string, b *Money, f *Figures) *budgetView {
 // groups, currencies by code.
 func byCurrency(costs []Cost) []currencyCategories {
 	type key struct{ currency, category string }
-	sums := map[key]float64{}
+	sums := map[key]*exactSum{}
+	perCurrency := map[string]*exactSum{}
 	for _, c := range costs {
-		sums[key{strings.ToUpper(c.Currency), c.Category}] += c.Amount
+		k := key{strings.ToUpper(c.Currency), c.Category}
+		if sums[k] == nil {
+			sums[k] = new(exactSum)
+		}
+		sums[k].add(c.Amount, 1)
+		if perCurrency[k.currency] == nil {
+			perCurrency[k.currency] = new(exactSum)
+		}
+		perCurrency[k.currency].add(c.Amount, 1)
 	}
 	per := map[string]*currencyCategories{}
-	for k, a := range sums {
+	for k, s := range sums {
 		cc := per[k.currency]
 		if cc == nil {
-			cc = &currencyCategories{Currency: k.currency, Total: Money{Currency: k.currency}}
+			cc = &currencyCategories{Currency: k.currency, Total: Money{Amount: perCurrency[k.currency].float64(), Currency: k.currency}}
 			per[k.currency] = cc
 		}
-		cc.Total.Amount += a
-		cc.Rows = append(cc.Rows, categoryRow{Category: k.category, Spent: Money{Amount: a, Currency: k.currency}})
+		cc.Rows = append(cc.Rows, categoryRow{Category: k.category, Spent: Money{Amount: s.float64(), Currency: k.currency}})
 	}
 	out := make([]currencyCategories, 0, len(per))
 	for _, cc := range per {

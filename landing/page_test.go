@@ -242,6 +242,37 @@ func TestCurrenciesNeverAdded(t *testing.T) {
 	}
 }
 
+// Totals are the exact sums of the decimals the exporter serves, whatever
+// the order of their terms, and round as those decimals do: 29.476 + 33.126
+// + 17.233 is 79.835, which shows as 79.84 though its float64 sum is a
+// little less, and EUR 1.15 at 1.1 is exactly USD 1.265, so USD 1.27.
+func TestTotalsAreExactDecimals(t *testing.T) {
+	costs := []Cost{usd("sms", 29.476), usd("voice", 33.126), usd("mms", 17.233)}
+	for _, order := range [][]int{{0, 1, 2}, {2, 1, 0}, {1, 2, 0}} {
+		var month3 []Cost
+		for _, i := range order {
+			month3 = append(month3, costs[i])
+		}
+		p := basePage(Group{Name: "a", Month: Period{Attempted: true, Up: true, Figures: month(month3...)}})
+		p.Reporting = &Reporting{Currency: "USD", AsOf: marchStart, Rates: map[string]float64{"USD": 1}}
+		doc := render(t, p)
+		if got, want := pagetest.Lines(t, pagetest.Group(t, doc, "a"), "spent"), []string{"USD 79.84"}; !slices.Equal(got, want) {
+			t.Errorf("%v: spent = %q, want %q", order, got, want)
+		}
+		if got, want := pagetest.Text(pagetest.FindAll(doc, pagetest.HasAttr("data-currency"))[0]), "In USD: USD 79.84 over all groups"; !strings.HasPrefix(got, want) {
+			t.Errorf("%v: category table %q, want it to begin %q", order, got, want)
+		}
+		if got, want := pagetest.Field(t, doc, "organization-month"), "USD 79.84"; got != want {
+			t.Errorf("%v: organization this month %q, want %q", order, got, want)
+		}
+	}
+	p := basePage(Group{Name: "b", Month: Period{Attempted: true, Up: true, Figures: month(Cost{"sms", Money{1.15, "EUR"}})}})
+	p.Reporting = &Reporting{Currency: "USD", AsOf: marchStart, Rates: map[string]float64{"USD": 1, "EUR": 1.1}}
+	if got, want := pagetest.Field(t, render(t, p), "organization-month"), "USD 1.27"; got != want {
+		t.Errorf("EUR 1.15 at 1.1: organization this month %q, want %q", got, want)
+	}
+}
+
 func TestBudgetInAnotherCurrency(t *testing.T) {
 	g := Group{Name: "a", Budget: &Money{100, "eur"}, Month: Period{Attempted: true, Up: true, Figures: month(usd("sms", 10), Cost{"sms", Money{1, "GBP"}})}}
 	card := pagetest.Group(t, render(t, basePage(g)), "a")
@@ -365,6 +396,8 @@ func TestMoney(t *testing.T) {
 		{Money{1234567.8916, "KWD"}, "KWD 1,234,567.892"},
 		{Money{1050.625, "USD"}, "USD 1,050.63"}, // an exact half rounds up
 		{Money{0.005, "EUR"}, "EUR 0.01"},
+		{Money{1.005, "USD"}, "USD 1.01"},        // the decimal's half, though its float64 is below it
+		{Money{-2.675, "USD"}, "USD -2.68"},      // away from zero
 		{Money{-1234.5, "GBP"}, "GBP -1,234.50"}, // a credit
 		{Money{-0.001, "USD"}, "USD 0.00"},       // no minus on a zero
 		{Money{999999.999, "usd"}, "USD 1,000,000.00"},
