@@ -419,25 +419,19 @@ func (p Page) budgetView(label string, b *Money, f *Figures) *budgetView {
 func byCurrency(costs []Cost) []currencyCategories {
 	type key struct{ currency, category string }
 	sums := map[key]*exactSum{}
-	perCurrency := map[string]*exactSum{}
 	for _, c := range costs {
 		k := key{strings.ToUpper(c.Currency), c.Category}
 		if sums[k] == nil {
 			sums[k] = new(exactSum)
 		}
 		sums[k].add(c.Amount, 1)
-		if perCurrency[k.currency] == nil {
-			perCurrency[k.currency] = new(exactSum)
-		}
-		perCurrency[k.currency].add(c.Amount, 1)
 	}
 	per := map[string]*currencyCategories{}
+	for _, total := range totals(costs) {
+		per[total.Currency] = &currencyCategories{Currency: total.Currency, Total: total}
+	}
 	for k, s := range sums {
 		cc := per[k.currency]
-		if cc == nil {
-			cc = &currencyCategories{Currency: k.currency, Total: Money{Amount: perCurrency[k.currency].float64(), Currency: k.currency}}
-			per[k.currency] = cc
-		}
 		cc.Rows = append(cc.Rows, categoryRow{Category: k.category, Spent: Money{Amount: s.float64(), Currency: k.currency}})
 	}
 	out := make([]currencyCategories, 0, len(per))
